@@ -1,0 +1,62 @@
+package io.spillway.node.driver;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * A session's context on one device. Device memory is named by device addresses that this context
+ * returned from {@link #allocate}; callers check bounds before calling, so implementations may assume
+ * that every address range passed in lies inside one live allocation of this context.
+ *
+ * <p>Calls are made by one thread at a time. Operations complete in call order, as on one CUDA stream.
+ * {@link #launch} may return before the kernel finishes; {@link #read} and {@link #synchronize} wait
+ * for all earlier work.
+ */
+public interface DriverContext extends AutoCloseable {
+
+  GpuDevice device();
+
+  /** Allocates {@code bytes} (> 0) of device memory and returns its device address. */
+  long allocate(long bytes) throws DriverException;
+
+  void free(long address) throws DriverException;
+
+  /** Copies {@code src.remaining()} bytes to the device at {@code address}; consumes {@code src}. */
+  void write(long address, ByteBuffer src) throws DriverException;
+
+  /** Copies {@code dst.remaining()} bytes from the device at {@code address} into {@code dst}. */
+  void read(long address, ByteBuffer dst) throws DriverException;
+
+  /** Sets {@code bytes} bytes at {@code address} to {@code value}. */
+  void fill(long address, long bytes, byte value) throws DriverException;
+
+  /** Loads a PTX (or cubin) image; the returned module stays valid until this context closes. */
+  LoadedModule loadModule(byte[] image, String name) throws DriverException;
+
+  /**
+   * Launches {@code function} of {@code module}. Pointer arguments are device addresses inside this
+   * context's allocations; the session layer has checked them and the argument types.
+   */
+  void launch(LoadedModule module, String function, Dim3 grid, Dim3 block, int sharedMemoryBytes,
+      List<KernelArgument> args) throws DriverException;
+
+  /** Waits until every earlier operation of this context has completed; reports kernel faults. */
+  void synchronize() throws DriverException;
+
+  /** Frees everything this context holds. Idempotent. */
+  @Override
+  void close();
+
+  /** A grid or block shape. */
+  record Dim3(int x, int y, int z) {
+    public Dim3 {
+      if (x < 1 || y < 1 || z < 1) {
+        throw new IllegalArgumentException("dimensions must be >= 1, got " + x + "x" + y + "x" + z);
+      }
+    }
+
+    public long volume() {
+      return (long) x * y * z;
+    }
+  }
+}
