@@ -1,0 +1,514 @@
+package io.spillway.node.driver;
+
+import static jcuda.driver.CUresult.CUDA_SUCCESS;
+
+import io.spillway.node.driver.DriverException.Kind;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUuuid;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * A {@link GpuDriver} on real NVIDIA GPUs through the CUDA driver API (JCuda 12.0.0).
+ *
+ * <p>Each {@link DriverContext} is its own {@code CUcontext}, so a faulting kernel poisons only that
+ * context (CUDA's errors are sticky per context). Every context method first makes its
+ * {@code CUcontext} current on the calling thread, because a session's calls may move between threads
+ * over time; the methods are synchronized, so one call runs at a time per context.
+ *
+ * <p>Ordering: launches are asynchronous on the context's legacy default stream; copies and fills use
+ * the synchronous driver calls on that same stream, so they run after every earlier launch, and a
+ * kernel fault surfaces at the next call (as {@code KERNEL_FAULT}) rather than at the launch.
+ *
+ * <p>Transfers go straight from the caller's buffer: direct buffers at their position, heap buffers
+ * through their array. Neither is registered with {@code cuMemHostRegister}; on the H200 machine such
+ * pageable copies measured 7-12 GB/s against 55 GB/s from registered or pinned memory, so callers that
+ * move bulk data should keep long-lived direct buffers for a later registration to pay off.
+ *
+ * <p>Error mapping: {@code CUDA_ERROR_OUT_OF_MEMORY} is {@code OUT_OF_MEMORY}; faults of a running
+ * kernel (illegal or misaligned address, illegal instruction, launch failure, assert, timeout) are
+ * {@code KERNEL_FAULT}; {@code CUDA_ERROR_INVALID_*}, {@code NOT_FOUND} and image errors are
+ * {@code INVALID}; everything else is {@code DEVICE}. Messages name the CUDA call and the result.
+ */
+public final class JCudaGpuDriver implements GpuDriver {
+
+  private static final System.Logger LOG = System.getLogger(JCudaGpuDriver.class.getName());
+
+  private final List<GpuDevice> devices;
+  private final List<CUdevice> cuDevices;
+  private final Set<JCudaContext> open = new LinkedHashSet<>();
+  private boolean closed;
+
+  /**
+   * Initialises CUDA and enumerates the GPUs.
+   *
+   * @throws DriverException DEVICE when CUDA cannot be initialised or reports no GPU
+   * @throws LinkageError when the JCuda natives or {@code libcuda} cannot be loaded; check
+   *     {@link #isAvailable()} first
+   */
+  public JCudaGpuDriver() throws DriverException {
+    JCudaDriver.setExceptionsEnabled(false);
+    check(JCudaDriver.cuInit(0), "cuInit");
+    int[] count = new int[1];
+    check(JCudaDriver.cuDeviceGetCount(count), "cuDeviceGetCount");
+    if (count[0] == 0) {
+      throw new DriverException(Kind.DEVICE, "cuDeviceGetCount: no CUDA device");
+    }
+    List<GpuDevice> devices = new ArrayList<>();
+    List<CUdevice> cuDevices = new ArrayList<>();
+    for (int i = 0; i < count[0]; i++) {
+      CUdevice dev = new CUdevice();
+      check(JCudaDriver.cuDeviceGet(dev, i), "cuDeviceGet(" + i + ")");
+      byte[] name = new byte[256];
+      check(JCudaDriver.cuDeviceGetName(name, name.length, dev), "cuDeviceGetName(" + i + ")");
+      String fullName = cString(name);
+      long[] memory = new long[1];
+      check(JCudaDriver.cuDeviceTotalMem(memory, dev), "cuDeviceTotalMem(" + i + ")");
+      int[] major = new int[1];
+      int[] minor = new int[1];
+      check(JCudaDriver.cuDeviceGetAttribute(major,
+          CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev), "cuDeviceGetAttribute");
+      check(JCudaDriver.cuDeviceGetAttribute(minor,
+          CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev), "cuDeviceGetAttribute");
+      devices.add(new GpuDevice(i, uuid(dev, fullName, i), modelLabel(fullName), memory[0],
+          major[0] + "." + minor[0]));
+      cuDevices.add(dev);
+    }
+    this.devices = List.copyOf(devices);
+    this.cuDevices = List.copyOf(cuDevices);
+  }
+
+  /**
+   * Whether JCuda's natives load and {@code cuInit} finds at least one GPU. Never throws: a missing
+   * {@code libcuda}, missing natives, or a CUDA error all give {@code false}. Probed once per JVM.
+   */
+  public static boolean isAvailable() {
+    return Probe.UNAVAILABLE_REASON == null;
+  }
+
+  /** Why {@link #isAvailable()} is false, for logs; null when it is true. */
+  static String unavailableReason() {
+    return Probe.UNAVAILABLE_REASON;
+  }
+
+  /** Holder: the probe runs on first use, once. */
+  private static final class Probe {
+    static final String UNAVAILABLE_REASON = probe();
+
+    private static String probe() {
+      try {
+        JCudaDriver.setExceptionsEnabled(false);
+        int r = JCudaDriver.cuInit(0);
+        if (r != CUDA_SUCCESS) {
+          return "cuInit failed: " + CUresult.stringFor(r);
+        }
+        int[] count = new int[1];
+        r = JCudaDriver.cuDeviceGetCount(count);
+        if (r != CUDA_SUCCESS) {
+          return "cuDeviceGetCount failed: " + CUresult.stringFor(r);
+        }
+        return count[0] > 0 ? null : "cuDeviceGetCount found no CUDA device";
+      } catch (Throwable t) {
+        // LinkageError when libcuda.so.1 or the JCuda natives are missing, CudaException from JCuda.
+        return "JCuda could not load: " + summary(t);
+      }
+    }
+
+    /** JCuda's load errors carry pages of nested stack traces; keep the line that says what is missing. */
+    private static String summary(Throwable t) {
+      String message = String.valueOf(t.getMessage());
+      for (String line : message.split("\\R")) {
+        if (line.contains("cannot open shared object file")) {
+          return line.trim();
+        }
+      }
+      return t.getClass().getSimpleName() + ": " + message.lines().findFirst().orElse("");
+    }
+  }
+
+  /**
+   * The model label placement matches on: the CUDA name without vendor and line prefixes and without
+   * form-factor suffixes, for example {@code "NVIDIA H200"} to {@code "H200"},
+   * {@code "Tesla V100-SXM2-16GB"} to {@code "V100"}, {@code "NVIDIA GeForce RTX 4090"} to
+   * {@code "RTX 4090"}.
+   */
+  static String modelLabel(String cudaName) {
+    List<String> words = new ArrayList<>(Arrays.asList(cudaName.trim().split("\\s+")));
+    while (words.size() > 1 && Set.of("NVIDIA", "Tesla", "GeForce", "Quadro").contains(words.get(0))) {
+      words.remove(0);
+    }
+    String first = words.get(0);
+    if (words.size() > 1 && Set.of("RTX", "GTX", "TITAN", "Titan").contains(first)) {
+      return first + " " + words.get(1).split("-")[0];
+    }
+    return first.split("-")[0];
+  }
+
+  private static String uuid(CUdevice dev, String name, int index) {
+    CUuuid uuid = new CUuuid();
+    int r;
+    try {
+      r = JCudaDriver.cuDeviceGetUuid(uuid, dev);
+    } catch (LinkageError e) {
+      r = CUresult.CUDA_ERROR_NOT_SUPPORTED;
+    }
+    if (r != CUDA_SUCCESS || uuid.bytes == null || uuid.bytes.length != 16) {
+      LOG.log(System.Logger.Level.WARNING, "cuDeviceGetUuid on device {0} failed ({1}); using name+index",
+          index, CUresult.stringFor(r));
+      return name.replace(' ', '_') + "-" + index;
+    }
+    StringBuilder hex = new StringBuilder("GPU-");
+    for (int i = 0; i < 16; i++) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) {
+        hex.append('-');
+      }
+      hex.append(String.format("%02x", uuid.bytes[i] & 0xff));
+    }
+    return hex.toString();
+  }
+
+  @Override
+  public String name() {
+    return "jcuda";
+  }
+
+  @Override
+  public List<GpuDevice> devices() {
+    return devices;
+  }
+
+  @Override
+  public synchronized DriverContext createContext(int deviceIndex) throws DriverException {
+    if (closed) {
+      throw new DriverException(Kind.DEVICE, "createContext on device " + deviceIndex
+          + ": jcuda driver is closed");
+    }
+    if (deviceIndex < 0 || deviceIndex >= devices.size()) {
+      throw new DriverException(Kind.INVALID, "createContext: no device " + deviceIndex + " (node has "
+          + devices.size() + ")");
+    }
+    CUcontext ctx = new CUcontext();
+    check(JCudaDriver.cuCtxCreate(ctx, 0, cuDevices.get(deviceIndex)),
+        "cuCtxCreate on device " + deviceIndex);
+    JCudaContext context = new JCudaContext(devices.get(deviceIndex), ctx);
+    open.add(context);
+    return context;
+  }
+
+  /** Destroys every context still open; later {@link #createContext} calls fail. */
+  @Override
+  public void close() {
+    List<JCudaContext> toClose;
+    synchronized (this) {
+      closed = true;
+      toClose = new ArrayList<>(open);
+    }
+    toClose.forEach(JCudaContext::close);
+  }
+
+  private synchronized void closed(JCudaContext ctx) {
+    open.remove(ctx);
+  }
+
+  static void check(int result, String call) throws DriverException {
+    if (result != CUDA_SUCCESS) {
+      throw new DriverException(kindOf(result), call + " failed: " + CUresult.stringFor(result));
+    }
+  }
+
+  static Kind kindOf(int result) {
+    switch (result) {
+      case CUresult.CUDA_ERROR_OUT_OF_MEMORY:
+        return Kind.OUT_OF_MEMORY;
+      case CUresult.CUDA_ERROR_ILLEGAL_ADDRESS:
+      case CUresult.CUDA_ERROR_MISALIGNED_ADDRESS:
+      case CUresult.CUDA_ERROR_LAUNCH_FAILED:
+      case CUresult.CUDA_ERROR_ILLEGAL_INSTRUCTION:
+      case CUresult.CUDA_ERROR_INVALID_PC:
+      case CUresult.CUDA_ERROR_INVALID_ADDRESS_SPACE:
+      case CUresult.CUDA_ERROR_HARDWARE_STACK_ERROR:
+      case CUresult.CUDA_ERROR_ASSERT:
+      case CUresult.CUDA_ERROR_LAUNCH_TIMEOUT:
+        return Kind.KERNEL_FAULT;
+      case CUresult.CUDA_ERROR_NOT_FOUND:
+      case CUresult.CUDA_ERROR_NO_BINARY_FOR_GPU:
+      case CUresult.CUDA_ERROR_UNSUPPORTED_PTX_VERSION:
+      case CUresult.CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES:
+        return Kind.INVALID;
+      default:
+        return CUresult.stringFor(result).startsWith("CUDA_ERROR_INVALID_") ? Kind.INVALID : Kind.DEVICE;
+    }
+  }
+
+  private static String cString(byte[] bytes) {
+    int end = 0;
+    while (end < bytes.length && bytes[end] != 0) {
+      end++;
+    }
+    return new String(bytes, 0, end, StandardCharsets.US_ASCII);
+  }
+
+  /** A {@code CUdeviceptr} whose raw address can be read (JCuda keeps it protected). */
+  private static final class DevicePointer extends CUdeviceptr {
+    long address() {
+      return getNativePointer();
+    }
+  }
+
+  private record Allocation(DevicePointer pointer, long bytes) {}
+
+  private record JCudaModule(String name, Map<String, KernelSignature> signatures, CUmodule module,
+      Map<String, CUfunction> functions, JCudaContext owner) implements LoadedModule {}
+
+  private final class JCudaContext implements DriverContext {
+    private final GpuDevice device;
+    private final CUcontext context;
+    /**
+     * Live allocations by base address: copies need a {@code CUdeviceptr} to offset from, and a size
+     * to check against, since CUDA itself would copy across into a neighbouring allocation.
+     */
+    private final TreeMap<Long, Allocation> allocations = new TreeMap<>();
+    private final List<JCudaModule> modules = new ArrayList<>();
+    private String poisonedBy;
+    private boolean closed;
+
+    JCudaContext(GpuDevice device, CUcontext context) {
+      this.device = device;
+      this.context = context;
+    }
+
+    @Override
+    public GpuDevice device() {
+      return device;
+    }
+
+    @Override
+    public synchronized long allocate(long bytes) throws DriverException {
+      enter("allocate");
+      if (bytes <= 0) {
+        throw new DriverException(Kind.INVALID, "allocate of " + bytes + " bytes: size must be > 0");
+      }
+      DevicePointer p = new DevicePointer();
+      call(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc of " + bytes + " bytes on device "
+          + device.index());
+      allocations.put(p.address(), new Allocation(p, bytes));
+      return p.address();
+    }
+
+    @Override
+    public synchronized void free(long address) throws DriverException {
+      enter("free");
+      Allocation a = allocations.get(address);
+      if (a == null) {
+        throw new DriverException(Kind.INVALID, String.format(
+            "free of 0x%x: no allocation of this context starts there", address));
+      }
+      allocations.remove(address);
+      call(JCudaDriver.cuMemFree(a.pointer()), String.format("cuMemFree(0x%x)", address));
+    }
+
+    @Override
+    public synchronized void write(long address, ByteBuffer src) throws DriverException {
+      enter("write");
+      int n = src.remaining();
+      CUdeviceptr dst = pointer(address, n, "write");
+      if (src.isDirect()) {
+        call(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src), n), copyCall("cuMemcpyHtoD", n, address));
+      } else if (src.hasArray()) {
+        Pointer host = Pointer.to(src.array()).withByteOffset(src.arrayOffset() + src.position());
+        call(JCudaDriver.cuMemcpyHtoD(dst, host, n), copyCall("cuMemcpyHtoD", n, address));
+      } else {
+        byte[] copy = new byte[n];
+        src.duplicate().get(copy);
+        call(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(copy), n), copyCall("cuMemcpyHtoD", n, address));
+      }
+      src.position(src.limit());
+    }
+
+    @Override
+    public synchronized void read(long address, ByteBuffer dst) throws DriverException {
+      enter("read");
+      int n = dst.remaining();
+      CUdeviceptr src = pointer(address, n, "read");
+      if (dst.isDirect()) {
+        call(JCudaDriver.cuMemcpyDtoH(Pointer.to(dst), src, n), copyCall("cuMemcpyDtoH", n, address));
+      } else {
+        Pointer host = Pointer.to(dst.array()).withByteOffset(dst.arrayOffset() + dst.position());
+        call(JCudaDriver.cuMemcpyDtoH(host, src, n), copyCall("cuMemcpyDtoH", n, address));
+      }
+      dst.position(dst.limit());
+    }
+
+    @Override
+    public synchronized void fill(long address, long bytes, byte value) throws DriverException {
+      enter("fill");
+      call(JCudaDriver.cuMemsetD8(pointer(address, bytes, "fill"), value, bytes),
+          String.format("cuMemsetD8 of %d bytes at 0x%x", bytes, address));
+    }
+
+    @Override
+    public synchronized LoadedModule loadModule(byte[] image, String name) throws DriverException {
+      enter("loadModule");
+      Map<String, KernelSignature> signatures = Map.of();
+      byte[] data = image;
+      if (looksLikePtx(image)) {
+        int end = image.length;
+        while (end > 0 && image[end - 1] == 0) {
+          end--;
+        }
+        try {
+          signatures = PtxSignatures.parse(new String(image, 0, end, StandardCharsets.US_ASCII));
+        } catch (IllegalArgumentException e) {
+          throw new DriverException(Kind.INVALID, "loadModule " + name + ": " + e.getMessage(), e);
+        }
+        data = Arrays.copyOf(image, end + 1);
+      }
+      CUmodule module = new CUmodule();
+      call(JCudaDriver.cuModuleLoadData(module, data), "cuModuleLoadData of module " + name + " ("
+          + image.length + " bytes)");
+      JCudaModule loaded = new JCudaModule(name, signatures, module, new HashMap<>(), this);
+      modules.add(loaded);
+      return loaded;
+    }
+
+    @Override
+    public synchronized void launch(LoadedModule module, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
+      enter("launch of " + function);
+      if (!(module instanceof JCudaModule m) || m.owner() != this) {
+        throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + module.name()
+            + " was not loaded in this context");
+      }
+      if (!m.signatures().isEmpty()) {
+        LaunchChecks.arguments(m, LaunchChecks.declared(m, function), args);
+      }
+      CUfunction f = m.functions().get(function);
+      if (f == null) {
+        f = new CUfunction();
+        call(JCudaDriver.cuModuleGetFunction(f, m.module(), function),
+            "cuModuleGetFunction(" + function + ") in module " + m.name());
+        m.functions().put(function, f);
+      }
+      NativePointerObject[] params = new NativePointerObject[args.size()];
+      for (int i = 0; i < params.length; i++) {
+        params[i] = parameter(args.get(i));
+      }
+      call(JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(),
+          sharedMemoryBytes, null, Pointer.to(params), null), "cuLaunchKernel(" + m.name() + "/"
+          + function + ", grid " + grid.x() + "x" + grid.y() + "x" + grid.z() + ", block " + block.x()
+          + "x" + block.y() + "x" + block.z() + ")");
+    }
+
+    @Override
+    public synchronized void synchronize() throws DriverException {
+      enter("synchronize");
+      call(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+    }
+
+    @Override
+    public void close() {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        allocations.clear();
+        modules.clear();
+        int r = JCudaDriver.cuCtxDestroy(context);
+        if (r != CUDA_SUCCESS) {
+          LOG.log(System.Logger.Level.WARNING, "cuCtxDestroy on device {0} failed: {1}",
+              device.index(), CUresult.stringFor(r));
+        }
+      }
+      closed(this);
+    }
+
+    /** Makes this context current on the calling thread, after checking it can still be used. */
+    private void enter(String op) throws DriverException {
+      if (closed) {
+        throw new DriverException(Kind.INVALID, op + ": context on device " + device.index()
+            + " is closed");
+      }
+      if (poisonedBy != null) {
+        throw new DriverException(Kind.KERNEL_FAULT, op + ": context poisoned by earlier fault: "
+            + poisonedBy);
+      }
+      call(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent for " + op);
+    }
+
+    /** {@link JCudaGpuDriver#check}, remembering a kernel fault: CUDA will fail every later call. */
+    private void call(int result, String call) throws DriverException {
+      if (result != CUDA_SUCCESS && kindOf(result) == Kind.KERNEL_FAULT) {
+        poisonedBy = call + " reported " + CUresult.stringFor(result);
+      }
+      check(result, call);
+    }
+
+    private CUdeviceptr pointer(long address, long bytes, String op) throws DriverException {
+      Map.Entry<Long, Allocation> e = allocations.floorEntry(address);
+      if (e != null && bytes >= 0) {
+        long offset = address - e.getKey();
+        long size = e.getValue().bytes();
+        if (offset < size && bytes <= size - offset) {
+          return e.getValue().pointer().withByteOffset(offset);
+        }
+        if (offset < size) {
+          throw new DriverException(Kind.INVALID, String.format(
+              "%s of %d bytes at 0x%x overruns the allocation at 0x%x (%d bytes)", op, bytes, address,
+              e.getKey(), size));
+        }
+      }
+      throw new DriverException(Kind.INVALID, String.format(
+          "%s of %d bytes at 0x%x: address is not inside any allocation of this context", op, bytes,
+          address));
+    }
+
+    private String copyCall(String call, int bytes, long address) {
+      return String.format("%s of %d bytes at 0x%x", call, bytes, address);
+    }
+
+    private Pointer parameter(KernelArgument arg) {
+      if (arg instanceof KernelArgument.Pointer p) {
+        return Pointer.to(new long[] {p.address()});
+      } else if (arg instanceof KernelArgument.I32 v) {
+        return Pointer.to(new int[] {v.value()});
+      } else if (arg instanceof KernelArgument.I64 v) {
+        return Pointer.to(new long[] {v.value()});
+      } else if (arg instanceof KernelArgument.F32 v) {
+        return Pointer.to(new float[] {v.value()});
+      }
+      return Pointer.to(new double[] {((KernelArgument.F64) arg).value()});
+    }
+  }
+
+  /** PTX is text: no NUL before the terminating ones. Cubin (ELF) and fatbin images contain NULs. */
+  private static boolean looksLikePtx(byte[] image) {
+    int end = image.length;
+    while (end > 0 && image[end - 1] == 0) {
+      end--;
+    }
+    for (int i = 0; i < end; i++) {
+      if (image[i] == 0) {
+        return false;
+      }
+    }
+    return end > 0;
+  }
+}

@@ -1,0 +1,179 @@
+package io.spillway.node.driver;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spillway.kernels.SpillwayKernels;
+import io.spillway.node.driver.DriverContext.Dim3;
+import io.spillway.node.driver.DriverException.Kind;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HostGpuDriverTest extends GpuDriverContract {
+
+  private static final long MIB = 1 << 20;
+
+  @Override
+  protected GpuDriver newDriver() {
+    return HostGpuDriver.withCards(2, "T4", MIB);
+  }
+
+  private HostGpuDriver host() {
+    return (HostGpuDriver) driver;
+  }
+
+  @Test
+  void outOfBoundsKernelFaultsAndPoisonsOnlyItsContext() throws Exception {
+    try (DriverContext bad = driver.createContext(0); DriverContext good = driver.createContext(0)) {
+      LoadedModule m = loadKernels(bad);
+      long p = bad.allocate(4 * 100);
+      long next = upload(bad, filled(100, 5f));
+      DriverException fault = assertThrows(DriverException.class, () -> bad.launch(m,
+          SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(256, 1, 1), 0,
+          List.of(ptr(p), new KernelArgument.F32(1f), i32(200))));
+      assertEquals(Kind.KERNEL_FAULT, fault.kind());
+      assertTrue(fault.getMessage().startsWith(String.format(
+          "kernel fill_f32: access out of bounds of allocation at 0x%x", p)), fault.getMessage());
+      assertTrue(fault.getMessage().contains("float index 100"), fault.getMessage());
+
+      for (DriverException later : List.of(
+          assertThrows(DriverException.class, bad::synchronize),
+          assertThrows(DriverException.class, () -> download(bad, next, 100)),
+          assertThrows(DriverException.class, () -> bad.allocate(16)))) {
+        assertEquals(Kind.KERNEL_FAULT, later.kind());
+        assertTrue(later.getMessage().contains("context poisoned by earlier fault in kernel fill_f32"),
+            later.getMessage());
+      }
+
+      LoadedModule gm = loadKernels(good);
+      long q = upload(good, filled(64, 0f));
+      good.launch(gm, SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(64, 1, 1), 0,
+          List.of(ptr(q), new KernelArgument.F32(2f), i32(64)));
+      good.synchronize();
+      assertArrayEquals(filled(64, 2f), download(good, q, 64));
+    }
+  }
+
+  @Test
+  void kernelViewsEndWithTheirAllocation() throws Exception {
+    HostMemory memory = new HostMemory();
+    memory.add(0x1000, 64);
+    memory.add(0x1040, 64);
+    HostMemory.Floats tail = memory.floats(0x1000 + 56);
+    tail.set(1, 9f);
+    HostMemory.Fault f = assertThrows(HostMemory.Fault.class, () -> tail.set(2, 1f));
+    assertTrue(f.getMessage().contains("allocation at 0x1000 (64 bytes)"), f.getMessage());
+    assertEquals(0f, memory.floats(0x1040).get(0), "the adjacent allocation was not written");
+    assertThrows(HostMemory.Fault.class, () -> memory.floats(0x1002).get(0), "misaligned");
+    assertThrows(HostMemory.Fault.class, () -> memory.floats(0x2000).get(0), "unallocated");
+  }
+
+  @Test
+  void pointerIntoAnotherContextFaults() throws Exception {
+    try (DriverContext a = driver.createContext(0); DriverContext b = driver.createContext(0)) {
+      long inA = upload(a, filled(16, 4f));
+      DriverException read = assertThrows(DriverException.class, () -> download(b, inA, 16));
+      assertEquals(Kind.INVALID, read.kind());
+      assertTrue(read.getMessage().contains(String.format("0x%x", inA)), read.getMessage());
+
+      LoadedModule m = loadKernels(b);
+      DriverException fault = assertThrows(DriverException.class, () -> b.launch(m,
+          SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(16, 1, 1), 0,
+          List.of(ptr(inA), new KernelArgument.F32(0f), i32(16))));
+      assertEquals(Kind.KERNEL_FAULT, fault.kind());
+      assertTrue(fault.getMessage().contains("not inside any allocation of this context"),
+          fault.getMessage());
+      assertArrayEquals(filled(16, 4f), download(a, inA, 16));
+    }
+  }
+
+  @Test
+  void declaredFunctionWithoutHostKernelIsUnimplemented() throws Exception {
+    String ptx = """
+        .version 8.0
+        .target sm_90
+        .address_size 64
+        .visible .entry mystery(
+            .param .u64 mystery_param_0
+        )
+        { ret; }
+        .visible .entry fill_f32(.param .u64 p, .param .u32 wrong_type, .param .u32 n)
+        { ret; }
+        """;
+    try (DriverContext ctx = driver.createContext(0)) {
+      LoadedModule m = ctx.loadModule(ptx.getBytes(StandardCharsets.US_ASCII), "extra.ptx");
+      long p = ctx.allocate(16);
+      DriverException e = assertThrows(DriverException.class, () -> ctx.launch(m, "mystery",
+          new Dim3(1, 1, 1), new Dim3(1, 1, 1), 0, List.of(ptr(p))));
+      assertEquals(Kind.UNIMPLEMENTED, e.kind());
+      assertTrue(e.getMessage().startsWith("kernel mystery[B64] of module extra.ptx has no host"
+          + " implementation (host driver implements: dense["), e.getMessage());
+
+      DriverException mismatch = assertThrows(DriverException.class, () -> ctx.launch(m,
+          SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(4, 1, 1), 0,
+          List.of(ptr(p), i32(1), i32(4))));
+      assertEquals(Kind.UNIMPLEMENTED, mismatch.kind(), "same name, different signature");
+      ctx.synchronize();
+    }
+  }
+
+  @Test
+  void allocationsOver2GiBAreRefusedWithoutTouchingTheAccount() throws Exception {
+    try (HostGpuDriver big = HostGpuDriver.withCards(1, "H200", 8L << 30);
+        DriverContext ctx = big.createContext(0)) {
+      DriverException e = assertThrows(DriverException.class, () -> ctx.allocate(3L << 30));
+      assertEquals(Kind.OUT_OF_MEMORY, e.kind());
+      assertTrue(e.getMessage().contains("caps single allocations at 2 GiB"), e.getMessage());
+      assertEquals(0, big.usedBytes(0));
+    }
+  }
+
+  @Test
+  void accountingFollowsAllocateFreeAndClose() throws Exception {
+    DriverContext a = driver.createContext(0);
+    DriverContext onOtherDevice = driver.createContext(1);
+    long p = a.allocate(1000);
+    a.allocate(24);
+    onOtherDevice.allocate(4096);
+    assertEquals(1024, host().usedBytes(0));
+    assertEquals(4096, host().usedBytes(1));
+    a.free(p);
+    assertEquals(24, host().usedBytes(0));
+    a.close();
+    assertEquals(0, host().usedBytes(0));
+    DriverException closed = assertThrows(DriverException.class, () -> a.allocate(1));
+    assertEquals(Kind.INVALID, closed.kind());
+    driver.close();
+    assertEquals(0, host().usedBytes(1), "closing the driver closes its contexts");
+  }
+
+  @Test
+  void addressesAreAlignedAndNeverReused() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      long a = ctx.allocate(3);
+      ctx.free(a);
+      long b = ctx.allocate(3);
+      assertTrue(b > a, "fresh address after free");
+      assertEquals(0, a % 256);
+      assertEquals(0, b % 256);
+      DriverException over = assertThrows(DriverException.class,
+          () -> ctx.write(b + 1, ByteBuffer.allocate(3)));
+      assertEquals(Kind.INVALID, over.kind());
+      assertTrue(over.getMessage().contains("overruns the allocation"), over.getMessage());
+    }
+  }
+
+  @Test
+  void cubinImagesAreRefused() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      byte[] elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0};
+      DriverException e = assertThrows(DriverException.class, () -> ctx.loadModule(elf, "k.cubin"));
+      assertEquals(Kind.INVALID, e.kind());
+      assertTrue(e.getMessage().contains("PTX only"), e.getMessage());
+    }
+  }
+}
