@@ -1,0 +1,112 @@
+package io.spillway.node;
+
+import io.spillway.node.driver.GpuDriver;
+import io.spillway.node.driver.GpuDrivers;
+import io.spillway.node.driver.HostGpuDriver;
+import io.spillway.node.registration.GatewayRegistrar;
+import io.spillway.node.server.GpuNodeServer;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code spillway-node}: serves this machine's GPUs (or emulated ones) over the session protocol. */
+@Command(name = "spillway-node", mixinStandardHelpOptions = true,
+    description = "Serves this machine's GPUs to Spillway sessions over gRPC.")
+public final class NodeMain implements Callable<Integer> {
+  private static final Logger LOG = Logger.getLogger(NodeMain.class.getName());
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "7070", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--node-id", defaultValue = "node-1", description = "The node's name in its pool (default: ${DEFAULT-VALUE}).")
+  String nodeId;
+
+  @Option(names = "--pool", defaultValue = "local", description = "The pool it serves, e.g. edge/east or center (default: ${DEFAULT-VALUE}).")
+  String pool;
+
+  @Option(names = "--driver", defaultValue = "auto",
+      description = "auto (JCuda when a CUDA driver is present, else host), jcuda, or host (default: ${DEFAULT-VALUE}).")
+  String driver;
+
+  @Option(names = "--host-cards", defaultValue = "1", description = "Host driver: number of emulated cards (default: ${DEFAULT-VALUE}).")
+  int hostCards;
+
+  @Option(names = "--host-model", defaultValue = "V100", description = "Host driver: model label of the emulated cards (default: ${DEFAULT-VALUE}).")
+  String hostModel;
+
+  @Option(names = "--host-memory", defaultValue = "32GiB", description = "Host driver: memory of each emulated card, e.g. 32GiB (default: ${DEFAULT-VALUE}).")
+  String hostMemory;
+
+  @Option(names = "--reserve", defaultValue = "0", description = "Memory kept free on every card, e.g. 512MiB (default: ${DEFAULT-VALUE}).")
+  String reserve;
+
+  @Option(names = "--gateway", description = "host:port of the gateway to register with; none: serve clients directly.")
+  String gateway;
+
+  @Option(names = "--advertise", description = "host:port the gateway dials to reach this node (default: --host and the bound port).")
+  String advertise;
+
+  @Option(names = "--heartbeat-interval", defaultValue = "1000",
+      description = "Milliseconds between heartbeats until the gateway says otherwise (default: ${DEFAULT-VALUE}).")
+  long heartbeatIntervalMillis;
+
+  @Override
+  public Integer call() throws Exception {
+    GpuDriver gpuDriver = GpuDrivers.select(driver,
+        () -> HostGpuDriver.withCards(hostCards, hostModel, parseBytes("--host-memory", hostMemory)));
+    NodeOptions options = new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
+        NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000);
+    GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port).start();
+    LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d",
+        nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port()));
+    GatewayRegistrar registrar = null;
+    if (gateway != null) {
+      String self = advertise != null ? advertise : host + ":" + server.port();
+      registrar = new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis).start();
+    }
+    System.out.println("READY " + host + ":" + server.port());
+    GatewayRegistrar r = registrar;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (r != null) {
+        r.close();
+      }
+      server.close();
+    }, "spillway-node-shutdown"));
+    server.awaitTermination();
+    return 0;
+  }
+
+  /** Parses {@code 1024}, {@code 512MiB}, {@code 32GiB} (binary units) into bytes. */
+  static long parseBytes(String option, String text) {
+    String t = text.trim().toUpperCase(Locale.ROOT).replace(" ", "");
+    long unit = 1;
+    for (String[] u : new String[][] {{"TIB", "1099511627776"}, {"GIB", "1073741824"},
+        {"MIB", "1048576"}, {"KIB", "1024"}, {"B", "1"}}) {
+      if (t.endsWith(u[0])) {
+        unit = Long.parseLong(u[1]);
+        t = t.substring(0, t.length() - u[0].length());
+        break;
+      }
+    }
+    try {
+      long v = Long.parseLong(t);
+      if (v < 0) {
+        throw new NumberFormatException();
+      }
+      return Math.multiplyExact(v, unit);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
+          option + ": '" + text + "' is not a size; use bytes or a number with KiB, MiB, GiB or TiB");
+    }
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new NodeMain()).execute(args));
+  }
+}

@@ -1,0 +1,547 @@
+package io.spillway.node.session;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.Status.Code;
+import io.spillway.node.driver.DriverContext;
+import io.spillway.node.driver.DriverContext.Dim3;
+import io.spillway.node.driver.DriverException;
+import io.spillway.node.driver.KernelArgument;
+import io.spillway.node.driver.KernelSignature;
+import io.spillway.node.driver.LoadedModule;
+import io.spillway.node.schedule.FairShareScheduler;
+import io.spillway.protocol.v1.Alloc;
+import io.spillway.protocol.v1.Closed;
+import io.spillway.protocol.v1.Error;
+import io.spillway.protocol.v1.Fill;
+import io.spillway.protocol.v1.Free;
+import io.spillway.protocol.v1.KernelArg;
+import io.spillway.protocol.v1.Launch;
+import io.spillway.protocol.v1.LoadModule;
+import io.spillway.protocol.v1.Op;
+import io.spillway.protocol.v1.Read;
+import io.spillway.protocol.v1.ReadData;
+import io.spillway.protocol.v1.Reply;
+import io.spillway.protocol.v1.Synchronized;
+import io.spillway.protocol.v1.Write;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One session on a node: its contexts (one per GPU of its slice), the handles the client chose, and
+ * the checks that keep a session inside its own memory.
+ *
+ * <p>Every op is checked before the driver sees it: handles must belong to this session, byte ranges
+ * must lie inside the handle's allocation (overflow-safe), allocations must fit the slice's memory
+ * quota, kernel arguments must match the kernel's declared parameters. A failed check answers the op
+ * with an error and leaves the session as it was; only a kernel fault is fatal.
+ *
+ * <p>Threading: ops are executed by one thread at a time, in sequence order (the server serializes
+ * each session's frames). Counters read by other threads (metrics) are atomic.
+ */
+public final class NodeSession implements AutoCloseable {
+
+  /** Where replies go. Replies must be delivered in the order they are given. */
+  public interface ReplySink {
+    void reply(Reply reply);
+
+    /** Sends what was given so far; called before large payloads so replies keep their order. */
+    void flush();
+  }
+
+  /** One GPU of the session: its context, quota and scheduler share. */
+  public static final class Device {
+    final int index;
+    final DriverContext context;
+    final long memoryLimit;
+    final FairShareScheduler.Share share;
+    long memoryUsed;
+
+    public Device(int index, DriverContext context, long memoryLimit, FairShareScheduler.Share share) {
+      this.index = index;
+      this.context = context;
+      this.memoryLimit = memoryLimit;
+      this.share = share;
+    }
+
+    public long memoryUsed() {
+      return memoryUsed;
+    }
+
+    public long memoryLimit() {
+      return memoryLimit;
+    }
+
+    public FairShareScheduler.Share share() {
+      return share;
+    }
+  }
+
+  private record Buffer(long handle, int device, long address, long size, boolean persistent) {}
+
+  private record Module(long handle, String name, List<LoadedModule> perDevice) {}
+
+  /** Remembered so that a double free says so rather than "unknown handle". */
+  private static final int FREED_MEMORY = 4096;
+
+  private final String id;
+  private final String tenant;
+  private final List<Device> devices;
+  private final int chunkBytes;
+  private final long launchWaitNanos;
+  private final Map<Long, Buffer> buffers = new HashMap<>();
+  private final Map<Long, Module> modules = new HashMap<>();
+  private final Map<Long, Long> freedAt = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
+      return size() > FREED_MEMORY;
+    }
+  };
+  private final AtomicLong opsExecuted = new AtomicLong();
+  private final AtomicLong opsFailed = new AtomicLong();
+  private long lastSeq;
+  private boolean closed;
+
+  public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
+      long launchWaitMillis) {
+    this.id = id;
+    this.tenant = tenant;
+    this.devices = List.copyOf(devices);
+    this.chunkBytes = chunkBytes;
+    this.launchWaitNanos = TimeUnit.MILLISECONDS.toNanos(launchWaitMillis);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public String tenant() {
+    return tenant;
+  }
+
+  public List<Device> devices() {
+    return devices;
+  }
+
+  public long opsExecuted() {
+    return opsExecuted.get();
+  }
+
+  public long opsFailed() {
+    return opsFailed.get();
+  }
+
+  /**
+   * Executes one op and delivers its replies. Returns false when the session has ended (after Close,
+   * or a fatal error): the caller then ends the stream.
+   */
+  public boolean execute(Op op, ReplySink sink) {
+    if (closed) {
+      sink.reply(error(op.getSeq(), Code.FAILED_PRECONDITION, opName(op),
+          opName(op) + " (seq " + op.getSeq() + "): the session is closed", true));
+      return false;
+    }
+    opsExecuted.incrementAndGet();
+    try {
+      checkSeq(op);
+      switch (op.getKindCase()) {
+        case ALLOC -> alloc(op.getSeq(), op.getAlloc());
+        case FREE -> free(op.getSeq(), op.getFree());
+        case WRITE -> write(op.getSeq(), op.getWrite());
+        case FILL -> fill(op.getSeq(), op.getFill());
+        case READ -> read(op.getSeq(), op.getRead(), sink);
+        case LOAD_MODULE -> loadModule(op.getSeq(), op.getLoadModule());
+        case LAUNCH -> launch(op.getSeq(), op.getLaunch());
+        case SYNCHRONIZE -> {
+          synchronizeAll(op.getSeq(), "synchronize");
+          sink.reply(Reply.newBuilder().setSeq(op.getSeq())
+              .setSynchronized(Synchronized.newBuilder().setFailedOps(opsFailed.get())).build());
+        }
+        case CLOSE -> {
+          close();
+          sink.reply(Reply.newBuilder().setSeq(op.getSeq()).setClosed(Closed.getDefaultInstance()).build());
+          return false;
+        }
+        case OPEN -> throw new OpException(Code.INVALID_ARGUMENT,
+            "open (seq " + op.getSeq() + "): the session " + id + " is already open");
+        case KIND_NOT_SET -> throw new OpException(Code.INVALID_ARGUMENT,
+            "op (seq " + op.getSeq() + ") has no operation set");
+      }
+      return true;
+    } catch (OpException e) {
+      opsFailed.incrementAndGet();
+      sink.reply(error(op.getSeq(), e.code(), opName(op), e.getMessage(), e.fatal()));
+      if (e.fatal()) {
+        close();
+        return false;
+      }
+      return true;
+    }
+  }
+
+  /**
+   * Says the session has executed everything it received: a GPU turn held for its next launch is
+   * handed on. Called after each frame.
+   */
+  public void idle() {
+    for (Device d : devices) {
+      d.share.pause();
+    }
+  }
+
+  /** Answers a frame that could not be parsed; the session goes on. */
+  public void malformed(String description, ReplySink sink) {
+    opsFailed.incrementAndGet();
+    sink.reply(error(0, Code.INVALID_ARGUMENT, "frame", description, false));
+  }
+
+  private void checkSeq(Op op) throws OpException {
+    if (op.getSeq() <= lastSeq) {
+      throw new OpException(Code.INVALID_ARGUMENT, opName(op) + " (seq " + op.getSeq()
+          + "): sequence numbers must increase; the previous op had seq " + lastSeq);
+    }
+    lastSeq = op.getSeq();
+  }
+
+  private void alloc(long seq, Alloc a) throws OpException {
+    String what = "alloc (seq " + seq + ")";
+    if (a.getHandle() == 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": handle 0 is reserved");
+    }
+    if (buffers.containsKey(a.getHandle()) || modules.containsKey(a.getHandle())) {
+      throw new OpException(Code.ALREADY_EXISTS, what + ": handle " + a.getHandle() + " is already in use");
+    }
+    if (a.getBytes() == 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": size 0 for handle " + a.getHandle()
+          + "; allocations must be at least 1 byte");
+    }
+    Device d = device(what, a.getDevice());
+    long bytes = a.getBytes();
+    if (bytes < 0 || bytes > d.memoryLimit - d.memoryUsed) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + " of " + Long.toUnsignedString(bytes)
+          + " bytes for handle " + a.getHandle() + " exceeds the session's memory quota on device "
+          + d.index + ": " + d.memoryUsed + " of " + d.memoryLimit + " bytes in use");
+    }
+    long address;
+    try {
+      address = d.context.allocate(bytes);
+    } catch (DriverException e) {
+      throw translate(what, e);
+    }
+    d.memoryUsed += bytes;
+    buffers.put(a.getHandle(), new Buffer(a.getHandle(), d.index, address, bytes, a.getPersistent()));
+    freedAt.remove(a.getHandle());
+  }
+
+  private void free(long seq, Free f) throws OpException {
+    String what = "free (seq " + seq + ")";
+    Module m = modules.remove(f.getHandle());
+    if (m != null) {
+      freedAt.put(f.getHandle(), seq);
+      return; // Modules live until the context closes; the handle is simply forgotten.
+    }
+    Buffer b = buffer(what, f.getHandle());
+    Device d = devices.get(b.device);
+    try {
+      d.context.free(b.address);
+    } catch (DriverException e) {
+      throw translate(what, e);
+    } finally {
+      buffers.remove(b.handle);
+      d.memoryUsed -= b.size;
+      freedAt.put(b.handle, seq);
+    }
+  }
+
+  private void write(long seq, Write w) throws OpException {
+    String what = "write (seq " + seq + ")";
+    Buffer b = buffer(what, w.getHandle());
+    checkRange(what, b, w.getOffset(), w.getData().size());
+    try {
+      devices.get(b.device).context.write(b.address + w.getOffset(), w.getData().asReadOnlyByteBuffer());
+    } catch (DriverException e) {
+      throw translate(what, e);
+    }
+  }
+
+  private void fill(long seq, Fill f) throws OpException {
+    String what = "fill (seq " + seq + ")";
+    Buffer b = buffer(what, f.getHandle());
+    checkRange(what, b, f.getOffset(), f.getBytes());
+    if (f.getValue() > 255) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": value " + f.getValue()
+          + " is not a byte (0..255)");
+    }
+    try {
+      devices.get(b.device).context.fill(b.address + f.getOffset(), f.getBytes(), (byte) f.getValue());
+    } catch (DriverException e) {
+      throw translate(what, e);
+    }
+  }
+
+  private void read(long seq, Read r, ReplySink sink) throws OpException {
+    String what = "read (seq " + seq + ")";
+    Buffer b = buffer(what, r.getHandle());
+    checkRange(what, b, r.getOffset(), r.getLength());
+    DriverContext ctx = devices.get(b.device).context;
+    sink.flush();
+    long done = 0;
+    long length = r.getLength();
+    do {
+      int n = (int) Math.min(chunkBytes, length - done);
+      byte[] chunk = new byte[n];
+      try {
+        ctx.read(b.address + r.getOffset() + done, ByteBuffer.wrap(chunk));
+      } catch (DriverException e) {
+        throw translate(what, e);
+      }
+      // The array is never touched again, so the ByteString may alias it.
+      ByteString data = UnsafeByteOperations.unsafeWrap(chunk);
+      done += n;
+      sink.reply(Reply.newBuilder().setSeq(seq).setReadData(ReadData.newBuilder()
+          .setOffset(r.getOffset() + done - n).setData(data).setLast(done == length)).build());
+      sink.flush();
+    } while (done < length);
+  }
+
+  private void loadModule(long seq, LoadModule lm) throws OpException {
+    String what = "load_module (seq " + seq + ")";
+    if (lm.getModule() == 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": handle 0 is reserved");
+    }
+    if (buffers.containsKey(lm.getModule()) || modules.containsKey(lm.getModule())) {
+      throw new OpException(Code.ALREADY_EXISTS, what + ": handle " + lm.getModule() + " is already in use");
+    }
+    if (lm.getImage().isEmpty()) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": module " + lm.getModule() + " has an empty image");
+    }
+    String name = lm.getName().isEmpty() ? "module-" + lm.getModule() : lm.getName();
+    byte[] image = lm.getImage().toByteArray();
+    List<LoadedModule> loaded = new ArrayList<>(devices.size());
+    for (Device d : devices) {
+      try {
+        loaded.add(d.context.loadModule(image, name));
+      } catch (DriverException e) {
+        throw translate(what + " of " + name, e);
+      }
+    }
+    modules.put(lm.getModule(), new Module(lm.getModule(), name, loaded));
+    freedAt.remove(lm.getModule());
+  }
+
+  private void launch(long seq, Launch l) throws OpException {
+    String fn = l.getFunction();
+    String what = "launch (seq " + seq + ") of " + (fn.isEmpty() ? "<no function>" : fn);
+    Module m = modules.get(l.getModule());
+    if (m == null) {
+      if (buffers.containsKey(l.getModule())) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": handle " + l.getModule()
+            + " is a buffer, not a module");
+      }
+      throw new OpException(Code.NOT_FOUND, what + ": unknown module handle " + l.getModule()
+          + freedNote(l.getModule()));
+    }
+    Device d = device(what, l.getDevice());
+    LoadedModule loaded = m.perDevice.get(d.index);
+    if (!loaded.signatures().isEmpty() && !loaded.signatures().containsKey(fn)) {
+      throw new OpException(Code.NOT_FOUND, what + ": module " + l.getModule() + " (" + m.name
+          + ") has no kernel '" + fn + "'; it declares " + loaded.signatures().keySet());
+    }
+    Dim3 grid = dim(what, "grid", l.getGrid(), Integer.MAX_VALUE, 65535, 65535);
+    Dim3 block = dim(what, "block", l.getBlock(), 1024, 1024, 64);
+    if (block.volume() > 1024) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": block " + block.x() + "x" + block.y()
+          + "x" + block.z() + " has " + block.volume() + " threads; at most 1024");
+    }
+    List<KernelArgument> args = arguments(what, d, l.getArgsList());
+    String typeError = loaded.signature(fn).map(sig -> signatureMismatch(sig, args)).orElse(null);
+    if (typeError != null) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": " + typeError);
+    }
+    try {
+      if (!d.share.acquire(launchWaitNanos)) {
+        throw new OpException(Code.UNAVAILABLE, what + ": the GPU was busy for longer than "
+            + TimeUnit.NANOSECONDS.toMillis(launchWaitNanos) + " ms");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OpException(Code.CANCELLED, what + ": interrupted while waiting for the GPU");
+    }
+    long start = System.nanoTime();
+    try {
+      d.context.launch(loaded, fn, grid, block, l.getSharedMemoryBytes(), args);
+      if (d.share.shared()) {
+        // Others share this GPU: wait for the kernel so the share is charged its real duration.
+        // Alone on the GPU, the launch stays asynchronous, as in CUDA.
+        d.context.synchronize();
+      }
+    } catch (DriverException e) {
+      throw translate(what, e);
+    } finally {
+      d.share.release(System.nanoTime() - start);
+    }
+  }
+
+  private static String signatureMismatch(KernelSignature sig, List<KernelArgument> args) {
+    if (sig.params().size() != args.size()) {
+      return args.size() + " arguments given; the kernel declares " + sig.params().size()
+          + " " + sig.params();
+    }
+    for (int i = 0; i < args.size(); i++) {
+      KernelSignature.ParamType p = sig.params().get(i);
+      if (!p.accepts(args.get(i))) {
+        return "argument " + i + " is " + args.get(i).typeName() + "; the kernel declares "
+            + p.name().toLowerCase() + " (" + expected(p) + ")";
+      }
+    }
+    return null;
+  }
+
+  private static String expected(KernelSignature.ParamType p) {
+    return switch (p) {
+      case B64 -> "ptr or i64";
+      case B32 -> "i32";
+      case F32 -> "f32";
+      case F64 -> "f64";
+      case OTHER -> "any";
+    };
+  }
+
+  private List<KernelArgument> arguments(String what, Device d, List<KernelArg> wire) throws OpException {
+    List<KernelArgument> out = new ArrayList<>(wire.size());
+    for (int i = 0; i < wire.size(); i++) {
+      KernelArg a = wire.get(i);
+      switch (a.getValueCase()) {
+        case PTR -> {
+          Buffer b = buffers.get(a.getPtr().getHandle());
+          if (b == null) {
+            throw new OpException(Code.NOT_FOUND, what + ": argument " + i + " names unknown handle "
+                + a.getPtr().getHandle() + freedNote(a.getPtr().getHandle()));
+          }
+          if (b.device != d.index) {
+            throw new OpException(Code.INVALID_ARGUMENT, what + ": argument " + i + " is handle "
+                + b.handle + " on device " + b.device + ", but the kernel runs on device " + d.index);
+          }
+          long off = a.getPtr().getOffset();
+          if (off < 0 || off >= b.size) {
+            throw new OpException(Code.INVALID_ARGUMENT, what + ": argument " + i + " points at offset "
+                + Long.toUnsignedString(off) + " of handle " + b.handle + " (size " + b.size + ")");
+          }
+          out.add(new KernelArgument.Pointer(b.address + off));
+        }
+        case I32 -> out.add(new KernelArgument.I32(a.getI32()));
+        case I64 -> out.add(new KernelArgument.I64(a.getI64()));
+        case F32 -> out.add(new KernelArgument.F32(a.getF32()));
+        case F64 -> out.add(new KernelArgument.F64(a.getF64()));
+        case VALUE_NOT_SET -> throw new OpException(Code.INVALID_ARGUMENT, what + ": argument " + i
+            + " has no value");
+      }
+    }
+    return out;
+  }
+
+  private static Dim3 dim(String what, String name, io.spillway.protocol.v1.Dim3 d, int maxX, int maxY,
+      int maxZ) throws OpException {
+    long x = Integer.toUnsignedLong(d.getX());
+    long y = d.getY() == 0 ? 1 : Integer.toUnsignedLong(d.getY());
+    long z = d.getZ() == 0 ? 1 : Integer.toUnsignedLong(d.getZ());
+    if (x < 1 || x > maxX || y > maxY || z > maxZ) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": " + name + " " + x + "x" + y + "x" + z
+          + " is out of range (x 1.." + maxX + ", y 1.." + maxY + ", z 1.." + maxZ + ")");
+    }
+    return new Dim3((int) x, (int) y, (int) z);
+  }
+
+  private void synchronizeAll(long seq, String op) throws OpException {
+    for (Device d : devices) {
+      try {
+        d.context.synchronize();
+      } catch (DriverException e) {
+        throw translate(op + " (seq " + seq + ")", e);
+      }
+    }
+  }
+
+  private Device device(String what, int index) throws OpException {
+    if (index < 0 || index >= devices.size()) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": device " + Integer.toUnsignedString(index)
+          + " is not in the session's slice (devices 0.." + (devices.size() - 1) + ")");
+    }
+    return devices.get(index);
+  }
+
+  private Buffer buffer(String what, long handle) throws OpException {
+    Buffer b = buffers.get(handle);
+    if (b == null) {
+      if (modules.containsKey(handle)) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": handle " + handle
+            + " is a module, not a buffer");
+      }
+      throw new OpException(Code.NOT_FOUND, what + ": unknown handle " + handle + freedNote(handle));
+    }
+    return b;
+  }
+
+  private String freedNote(long handle) {
+    Long at = freedAt.get(handle);
+    return at == null ? "" : " (it was freed at seq " + at + ")";
+  }
+
+  private static void checkRange(String what, Buffer b, long offset, long length) throws OpException {
+    // Unsigned values from the wire: anything with the top bit set is out of range.
+    if (offset < 0 || length < 0 || offset > b.size || length > b.size - offset) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": " + Long.toUnsignedString(length)
+          + " bytes at offset " + Long.toUnsignedString(offset) + " overrun handle " + b.handle
+          + " (size " + b.size + ")");
+    }
+  }
+
+  private static OpException translate(String what, DriverException e) {
+    return switch (e.kind()) {
+      case OUT_OF_MEMORY -> new OpException(Code.RESOURCE_EXHAUSTED, what + ": " + e.getMessage());
+      case INVALID -> new OpException(Code.INVALID_ARGUMENT, what + ": " + e.getMessage());
+      case UNIMPLEMENTED -> new OpException(Code.UNIMPLEMENTED, what + ": " + e.getMessage());
+      case KERNEL_FAULT -> new OpException(Code.FAILED_PRECONDITION, what + ": " + e.getMessage()
+          + "; the session's context is lost", true);
+      case DEVICE -> new OpException(Code.INTERNAL, what + ": " + e.getMessage(), true);
+    };
+  }
+
+  private static Reply error(long seq, Code code, String op, String description, boolean fatal) {
+    return Reply.newBuilder().setSeq(seq).setError(Error.newBuilder().setCode(code.value())
+        .setDescription(description).setOp(op).setFatal(fatal)).build();
+  }
+
+  static String opName(Op op) {
+    return switch (op.getKindCase()) {
+      case KIND_NOT_SET -> "op";
+      default -> op.getKindCase().name().toLowerCase();
+    };
+  }
+
+  /** Frees every context; idempotent. Memory quotas and scheduler shares are returned by the owner. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Device d : devices) {
+      d.context.close();
+      d.share.close();
+      d.memoryUsed = 0;
+    }
+    buffers.clear();
+    modules.clear();
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+}
