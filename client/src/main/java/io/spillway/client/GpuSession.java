@@ -1,0 +1,116 @@
+package io.spillway.client;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * One session on a slice of the pool: device memory, modules and kernel launches, as in a CUDA context.
+ *
+ * <h2>What blocks</h2>
+ * <ul>
+ *   <li><b>Pipelined</b>: {@code alloc}, {@code free}, {@code write}, {@code upload}, {@code fill},
+ *       {@code loadModule}, {@code launch}. They never wait for the server: each appends an operation to
+ *       the current batch and returns. Handles are chosen here, so a buffer or module can be used at once.
+ *       A batch is sent as one frame when a synchronizing call is made, when it reaches 256 operations or
+ *       1 MiB, or on {@link #flush()}. Sending honours gRPC flow control: when the server falls behind, the
+ *       call that sends waits until the transport is ready again, so memory stays bounded.</li>
+ *   <li><b>Synchronizing</b>: {@code read}, {@code downloadFloats}, {@code synchronize}, {@code close}.
+ *       They send the batch and wait for the server's answer, which comes after every earlier operation
+ *       has run. {@code N} launches and one synchronize cost about one round trip.</li>
+ * </ul>
+ *
+ * <h2>When errors surface</h2>
+ * Arguments are checked here first ({@link IllegalArgumentException}: a range past a buffer's end or of
+ * 0 bytes, a device index the session does not have, a block of more than 1024 threads); calls after
+ * {@link #close()} throw {@link IllegalStateException}. The server reports a failed pipelined operation later; the SDK throws
+ * it as a {@link SpillwayException} from the next synchronizing call, the earliest failure first and the
+ * others attached as suppressed, as CUDA reports errors at the next synchronization. The session goes on
+ * afterwards. Once the session itself has failed (stream broken, fatal error, timeout, interrupt), every
+ * call throws, with the session's status code (for example {@code UNAVAILABLE}).
+ *
+ * <h2>Threads</h2>
+ * A session is used by one thread at a time; callers that share one must serialize their calls. Replies
+ * are handled on gRPC's threads and handed to the waiting caller. Interrupting a thread blocked in a call
+ * cancels the session.
+ *
+ * <h2>Data</h2>
+ * Writes copy the caller's data before they return, so the caller may reuse its arrays at once. Device
+ * memory is little-endian: float arrays travel as IEEE 754 little-endian bytes.
+ */
+public interface GpuSession extends AutoCloseable {
+
+    /** The id the server gave the session, for logs and support. */
+    String sessionId();
+
+    /** The session's GPUs, indexed by {@link DeviceInfo#index()}; updated when a gateway moves the session. */
+    List<DeviceInfo> devices();
+
+    /** Allocates {@code bytes} on device 0. Pipelined. */
+    DeviceBuffer alloc(long bytes);
+
+    /** Allocates {@code bytes} on the session's GPU {@code device}. Pipelined. */
+    DeviceBuffer alloc(long bytes, int device);
+
+    /**
+     * Allocates a buffer written only from the host (model weights), on device 0. Gateways journal its
+     * contents to rebuild the session elsewhere; a kernel must not write it. Pipelined.
+     */
+    DeviceBuffer allocPersistent(long bytes);
+
+    /** {@link #allocPersistent(long)} on the session's GPU {@code device}. Pipelined. */
+    DeviceBuffer allocPersistent(long bytes, int device);
+
+    /** Copies the remaining bytes of {@code data} to {@code buffer} at {@code offset}; consumes {@code data}. Pipelined. */
+    void write(DeviceBuffer buffer, long offset, ByteBuffer data);
+
+    /** Copies {@code data} to {@code buffer} at {@code offset}. Pipelined. */
+    void write(DeviceBuffer buffer, long offset, byte[] data);
+
+    /** Copies {@code data} as little-endian floats to {@code buffer} at byte {@code offset}. Pipelined. */
+    void write(DeviceBuffer buffer, long offset, float[] data);
+
+    /** {@code write(buffer, 0, data)}. Pipelined. */
+    void upload(DeviceBuffer buffer, float[] data);
+
+    /** Sets {@code bytes} bytes of {@code buffer} from {@code offset} to {@code value} (0..255). Pipelined. */
+    void fill(DeviceBuffer buffer, long offset, long bytes, int value);
+
+    /** Reads {@code length} bytes of {@code buffer} from {@code offset}. Synchronizing. */
+    byte[] read(DeviceBuffer buffer, long offset, int length);
+
+    /** Reads {@code dst.remaining()} bytes of {@code buffer} from {@code offset} into {@code dst}. Synchronizing. */
+    void read(DeviceBuffer buffer, long offset, ByteBuffer dst);
+
+    /** Reads the first {@code count} floats of {@code buffer}. Synchronizing. */
+    float[] downloadFloats(DeviceBuffer buffer, int count);
+
+    /** Loads a PTX or cubin image; {@code name} appears in logs and errors. Pipelined. */
+    Module loadModule(byte[] image, String name);
+
+    /** Launches {@code function} of {@code module} on device 0 without dynamic shared memory. Pipelined. */
+    void launch(Module module, String function, Dim3 grid, Dim3 block, KernelArg... args);
+
+    /** Launches {@code function} of {@code module} on device 0. Pipelined. */
+    void launch(Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes, KernelArg... args);
+
+    /** Launches {@code function} of {@code module} on the session's GPU {@code device}. Pipelined. */
+    void launchOnDevice(int device, Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes,
+                        KernelArg... args);
+
+    /** Frees a buffer. Pipelined. */
+    void free(DeviceBuffer buffer);
+
+    /** Sends the current batch now, without waiting for any answer. */
+    void flush();
+
+    /** Waits until every earlier operation has run, then throws the first error reported since the last synchronizing call. */
+    void synchronize();
+
+    /**
+     * Ends the session: the server frees everything it holds. Waits (bounded) for the server to confirm and
+     * throws, like {@link #synchronize()}, the errors of operations not yet reported, or the session's
+     * failure if no call has reported it yet. Idempotent.
+     */
+    @Override
+    void close();
+}
