@@ -12,8 +12,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code spillway-node}: serves this machine's GPUs (or emulated ones) over the session protocol. */
-@Command(name = "spillway-node", mixinStandardHelpOptions = true,
+/** {@code spillway node}: serves this machine's GPUs (or emulated ones) over the session protocol. */
+@Command(name = "node", mixinStandardHelpOptions = true,
     description = "Serves this machine's GPUs to Spillway sessions over gRPC.")
 public final class NodeMain implements Callable<Integer> {
   private static final Logger LOG = Logger.getLogger(NodeMain.class.getName());

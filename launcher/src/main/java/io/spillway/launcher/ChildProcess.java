@@ -1,0 +1,122 @@
+package io.spillway.launcher;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A Spillway component in its own JVM, started from this JVM's class path. It announces that it is
+ * ready by printing {@code READY host:port}; everything it prints goes to its log file.
+ */
+public final class ChildProcess implements AutoCloseable {
+
+  private final String name;
+  private final Process process;
+  private final CompletableFuture<String> ready = new CompletableFuture<>();
+  private final Path log;
+
+  private ChildProcess(String name, Process process, Path log) {
+    this.name = name;
+    this.process = process;
+    this.log = log;
+  }
+
+  /** Starts {@code mainClass} with {@code args}; its output goes to {@code logDir/name.log}. */
+  public static ChildProcess start(String name, String mainClass, List<String> args, Path logDir)
+      throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx512m");
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(mainClass);
+    cmd.addAll(args);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    Path log = logDir.resolve(name + ".log");
+    ChildProcess child = new ChildProcess(name, p, log);
+    Thread pump = new Thread(child::pump, name + "-output");
+    pump.setDaemon(true);
+    pump.start();
+    return child;
+  }
+
+  private void pump() {
+    try (BufferedReader in = new BufferedReader(
+        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        PrintWriter out = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true)) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        out.println(line);
+        if (line.startsWith("READY ")) {
+          ready.complete(line.substring(6).trim());
+        }
+      }
+    } catch (IOException e) {
+      ready.completeExceptionally(e);
+    }
+    ready.completeExceptionally(new IllegalStateException(name + " exited with code "
+        + exitCode() + " before it was ready; see " + log));
+  }
+
+  private String exitCode() {
+    try {
+      return String.valueOf(process.waitFor());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "?";
+    }
+  }
+
+  /** Waits until the child printed its address. */
+  public String awaitReady(long timeout, TimeUnit unit) throws Exception {
+    try {
+      return ready.get(timeout, unit);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(name + " was not ready after " + timeout + " " + unit
+          + "; see " + log, e);
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** SIGKILL: the process dies at once, as when a server loses power. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM, then SIGKILL after five seconds. */
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+}
