@@ -13,7 +13,8 @@ import java.util.Set;
  * @param tenant who pays for it; quotas are per tenant
  * @param gpuCount number of distinct cards, {@code >= 1}
  * @param memory memory on each card
- * @param computePercent share of each card's compute, 1..100
+ * @param computePercent share of each card's compute reserved, 0..100; 0 reserves none (the session
+ *     shares what reservations leave), as in the session protocol
  * @param models acceptable models (empty: any), matched case-insensitively; kept as given for messages
  * @param excludeModels refused models, matched case-insensitively; wins over {@code models}
  * @param strategy how to choose among cards that fit
@@ -40,8 +41,8 @@ public record SliceRequest(
     if (gpuCount < 1) {
       throw new IllegalArgumentException("gpuCount must be >= 1, got " + gpuCount);
     }
-    if (computePercent < 1 || computePercent > 100) {
-      throw new IllegalArgumentException("computePercent must be in 1..100, got " + computePercent);
+    if (computePercent < 0 || computePercent > 100) {
+      throw new IllegalArgumentException("computePercent must be in 0..100, got " + computePercent);
     }
     models = distinct(models, "models");
     excludeModels = distinct(excludeModels, "excludeModels");
@@ -116,7 +117,7 @@ public record SliceRequest(
     private final String tenant;
     private int gpuCount = 1;
     private MemoryAsk memory;
-    private int computePercent = 100;
+    private int computePercent = 0;
     private List<String> models = List.of();
     private List<String> excludeModels = List.of();
     private PlacementStrategy strategy = PlacementStrategy.BINPACK;

@@ -288,7 +288,7 @@ class SlicePlacerTest {
   void requestValidationNamesTheField() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> SliceRequest.builder("acme").memoryBytes(GIB).computePercent(101).build());
-    assertEquals("computePercent must be in 1..100, got 101", e.getMessage());
+    assertEquals("computePercent must be in 0..100, got 101", e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> SliceRequest.builder("acme").memoryPercent(0));
     assertEquals("memory percent must be in 1..100, got 0", e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> SliceRequest.builder("acme").gpus(2).build());

@@ -1,0 +1,202 @@
+package io.spillway.pool.gateway;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.spillway.pool.forward.RawFrame;
+import io.spillway.pool.model.SessionId;
+import io.spillway.pool.placement.SlicePlacer;
+import io.spillway.pool.registry.Node;
+import io.spillway.pool.registry.NodeRegistry;
+import io.spillway.protocol.v1.GpuSessionServiceGrpc;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.InstantSource;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A gateway without its framework: the node registry, the slice placer, the forwarding of session
+ * streams to the nodes that hold them, and the registration service nodes call. The edge (and later the
+ * center) Quarkus app wraps it; tests and the launcher run it directly.
+ *
+ * <p>A client cannot tell a gateway from a node: the gateway serves the node's session service, places
+ * each session on a slice of one of its nodes' cards, and forwards the stream there.
+ */
+public final class GatewayCore implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(GatewayCore.class.getName());
+
+  /** The session method with frames passed through as bytes. */
+  static final MethodDescriptor<RawFrame, RawFrame> NODE_METHOD =
+      GpuSessionServiceGrpc.getSessionMethod().toBuilder(RawFrame.MARSHALLER, RawFrame.MARSHALLER).build();
+
+  private static final int MAX_FRAME_BYTES = (64 << 20) + (1 << 20);
+
+  private final GatewayConfig config;
+  private final InstantSource clock;
+  private final GatewayListener listener;
+  private final NodeRegistry registry;
+  private final SlicePlacer placer;
+  private final Map<SessionId, ForwardedSession> sessions = new ConcurrentHashMap<>();
+  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timer;
+  private final Server server;
+
+  public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener) {
+    this.config = config;
+    this.clock = clock;
+    this.listener = listener;
+    this.registry = new NodeRegistry(config.heartbeatTimeout(), clock);
+    this.placer = new SlicePlacer(config.quotas());
+    registry.addListener(placer);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "spillway-gateway-" + config.name());
+      t.setDaemon(true);
+      return t;
+    });
+    // Slices lost with their node: end those sessions with UNAVAILABLE, off the registry's thread.
+    placer.addListener((nodeId, lost, reason) -> timer.execute(() -> {
+      for (SessionId sid : lost) {
+        ForwardedSession s = sessions.get(sid);
+        if (s != null) {
+          s.fail(Status.UNAVAILABLE.withDescription("node " + nodeId + " holding session " + sid.value()
+              + " is down: " + reason));
+        }
+      }
+    }));
+    ServerServiceDefinition sessionsService = ServerServiceDefinition
+        .builder(GpuSessionServiceGrpc.SERVICE_NAME)
+        .addMethod(NODE_METHOD, new ServerCallHandler<RawFrame, RawFrame>() {
+          @Override
+          public ServerCall.Listener<RawFrame> startCall(ServerCall<RawFrame, RawFrame> call, Metadata headers) {
+            ForwardedSession s = new ForwardedSession(GatewayCore.this, call,
+                SessionId.of(config.name() + "-" + UUID.randomUUID().toString().substring(0, 13)));
+            call.sendHeaders(new Metadata());
+            call.request(1);
+            return s;
+          }
+        })
+        .build();
+    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
+        .directExecutor()
+        .maxInboundMessageSize(MAX_FRAME_BYTES)
+        .flowControlWindow(16 << 20)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .addService(sessionsService)
+        .addService(new RegistrationService(this))
+        .build();
+  }
+
+  /** Starts serving and checking node liveness. */
+  public GatewayCore start() throws IOException {
+    server.start();
+    long period = Math.max(50, config.heartbeatInterval().toMillis() / 2);
+    timer.scheduleAtFixedRate(this::checkLiveness, period, period, TimeUnit.MILLISECONDS);
+    LOG.info(() -> "gateway " + config.name() + " (pool " + config.pool() + ") listening on "
+        + config.host() + ":" + server.getPort());
+    return this;
+  }
+
+  private void checkLiveness() {
+    try {
+      for (Node down : registry.checkLiveness()) {
+        LOG.warning(() -> "node " + down.id() + " missed its heartbeats; its GPUs leave the pool");
+      }
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "liveness check failed", e);
+    }
+  }
+
+  public int grpcPort() {
+    return server.getPort();
+  }
+
+  public String address() {
+    return config.host() + ":" + server.getPort();
+  }
+
+  public GatewayConfig config() {
+    return config;
+  }
+
+  public NodeRegistry registry() {
+    return registry;
+  }
+
+  public SlicePlacer placer() {
+    return placer;
+  }
+
+  public InstantSource clock() {
+    return clock;
+  }
+
+  GatewayListener listener() {
+    return listener;
+  }
+
+  /** True once at least one node is up: the gateway can place sessions. */
+  public boolean ready() {
+    return registry.nodes().stream().anyMatch(Node::isUp);
+  }
+
+  /** The sessions being forwarded now. */
+  public List<SessionInfo> sessions() {
+    return sessions.values().stream().map(ForwardedSession::info).toList();
+  }
+
+  Collection<ForwardedSession> liveSessions() {
+    return sessions.values();
+  }
+
+  void registerSession(ForwardedSession s) {
+    sessions.put(s.id(), s);
+  }
+
+  void unregisterSession(ForwardedSession s) {
+    sessions.remove(s.id());
+    placer.release(s.id());
+  }
+
+  /** One channel per node address, shared by all sessions on that node. */
+  ManagedChannel channelTo(String address) {
+    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+        .usePlaintext()
+        .directExecutor()
+        .flowControlWindow(16 << 20)
+        .maxInboundMessageSize(MAX_FRAME_BYTES)
+        .keepAliveTime(10, TimeUnit.SECONDS)
+        .build());
+  }
+
+  @Override
+  public void close() {
+    for (ForwardedSession s : List.copyOf(sessions.values())) {
+      s.fail(Status.UNAVAILABLE.withDescription("gateway " + config.name() + " is shutting down"));
+    }
+    server.shutdownNow();
+    timer.shutdownNow();
+    channels.values().forEach(ManagedChannel::shutdownNow);
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

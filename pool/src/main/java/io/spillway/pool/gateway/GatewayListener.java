@@ -1,0 +1,28 @@
+package io.spillway.pool.gateway;
+
+import io.grpc.Status;
+
+/**
+ * What a gateway reports as it forwards sessions; the Quarkus apps turn it into metrics. Called on
+ * transport threads: implementations must be fast and must not block.
+ */
+public interface GatewayListener {
+
+  GatewayListener NONE = new GatewayListener() {};
+
+  default void sessionOpened(SessionInfo session) {}
+
+  default void sessionClosed(SessionInfo session, Status status) {}
+
+  /** An open that was refused before reaching a node (quota, no capacity, bad request). */
+  default void openRefused(String tenant, Status.Code code) {}
+
+  /** A client frame went to the node: its ops and bytes. */
+  default void forwardedUp(String tenant, int ops, long bytes) {}
+
+  /** A node frame went to the client: its replies, bytes, and how many replies were errors. */
+  default void forwardedDown(String tenant, int replies, long bytes, int errors) {}
+
+  /** A synchronizing op (read, synchronize, close) was answered, {@code nanos} after the gateway sent it. */
+  default void answered(String tenant, long nanos) {}
+}

@@ -1,0 +1,28 @@
+package io.spillway.pool.gateway;
+
+import io.spillway.pool.placement.Slice;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A forwarded session as the gateway sees it, for REST and metrics.
+ *
+ * @param id the session id the client was given
+ * @param nodeSessionId the id of the session on the node
+ * @param slices where it runs
+ * @param opsForwarded ops sent to the node so far
+ * @param bytesUp bytes of client frames forwarded
+ * @param bytesDown bytes of node frames forwarded
+ * @param errors error replies seen
+ */
+public record SessionInfo(String id, String tenant, String clientName, String nodeId, String nodeSessionId,
+    List<Slice> slices, Instant openedAt, long opsForwarded, long bytesUp, long bytesDown, long errors) {
+
+  public SessionInfo {
+    slices = List.copyOf(slices);
+  }
+
+  public long memoryBytes() {
+    return slices.stream().mapToLong(Slice::memoryBytes).sum();
+  }
+}

@@ -1,0 +1,66 @@
+package io.spillway.pool.gateway;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.spillway.client.SpillwayClient;
+import io.spillway.node.GpuNode;
+import io.spillway.node.NodeOptions;
+import io.spillway.node.driver.HostGpuDriver;
+import io.spillway.node.registration.GatewayRegistrar;
+import io.spillway.node.server.GpuNodeServer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** A gateway and GPU nodes on loopback, each node a real gRPC server registering over gRPC. */
+final class TestPool implements AutoCloseable {
+
+  final GatewayCore gateway;
+  final List<GpuNodeServer> nodes = new ArrayList<>();
+  final List<GatewayRegistrar> registrars = new ArrayList<>();
+  private final List<SpillwayClient> clients = new ArrayList<>();
+
+  TestPool(GatewayConfig config) throws Exception {
+    gateway = new GatewayCore(config, Clock.systemUTC(), GatewayListener.NONE).start();
+  }
+
+  TestPool() throws Exception {
+    this(GatewayConfig.local("edge-t", "edge/t"));
+  }
+
+  /** Starts a node with {@code cards} emulated cards and waits until the gateway lists it. */
+  GpuNodeServer addNode(String id, int cards, String model, long memoryBytes) throws Exception {
+    GpuNode node = new GpuNode(new NodeOptions(id, gateway.config().pool(), 0, NodeOptions.DEFAULT_CHUNK_BYTES,
+        NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), HostGpuDriver.withCards(cards, model, memoryBytes));
+    GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
+    nodes.add(server);
+    registrars.add(new GatewayRegistrar(node, gateway.address(), "127.0.0.1:" + server.port(), 200).start());
+    await(() -> gateway.registry().node(id).map(n -> n.isUp()).orElse(false), "node " + id + " registered");
+    return server;
+  }
+
+  SpillwayClient client() {
+    SpillwayClient c = SpillwayClient.connect(gateway.address());
+    clients.add(c);
+    return c;
+  }
+
+  static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        fail("timed out waiting until " + what);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  @Override
+  public void close() {
+    clients.forEach(SpillwayClient::close);
+    registrars.forEach(GatewayRegistrar::close);
+    nodes.forEach(GpuNodeServer::close);
+    gateway.close();
+  }
+}
