@@ -57,6 +57,8 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private final AtomicLong bytesDown = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
   private ClientCall<RawFrame, RawFrame> node;
+  /** Set instead of {@link #node} when the session's GPUs lie on several servers. */
+  private volatile SpanningSession spanning;
   private String tenant = "";
   private String clientName = "";
   private List<Slice> slices = List.of();
@@ -86,6 +88,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onMessage(RawFrame frame) {
+    SpanningSession span = spanning;
+    if (span != null) {
+      span.fromClient(frame);
+      return;
+    }
     boolean first;
     synchronized (this) {
       if (ended) {
@@ -138,10 +145,17 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     List<Slice> placed = ((Placement.Placed) placement).slices();
     String nodeId = placed.get(0).nodeId();
     if (placed.stream().anyMatch(s -> !s.nodeId().equals(nodeId))) {
-      core.placer().release(id);
-      refuse(openOp.getSeq(), Status.UNIMPLEMENTED.withDescription(what + ": " + placed.size()
-          + " GPUs fit only across servers " + placed.stream().map(Slice::nodeId).distinct().toList()
-          + ", and sessions spanning servers are not forwarded yet; ask for fewer GPUs"));
+      SpanningSession span = new SpanningSession(this, core, id.value(), placed);
+      synchronized (this) {
+        if (ended) {
+          core.placer().release(id);
+          return;
+        }
+        slices = placed;
+        spanning = span;
+      }
+      core.registerSession(this);
+      span.start(parsed);
       return;
     }
     io.spillway.protocol.v1.SliceRequest.Builder pinned = open.getSlice().toBuilder()
@@ -230,6 +244,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onHalfClose() {
+    SpanningSession span = spanning;
+    if (span != null) {
+      span.halfClose();
+      return;
+    }
     synchronized (this) {
       if (ended) {
         return;
@@ -244,6 +263,16 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onCancel() {
+    SpanningSession span = spanning;
+    if (span != null) {
+      span.cancel("the client went away");
+      synchronized (this) {
+        if (!ended) {
+          end(Status.CANCELLED, false);
+        }
+      }
+      return;
+    }
     synchronized (this) {
       if (ended) {
         return;
@@ -257,6 +286,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onReady() {
+    SpanningSession span = spanning;
+    if (span != null) {
+      span.clientReady();
+      return;
+    }
     boolean ask;
     synchronized (this) {
       ask = nodeWantsMore && !ended;
@@ -382,6 +416,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   /** Ends the session from outside: its node went down, or the gateway stops. */
   void fail(Status status) {
+    SpanningSession span = spanning;
+    if (span != null) {
+      span.fail(status);
+      return;
+    }
     synchronized (this) {
       if (ended) {
         return;
@@ -389,6 +428,40 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       if (node != null) {
         node.cancel(status.getDescription(), null);
       }
+      end(status, true);
+    }
+  }
+
+  // ---- for SpanningSession, which calls these holding its own monitor (lock order: span, then this)
+
+  String tenant() {
+    return tenant;
+  }
+
+  void requestFromClient() {
+    client.request(1);
+  }
+
+  boolean clientReady() {
+    return client.isReady();
+  }
+
+  synchronized void sendToClient(RawFrame frame) {
+    if (ended) {
+      frame.release();
+      return;
+    }
+    client.sendMessage(frame);
+  }
+
+  synchronized void openedAcrossServers(io.spillway.protocol.v1.Opened opened) {
+    this.opened = true;
+    this.nodeSessionId = "(" + slices.stream().map(Slice::nodeId).distinct().count() + " servers)";
+    core.listener().sessionOpened(info());
+  }
+
+  synchronized void finish(Status status) {
+    if (!ended) {
       end(status, true);
     }
   }

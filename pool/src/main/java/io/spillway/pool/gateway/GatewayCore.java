@@ -10,6 +10,15 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.SlicePlacer;
@@ -26,6 +35,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -46,6 +56,8 @@ public final class GatewayCore implements AutoCloseable {
       GpuSessionServiceGrpc.getSessionMethod().toBuilder(RawFrame.MARSHALLER, RawFrame.MARSHALLER).build();
 
   private static final int MAX_FRAME_BYTES = (64 << 20) + (1 << 20);
+  /** Event loop threads shared by client and node connections. */
+  private static final int IO_THREADS = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
 
   private final GatewayConfig config;
   private final InstantSource clock;
@@ -55,6 +67,8 @@ public final class GatewayCore implements AutoCloseable {
   private final Map<SessionId, ForwardedSession> sessions = new ConcurrentHashMap<>();
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
+  private final EventLoopGroup eventLoops;
+  private final Class<? extends Channel> channelType;
   private final Server server;
 
   public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener) {
@@ -92,7 +106,21 @@ public final class GatewayCore implements AutoCloseable {
           }
         })
         .build();
+    // Client connections and node connections share one event loop group: a frame arriving on a
+    // loop that also owns the onward connection is written on without a thread hand-off.
+    boolean epoll = Epoll.isAvailable();
+    ThreadFactory loopThreads = r -> {
+      Thread t = new Thread(r, "spillway-gateway-io-" + config.name());
+      t.setDaemon(true);
+      return t;
+    };
+    this.eventLoops = epoll ? new EpollEventLoopGroup(IO_THREADS, loopThreads)
+        : new NioEventLoopGroup(IO_THREADS, loopThreads);
+    this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
+        .bossEventLoopGroup(eventLoops)
+        .workerEventLoopGroup(eventLoops)
+        .channelType(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
         .directExecutor()
         .maxInboundMessageSize(MAX_FRAME_BYTES)
         .flowControlWindow(16 << 20)
@@ -177,6 +205,8 @@ public final class GatewayCore implements AutoCloseable {
   /** One channel per node address, shared by all sessions on that node. */
   ManagedChannel channelTo(String address) {
     return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+        .eventLoopGroup(eventLoops)
+        .channelType(channelType)
         .usePlaintext()
         .directExecutor()
         .flowControlWindow(16 << 20)
@@ -195,8 +225,12 @@ public final class GatewayCore implements AutoCloseable {
     channels.values().forEach(ManagedChannel::shutdownNow);
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
+      for (ManagedChannel c : channels.values()) {
+        c.awaitTermination(5, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    eventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 }

@@ -130,6 +130,53 @@ class EdgeForwardingTest {
   }
 
   @Test
+  void multiGpuSessionAcrossServersRoutesEachOpToItsServer() throws Exception {
+    try (TestPool pool = new TestPool()) {
+      pool.addNode("node-a", 1, "V100", 32 * GIB);
+      pool.addNode("node-b", 1, "V100", 32 * GIB);
+      try (GpuSession gpu = pool.client().open(SliceRequest.builder().tenant("t").gpuCount(2)
+          .memoryBytes(GIB).build())) {
+        assertEquals(2, gpu.devices().size());
+        assertEquals(0, gpu.devices().get(0).index());
+        assertEquals(1, gpu.devices().get(1).index());
+        assertNotEquals(gpu.devices().get(0).node(), gpu.devices().get(1).node(), "one GPU per server");
+        Module m = gpu.loadModule(SpillwayKernels.ptx(), SpillwayKernels.MODULE_NAME);
+        int n = 64;
+        float[] a = new float[n];
+        float[] b = new float[n];
+        for (int i = 0; i < n; i++) {
+          a[i] = i * 0.5f;
+          b[i] = 7 - i;
+        }
+        DeviceBuffer[] ys = new DeviceBuffer[2];
+        for (int dev = 0; dev < 2; dev++) {
+          DeviceBuffer x = gpu.alloc(4L * n, dev);
+          ys[dev] = gpu.alloc(4L * n, dev);
+          gpu.upload(x, a);
+          gpu.upload(ys[dev], b);
+          gpu.launchOnDevice(dev, m, SpillwayKernels.SAXPY, Dim3.of(1), Dim3.of(64), 0, KernelArg.f32(dev + 1f),
+              KernelArg.ptr(x), KernelArg.ptr(ys[dev]), KernelArg.i32(n));
+        }
+        for (int dev = 0; dev < 2; dev++) {
+          assertEquals(0f, MlpModel.maxAbsDiff(CpuReference.saxpy(dev + 1f, a, b), gpu.downloadFloats(ys[dev], n)),
+              "device " + dev);
+        }
+        // An error on the second server surfaces at the next synchronizing call, even a read served by
+        // the first, and the session goes on.
+        gpu.launchOnDevice(1, m, SpillwayKernels.SAXPY, Dim3.of(1), Dim3.of(64), 0, KernelArg.ptr(ys[1]));
+        SpillwayException e = assertThrows(SpillwayException.class, () -> gpu.downloadFloats(ys[0], n));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
+        assertEquals(2, pool.nodes.stream().mapToInt(s -> s.node().sessions().size()).sum(),
+            "one node-side session on each server");
+        assertEquals(0f, MlpModel.maxAbsDiff(CpuReference.saxpy(1f, a, b), gpu.downloadFloats(ys[0], n)));
+      }
+      TestPool.await(() -> pool.nodes.stream().allMatch(s -> s.node().sessions().isEmpty()),
+          "closing ends the session on both servers");
+      TestPool.await(() -> pool.gateway.sessions().isEmpty(), "the gateway forgets it");
+    }
+  }
+
+  @Test
   void fractionalPackingFillsCardsUntilMemoryIsExhaustedAndNeverBeyond() throws Exception {
     try (TestPool pool = new TestPool()) {
       pool.addNode("node-a", 8, "V100", 32 * GIB);

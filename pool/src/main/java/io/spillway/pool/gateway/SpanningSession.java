@@ -1,0 +1,425 @@
+package io.spillway.pool.gateway;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.spillway.pool.forward.RawFrame;
+import io.spillway.pool.placement.Slice;
+import io.spillway.protocol.v1.ClientFrame;
+import io.spillway.protocol.v1.DeviceInfo;
+import io.spillway.protocol.v1.Op;
+import io.spillway.protocol.v1.Opened;
+import io.spillway.protocol.v1.Reply;
+import io.spillway.protocol.v1.ServerFrame;
+import io.spillway.protocol.v1.Synchronize;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A session whose GPUs lie on several servers: one stream to each node (a leg), every op routed to the
+ * leg that holds its device or handle, and the legs' answers merged back into one ordered stream.
+ *
+ * <p>Routing: {@code alloc} and {@code launch} go to the leg of their device, renumbered to the node's
+ * own device index; {@code write}, {@code fill}, {@code read} and {@code free} to the leg that holds the
+ * handle (an unknown handle goes to the first leg, which answers {@code NOT_FOUND}); {@code load_module},
+ * {@code synchronize} and {@code close} to every leg. A {@code read} is paired with a {@code synchronize}
+ * of the same sequence number on the other legs, so that every error of an earlier op, on any server,
+ * reaches the client before the read's data, as on one node.
+ *
+ * <p>Ordering: a synchronizing op is answered once every leg has answered it; replies with a higher
+ * sequence number wait until then. Read data is held until the read is complete on all legs, so a
+ * spanning session's reads cost memory at the gateway (at most one read at a time per session).
+ *
+ * <p>Unlike single-server sessions, frames are parsed and rebuilt: spanning sessions trade some speed
+ * for GPUs on several servers. Threading: all state is guarded by this object's monitor.
+ */
+final class SpanningSession {
+
+  private final ForwardedSession owner;
+  private final GatewayCore core;
+  private final String sessionId;
+  private final List<Leg> legs = new ArrayList<>();
+  private final int[] legOfDevice;
+  private final int[] localIndex;
+  private final Map<Long, Integer> bufferLeg = new HashMap<>();
+  private final TreeMap<Long, Pending> pending = new TreeMap<>();
+  private final List<Reply> held = new ArrayList<>();
+  private long openSeq;
+  private boolean open;
+  private boolean done;
+  private boolean clientWantsMore;
+
+  private final class Leg extends ClientCall.Listener<RawFrame> {
+    final String nodeId;
+    final ClientCall<RawFrame, RawFrame> call;
+    final List<Slice> slices = new ArrayList<>();
+    boolean wantsMore;
+    boolean closed;
+
+    Leg(String nodeId, String address) {
+      this.nodeId = nodeId;
+      this.call = core.channelTo(address).newCall(GatewayCore.NODE_METHOD, CallOptions.DEFAULT);
+    }
+
+    @Override
+    public void onMessage(RawFrame frame) {
+      fromNode(this, frame);
+    }
+
+    @Override
+    public void onReady() {
+      legReady();
+    }
+
+    @Override
+    public void onClose(Status status, Metadata trailers) {
+      legClosed(this, status);
+    }
+  }
+
+  /** Answers awaited for one synchronizing op, one per leg. */
+  private static final class Pending {
+    int awaiting;
+    final List<Reply> data = new ArrayList<>();
+    final List<DeviceInfo> devices = new ArrayList<>();
+    Opened opened;
+    Reply error;
+    long failedOps;
+    Reply.KindCase kind;
+  }
+
+  SpanningSession(ForwardedSession owner, GatewayCore core, String sessionId, List<Slice> slices) {
+    this.owner = owner;
+    this.core = core;
+    this.sessionId = sessionId;
+    this.legOfDevice = new int[slices.size()];
+    this.localIndex = new int[slices.size()];
+    Map<String, Leg> byNode = new LinkedHashMap<>();
+    for (int d = 0; d < slices.size(); d++) {
+      Slice s = slices.get(d);
+      Leg leg = byNode.computeIfAbsent(s.nodeId(), n -> {
+        Leg l = new Leg(n, s.address());
+        legs.add(l);
+        return l;
+      });
+      legOfDevice[d] = legs.indexOf(leg);
+      localIndex[d] = leg.slices.size();
+      leg.slices.add(s);
+    }
+  }
+
+  /** Opens a stream to each server, then routes the rest of the first frame. */
+  synchronized void start(ClientFrame first) {
+    Op openOp = first.getOps(0);
+    openSeq = openOp.getSeq();
+    Pending p = new Pending();
+    p.awaiting = legs.size();
+    p.kind = Reply.KindCase.OPENED;
+    pending.put(openSeq, p);
+    for (Leg leg : legs) {
+      io.spillway.protocol.v1.SliceRequest.Builder pinned = openOp.getOpen().getSlice().toBuilder()
+          .clearModels().clearExcludeModels().clearGpuUuids().setGpuCount(leg.slices.size())
+          .setMemoryBytes(leg.slices.get(0).memoryBytes()).setComputePercent(leg.slices.get(0).computePercent());
+      leg.slices.forEach(s -> pinned.addGpuUuids(s.gpuUuid()));
+      Op legOpen = openOp.toBuilder().setOpen(openOp.getOpen().toBuilder().setSlice(pinned)).build();
+      leg.call.start(leg, new Metadata());
+      leg.call.request(1);
+      leg.call.sendMessage(RawFrame.of(ClientFrame.newBuilder().addOps(legOpen).build()));
+    }
+    route(first.getOpsList().subList(1, first.getOpsCount()));
+    askClient();
+  }
+
+  // ---- client -> legs
+
+  synchronized void fromClient(RawFrame frame) {
+    if (done) {
+      frame.release();
+      return;
+    }
+    ClientFrame parsed;
+    try {
+      parsed = ClientFrame.parseFrom(frame.reader());
+    } catch (IOException e) {
+      emit(List.of(Reply.newBuilder().setError(io.spillway.protocol.v1.Error.newBuilder()
+          .setCode(Status.Code.INVALID_ARGUMENT.value()).setOp("frame")
+          .setDescription("malformed frame of " + frame.size() + " bytes: " + e.getMessage())).build()));
+      askClient();
+      return;
+    } finally {
+      frame.release();
+    }
+    route(parsed.getOpsList());
+    askClient();
+  }
+
+  private void route(List<Op> ops) {
+    List<ClientFrame.Builder> out = new ArrayList<>();
+    for (int i = 0; i < legs.size(); i++) {
+      out.add(ClientFrame.newBuilder());
+    }
+    for (Op op : ops) {
+      switch (op.getKindCase()) {
+        case ALLOC -> {
+          int d = op.getAlloc().getDevice();
+          if (d >= legOfDevice.length) {
+            out.get(0).addOps(op); // the node refuses the device index with INVALID_ARGUMENT
+          } else {
+            bufferLeg.put(op.getAlloc().getHandle(), legOfDevice[d]);
+            out.get(legOfDevice[d]).addOps(op.toBuilder().setAlloc(op.getAlloc().toBuilder().setDevice(localIndex[d])));
+          }
+        }
+        case LAUNCH -> {
+          int d = op.getLaunch().getDevice();
+          if (d >= legOfDevice.length) {
+            out.get(0).addOps(op);
+          } else {
+            out.get(legOfDevice[d]).addOps(op.toBuilder().setLaunch(op.getLaunch().toBuilder().setDevice(localIndex[d])));
+          }
+        }
+        case WRITE -> out.get(legOf(op.getWrite().getHandle())).addOps(op);
+        case FILL -> out.get(legOf(op.getFill().getHandle())).addOps(op);
+        case FREE -> {
+          Integer leg = bufferLeg.remove(op.getFree().getHandle());
+          if (leg != null) {
+            out.get(leg).addOps(op);
+          } else {
+            out.forEach(b -> b.addOps(op)); // a module handle, known to every leg
+          }
+        }
+        case READ -> {
+          int owner = legOf(op.getRead().getHandle());
+          expect(op.getSeq(), Reply.KindCase.READ_DATA);
+          for (int i = 0; i < legs.size(); i++) {
+            out.get(i).addOps(i == owner ? op
+                : Op.newBuilder().setSeq(op.getSeq()).setSynchronize(Synchronize.getDefaultInstance()).build());
+          }
+        }
+        case SYNCHRONIZE -> {
+          expect(op.getSeq(), Reply.KindCase.SYNCHRONIZED);
+          out.forEach(b -> b.addOps(op));
+        }
+        case CLOSE -> {
+          expect(op.getSeq(), Reply.KindCase.CLOSED);
+          out.forEach(b -> b.addOps(op));
+        }
+        default -> out.forEach(b -> b.addOps(op)); // load_module everywhere; bad ops get each node's error
+      }
+    }
+    long bytes = 0;
+    for (int i = 0; i < legs.size(); i++) {
+      if (out.get(i).getOpsCount() > 0) {
+        RawFrame f = RawFrame.of(out.get(i).build());
+        bytes += f.size();
+        legs.get(i).call.sendMessage(f);
+      }
+    }
+    core.listener().forwardedUp(owner.tenant(), ops.size(), bytes);
+  }
+
+  private int legOf(long handle) {
+    return bufferLeg.getOrDefault(handle, 0);
+  }
+
+  private void expect(long seq, Reply.KindCase kind) {
+    Pending p = new Pending();
+    p.awaiting = legs.size();
+    p.kind = kind;
+    pending.put(seq, p);
+  }
+
+  private void askClient() {
+    boolean ready = !done && legs.stream().allMatch(l -> l.call.isReady());
+    clientWantsMore = !ready && !done;
+    if (ready) {
+      owner.requestFromClient();
+    }
+  }
+
+  synchronized void legReady() {
+    if (clientWantsMore) {
+      askClient();
+    }
+  }
+
+  synchronized void clientReady() {
+    for (Leg leg : legs) {
+      if (leg.wantsMore && !done) {
+        leg.wantsMore = false;
+        leg.call.request(1);
+      }
+    }
+  }
+
+  synchronized void halfClose() {
+    legs.forEach(l -> l.call.halfClose());
+  }
+
+  synchronized void cancel(String why) {
+    if (!done) {
+      done = true;
+      legs.forEach(l -> l.call.cancel(why, null));
+    }
+  }
+
+  // ---- legs -> client
+
+  private synchronized void fromNode(Leg leg, RawFrame frame) {
+    if (done) {
+      frame.release();
+      return;
+    }
+    ServerFrame parsed;
+    try {
+      parsed = ServerFrame.parseFrom(frame.reader());
+    } catch (IOException e) {
+      fail(Status.INTERNAL.withDescription("node " + leg.nodeId + " sent a malformed frame: " + e.getMessage()));
+      return;
+    } finally {
+      frame.release();
+    }
+    List<Reply> ready = new ArrayList<>();
+    int errors = 0;
+    for (Reply r : parsed.getRepliesList()) {
+      Pending p = pending.get(r.getSeq());
+      if (r.hasError()) {
+        errors++;
+      }
+      if (p == null || r.getSeq() == 0) {
+        held.add(r);
+        continue;
+      }
+      switch (r.getKindCase()) {
+        case OPENED -> {
+          p.opened = p.opened == null ? r.getOpened() : p.opened;
+          for (DeviceInfo d : r.getOpened().getDevicesList()) {
+            p.devices.add(d);
+          }
+          p.awaiting--;
+        }
+        case READ_DATA -> {
+          p.data.add(r);
+          if (r.getReadData().getLast()) {
+            p.awaiting--;
+          }
+        }
+        case SYNCHRONIZED -> {
+          p.failedOps += r.getSynchronized().getFailedOps();
+          p.awaiting--;
+        }
+        case CLOSED -> p.awaiting--;
+        case ERROR -> {
+          if (p.error == null) {
+            p.error = r;
+          }
+          p.awaiting--;
+          if (r.getError().getFatal() && p.kind == Reply.KindCase.OPENED) {
+            // A leg refused the open: the whole session is refused with its answer.
+            emitNow(List.of(r));
+            fail(Status.fromCodeValue(r.getError().getCode()).withDescription(r.getError().getDescription()));
+            return;
+          }
+        }
+        default -> held.add(r);
+      }
+    }
+    release(ready);
+    core.listener().forwardedDown(owner.tenant(), parsed.getRepliesCount(), frame.size(), errors);
+    if (owner.clientReady()) {
+      leg.call.request(1);
+    } else {
+      leg.wantsMore = true;
+    }
+  }
+
+  /** Emits, in sequence order, every answer that is complete and every reply no earlier answer holds back. */
+  private void release(List<Reply> out) {
+    while (true) {
+      Map.Entry<Long, Pending> head = pending.firstEntry();
+      long barrier = head == null ? Long.MAX_VALUE : head.getKey();
+      held.sort((a, b) -> Long.compare(a.getSeq(), b.getSeq()));
+      while (!held.isEmpty() && held.get(0).getSeq() < barrier) {
+        out.add(held.remove(0));
+      }
+      if (head == null || head.getValue().awaiting > 0) {
+        break;
+      }
+      pending.pollFirstEntry();
+      out.addAll(answer(head.getKey(), head.getValue()));
+    }
+    emit(out);
+  }
+
+  private List<Reply> answer(long seq, Pending p) {
+    if (p.error != null) {
+      return List.of(p.error);
+    }
+    return switch (p.kind) {
+      case OPENED -> {
+        open = true;
+        Opened.Builder merged = p.opened.toBuilder().setSessionId(sessionId).clearDevices();
+        // Devices in the session's order: leg by leg, as placement numbered them.
+        List<DeviceInfo> byNode = p.devices;
+        for (int d = 0; d < legOfDevice.length; d++) {
+          String node = legs.get(legOfDevice[d]).nodeId;
+          int local = localIndex[d];
+          int session = d;
+          byNode.stream().filter(x -> x.getNode().equals(node) && x.getIndex() == local).findFirst()
+              .ifPresent(x -> merged.addDevices(x.toBuilder().setIndex(session)));
+        }
+        owner.openedAcrossServers(merged.build());
+        yield List.of(Reply.newBuilder().setSeq(seq).setOpened(merged).build());
+      }
+      case READ_DATA -> p.data;
+      case SYNCHRONIZED -> List.of(Reply.newBuilder().setSeq(seq).setSynchronized(
+          io.spillway.protocol.v1.Synchronized.newBuilder().setFailedOps(p.failedOps)).build());
+      default -> List.of(Reply.newBuilder().setSeq(seq).setClosed(
+          io.spillway.protocol.v1.Closed.getDefaultInstance()).build());
+    };
+  }
+
+  private void emit(List<Reply> replies) {
+    if (!replies.isEmpty()) {
+      emitNow(replies);
+    }
+  }
+
+  private void emitNow(List<Reply> replies) {
+    owner.sendToClient(RawFrame.of(ServerFrame.newBuilder().addAllReplies(replies).build()));
+  }
+
+  private synchronized void legClosed(Leg leg, Status status) {
+    leg.closed = true;
+    if (done) {
+      return;
+    }
+    if (!status.isOk()) {
+      fail(Status.UNAVAILABLE.withDescription("node " + leg.nodeId + " holding part of session " + sessionId
+          + " is unreachable: " + status.getCode() + (status.getDescription() == null ? ""
+          : " " + status.getDescription())));
+    } else if (legs.stream().allMatch(l -> l.closed)) {
+      done = true;
+      owner.finish(Status.OK);
+    }
+  }
+
+  /** Ends the session: every leg is cancelled and the client gets {@code status}. */
+  synchronized void fail(Status status) {
+    if (done) {
+      return;
+    }
+    done = true;
+    legs.forEach(l -> l.call.cancel(status.getDescription(), null));
+    owner.finish(status);
+  }
+
+  synchronized boolean opened() {
+    return open;
+  }
+}
