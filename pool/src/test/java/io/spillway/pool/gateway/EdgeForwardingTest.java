@@ -239,6 +239,32 @@ class EdgeForwardingTest {
   }
 
   @Test
+  void aNodeThatStopsHeartbeatingLeavesThePoolAndRejoinsEmpty() throws Exception {
+    GatewayConfig fast = GatewayConfig.local("edge-t", "edge/t")
+        .withHeartbeat(java.time.Duration.ofMillis(100), java.time.Duration.ofMillis(500));
+    try (TestPool pool = new TestPool(fast)) {
+      pool.addNode("node-a", 1, "V100", 32 * GIB);
+      GpuSession gpu = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
+      pool.registrars.get(0).close(); // the node still serves, but the gateway hears nothing from it
+      TestPool.await(() -> !pool.gateway.registry().node("node-a").orElseThrow().isUp(), "node-a is down");
+      SpillwayException e = assertThrows(SpillwayException.class, gpu::synchronize);
+      assertEquals(Status.Code.UNAVAILABLE, e.code());
+      assertTrue(e.getMessage().contains("node-a") && e.getMessage().contains("is down"), e.getMessage());
+      assertEquals(0, pool.gateway.placer().snapshot().gpus().stream().filter(GpuView::busy).count());
+      assertThrows(SpillwayException.class, () -> pool.client().open(
+          SliceRequest.builder().tenant("t").memoryBytes(GIB).build()), "no node is up");
+      // It comes back: a fresh registrar registers it again and it takes sessions.
+      var node = pool.nodes.get(0);
+      pool.registrars.add(new io.spillway.node.registration.GatewayRegistrar(node.node(), pool.gateway.address(),
+          "127.0.0.1:" + node.port(), 100).start());
+      TestPool.await(() -> pool.gateway.registry().node("node-a").orElseThrow().isUp(), "node-a is back");
+      try (GpuSession again = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build())) {
+        assertEquals("node-a", again.devices().get(0).node());
+      }
+    }
+  }
+
+  @Test
   void concurrentOpensRacingForTheLastSlicesNeverOvercommit() throws Exception {
     try (TestPool pool = new TestPool()) {
       pool.addNode("node-a", 2, "V100", 32 * GIB);
