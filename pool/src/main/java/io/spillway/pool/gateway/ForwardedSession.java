@@ -380,6 +380,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       core.listener().sessionOpened(info());
     }
     count(0, 0, frame.size());
+    core.listener().forwardedDown(tenant, parsed.getRepliesCount(), frame.size(), 0);
     client.sendMessage(RawFrame.of(out.build()));
   }
 

@@ -179,6 +179,11 @@ public final class GatewayCore implements AutoCloseable {
     return listener;
   }
 
+  /** True while the gRPC server (sessions and node registration) is serving. */
+  public boolean serving() {
+    return !server.isShutdown();
+  }
+
   /** True once at least one node is up: the gateway can place sessions. */
   public boolean ready() {
     return registry.nodes().stream().anyMatch(Node::isUp);
