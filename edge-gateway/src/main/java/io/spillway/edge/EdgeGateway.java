@@ -84,6 +84,8 @@ public class EdgeGateway {
     GatewayConfig c = core.config();
     LOG.infof("edge gateway %s (pool %s): gRPC sessions and node registration on %s", c.name(), c.pool(),
         core.address());
+    // The launcher waits for this line, as it does for GPU nodes.
+    System.out.println("READY " + core.address());
   }
 
   void stop(@Observes ShutdownEvent event) {

@@ -41,6 +41,11 @@ public final class ChildProcess implements AutoCloseable {
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(mainClass);
     cmd.addAll(args);
+    return start(name, cmd, logDir);
+  }
+
+  /** Starts a full command line; its output goes to {@code logDir/name.log}. */
+  public static ChildProcess start(String name, List<String> cmd, Path logDir) throws IOException {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     Path log = logDir.resolve(name + ".log");
     ChildProcess child = new ChildProcess(name, p, log);

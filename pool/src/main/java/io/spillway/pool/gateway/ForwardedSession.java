@@ -346,9 +346,13 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
           end(Status.OK, true);
         } else if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.INTERNAL
             || status.getCode() == Status.Code.CANCELLED) {
-          end(Status.UNAVAILABLE.withDescription("node " + info().nodeId() + " holding session " + id.value()
+          String nodeId = info().nodeId();
+          end(Status.UNAVAILABLE.withDescription("node " + nodeId + " holding session " + id.value()
               + " is unreachable: " + status.getCode() + (status.getDescription() == null ? ""
               : " " + status.getDescription())), true);
+          if (status.getCode() == Status.Code.UNAVAILABLE) {
+            core.nodeUnreachable(nodeId, status);
+          }
         } else {
           end(status, true);
         }

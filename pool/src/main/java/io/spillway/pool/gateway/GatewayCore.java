@@ -207,6 +207,20 @@ public final class GatewayCore implements AutoCloseable {
     placer.release(s.id());
   }
 
+  /**
+   * A session's stream to a node broke with {@code UNAVAILABLE} (connection refused or reset): the node
+   * is marked down at once rather than after its heartbeats time out, so new sessions are not placed on
+   * a dead server meanwhile. A node that is in fact alive registers again on its next heartbeat. Runs off
+   * the transport thread, since marking down ends the node's other sessions.
+   */
+  void nodeUnreachable(String nodeId, Status status) {
+    timer.execute(() -> registry.node(nodeId).filter(Node::isUp).ifPresent(n -> {
+      LOG.warning(() -> "node " + nodeId + " is unreachable (" + status.getCode() + " "
+          + status.getDescription() + "); its GPUs leave the pool until it registers again");
+      registry.markDown(nodeId, "unreachable: " + status.getCode() + " " + status.getDescription());
+    }));
+  }
+
   /** One channel per node address, shared by all sessions on that node. */
   ManagedChannel channelTo(String address) {
     return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)

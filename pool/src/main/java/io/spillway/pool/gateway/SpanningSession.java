@@ -403,6 +403,9 @@ final class SpanningSession {
       fail(Status.UNAVAILABLE.withDescription("node " + leg.nodeId + " holding part of session " + sessionId
           + " is unreachable: " + status.getCode() + (status.getDescription() == null ? ""
           : " " + status.getDescription())));
+      if (status.getCode() == Status.Code.UNAVAILABLE) {
+        core.nodeUnreachable(leg.nodeId, status);
+      }
     } else if (legs.stream().allMatch(l -> l.closed)) {
       done = true;
       owner.finish(Status.OK);

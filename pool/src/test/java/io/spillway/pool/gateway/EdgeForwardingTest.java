@@ -224,7 +224,7 @@ class EdgeForwardingTest {
         a = client.open(SliceRequest.builder().tenant("t").memoryBytes(31 * GIB).build());
       }
       String victimNode = a.devices().get(0).node();
-      GpuServerKiller.kill(victimNode.equals("node-a") ? doomed : pool.nodes.get(1));
+      pool.kill(victimNode.equals("node-a") ? doomed : pool.nodes.get(1));
       long t0 = System.nanoTime();
       GpuSession victim = a;
       SpillwayException e = assertThrows(SpillwayException.class, () -> {
@@ -235,6 +235,12 @@ class EdgeForwardingTest {
       assertEquals(Status.Code.UNAVAILABLE, e.code(), e.getMessage());
       assertTrue(e.getMessage().contains(victimNode), e.getMessage());
       assertTrue(ms < 5000, "noticed after " + ms + " ms");
+      // The gateway marked the dead node down at once: the next open lands on the survivor.
+      TestPool.await(() -> !pool.gateway.registry().node(victimNode).orElseThrow().isUp(),
+          victimNode + " marked down without waiting for heartbeats");
+      try (GpuSession next = client.open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build())) {
+        assertNotEquals(victimNode, next.devices().get(0).node());
+      }
     }
   }
 

@@ -40,6 +40,13 @@ final class TestPool implements AutoCloseable {
     return server;
   }
 
+  /** Kills a node the hard way: its server and its registrar stop, nothing is said to the gateway. */
+  void kill(GpuNodeServer server) {
+    int i = nodes.indexOf(server);
+    registrars.get(i).close();
+    server.close();
+  }
+
   SpillwayClient client() {
     SpillwayClient c = SpillwayClient.connect(gateway.address());
     clients.add(c);

@@ -1,0 +1,33 @@
+package io.spillway.launcher;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** How to start the edge gateway (the Quarkus app) as its own process. */
+final class EdgeGatewayProcess {
+  private EdgeGatewayProcess() {}
+
+  /**
+   * The command line for {@code edge-gateway/target/quarkus-app/quarkus-run.jar}, found under the
+   * directory the {@code spillway} script passes as {@code -Dspillway.home}.
+   *
+   * @param properties {@code -Dkey=value} settings, see docs/configuration.md
+   */
+  static List<String> command(List<String> properties) {
+    String home = System.getProperty("spillway.home", ".");
+    Path jar = Path.of(home, "edge-gateway", "target", "quarkus-app", "quarkus-run.jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException("the edge gateway is not built: " + jar.toAbsolutePath()
+          + " is missing; run ./mvnw -B install -DskipTests (./bin/spillway does it for you)");
+    }
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx512m");
+    cmd.addAll(properties);
+    cmd.add("-jar");
+    cmd.add(jar.toString());
+    return cmd;
+  }
+}
