@@ -1,0 +1,114 @@
+package io.spillway.lease;
+
+import static io.spillway.lease.LeaseTestSupport.GIB;
+import static io.spillway.lease.LeaseTestSupport.await;
+import static io.spillway.lease.LeaseTestSupport.node;
+import static io.spillway.lease.LeaseTestSupport.slice;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spillway.pool.placement.SlicePlacer;
+import io.spillway.pool.registry.Node;
+import io.spillway.pool.time.ManualClock;
+import io.spillway.protocol.v1.Lease;
+import io.spillway.protocol.v1.LeaseState;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Deadlines on an injected clock: a silent edge's lease expires; a revoked lease drains. */
+class LeaseExpiryTest {
+
+  private static final EmbeddedKafka kafka = new EmbeddedKafka();
+  private static String bootstrap;
+
+  @BeforeAll
+  static void startKafka() {
+    bootstrap = kafka.start();
+    LeaseTopics.ensure(bootstrap, (short) 1);
+  }
+
+  @AfterAll
+  static void stopKafka() {
+    kafka.stop();
+  }
+
+  @Test
+  void silentEdgeExpiresAndRevokedLeaseDrainsThenEnds() throws Exception {
+    List<Node> center = List.of(node("c1", 1, 16, "A100"));
+    SlicePlacer placer = LeaseTestSupport.placer(center);
+    ManualClock clock = ManualClock.atEpochOf2025();
+    LeaseConfig config = LeaseTestSupport.fastConfig()
+        .withSkewMargin(Duration.ofMillis(500))
+        .withLeaseDuration(Duration.ofSeconds(2))
+        .withDrainDuration(Duration.ofSeconds(10));
+    Duration t = Duration.ofSeconds(15);
+    try (LeaseManager leader = new LeaseManager(bootstrap, "center-1", placer,
+            CenterInventory.of(center), config, clock);
+        LeaseClient edge = new LeaseClient(bootstrap, "edge-silent", config, clock);
+        LeaseAdmin admin = new LeaseAdmin(bootstrap, "ops")) {
+      Map<String, LeaseState> lastSeen = new ConcurrentHashMap<>();
+      edge.addListener((before, now) -> lastSeen.put(now.getLeaseId(), now.getState()));
+      leader.start();
+      edge.start(t);
+      await(t, leader::isLeader, "leader");
+
+      Lease lease = edge.request(slice(8, 50), t).get(20, TimeUnit.SECONDS);
+      assertEquals(LeaseState.GRANTED, lease.getState(), lease.getReason());
+      assertEquals(clock.millis() + 2000, lease.getDeadlineMillis());
+      assertEquals(8 * GIB, placer.snapshot().gpus().get(0).memoryAllocatedBytes());
+
+      // Inside the skew margin: the edge stops using it, the center still holds it.
+      clock.advance(Duration.ofMillis(1600));
+      assertFalse(edge.usable(lease), "past deadline - skew margin");
+      Thread.sleep(300); // several leader loop turns at this clock reading
+      assertEquals(LeaseState.GRANTED, leader.lease(lease.getLeaseId()).orElseThrow().getState());
+      assertEquals(8 * GIB, placer.snapshot().gpus().get(0).memoryAllocatedBytes());
+
+      // Past the deadline with no renewal: EXPIRED, capacity back.
+      clock.advance(Duration.ofMillis(400));
+      await(t, () -> lastSeen.get(lease.getLeaseId()) == LeaseState.EXPIRED, "expired seen by edge");
+      assertEquals(0, placer.snapshot().gpus().get(0).memoryAllocatedBytes());
+      assertTrue(leader.liveLeases().isEmpty());
+      // A renewal after expiry changes nothing.
+      edge.renew(lease, Duration.ofMillis(500)).handle((l, e) -> l).get(5, TimeUnit.SECONDS);
+      assertEquals(LeaseState.EXPIRED, edge.lease(lease.getLeaseId()).orElseThrow().getState());
+
+      // Revoke, the edge releases while draining: RELEASED.
+      Lease drained = edge.request(slice(4, 20), t).get(20, TimeUnit.SECONDS);
+      admin.revoke(drained.getLeaseId(), "rebalance to edge-b", t);
+      await(t, () -> lastSeen.get(drained.getLeaseId()) == LeaseState.DRAINING, "draining");
+      Lease draining = edge.lease(drained.getLeaseId()).orElseThrow();
+      assertEquals(clock.millis() + 10_000, draining.getDeadlineMillis());
+      assertTrue(draining.getReason().contains("rebalance to edge-b"), draining.getReason());
+      assertFalse(edge.usable(draining), "no new sessions on a draining lease");
+      assertEquals(4 * GIB, placer.snapshot().gpus().get(0).memoryAllocatedBytes());
+      assertEquals(LeaseState.RELEASED,
+          edge.release(draining, t).get(20, TimeUnit.SECONDS).getState());
+
+      // Revoke, the edge does nothing: REVOKED at the drain deadline, though the lease deadline
+      // (2 s) is the earlier one: draining replaces it.
+      Lease ignored = edge.request(slice(6, 20), t).get(20, TimeUnit.SECONDS);
+      admin.revoke(ignored.getLeaseId(), "node maintenance", t);
+      await(t, () -> lastSeen.get(ignored.getLeaseId()) == LeaseState.DRAINING, "draining");
+      clock.advance(Duration.ofSeconds(5));
+      Thread.sleep(300);
+      assertEquals(LeaseState.DRAINING, lastSeen.get(ignored.getLeaseId()));
+      clock.advance(Duration.ofSeconds(5));
+      await(t, () -> lastSeen.get(ignored.getLeaseId()) == LeaseState.REVOKED, "revoked");
+      assertEquals(0, placer.snapshot().gpus().get(0).memoryAllocatedBytes());
+      assertTrue(edge.liveLeases().isEmpty());
+
+      LeaseLogChecker.Report report =
+          new LeaseLogChecker(bootstrap, CenterInventory.of(center)).check(t);
+      assertTrue(report.ok(), report.violations().toString());
+      assertEquals(3, report.grants());
+    }
+  }
+}
