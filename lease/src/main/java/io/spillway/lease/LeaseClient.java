@@ -55,6 +55,9 @@ public final class LeaseClient implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(LeaseClient.class.getName());
 
   private final String bootstrapServers;
+  /** The edge name of an {@link #observer}: it follows every edge's leases and asks for none. */
+  static final String ALL_EDGES = "*";
+
   private final String edge;
   private final LeaseConfig config;
   private final InstantSource clock;
@@ -83,6 +86,14 @@ public final class LeaseClient implements AutoCloseable {
     }
     this.config = Objects.requireNonNull(config, "config");
     this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * A client that only reads: it follows the leases of every edge (a center gateway uses it to admit
+   * sessions that arrive under a lease). Its {@link #request}, {@link #renew} and {@link #release} fail.
+   */
+  public static LeaseClient observer(String bootstrapServers, LeaseConfig config, InstantSource clock) {
+    return new LeaseClient(bootstrapServers, ALL_EDGES, config, clock);
   }
 
   /**
@@ -116,6 +127,9 @@ public final class LeaseClient implements AutoCloseable {
    */
   public CompletableFuture<Lease> request(LeaseSlice slice, Duration timeout) {
     Objects.requireNonNull(slice, "slice");
+    if (edge.equals(ALL_EDGES)) {
+      throw new IllegalStateException("an observer asks for no leases");
+    }
     String requestId = UUID.randomUUID().toString();
     CompletableFuture<Lease> answer = new CompletableFuture<>();
     pendingRequests.put(requestId, answer);
@@ -252,7 +266,7 @@ public final class LeaseClient implements AutoCloseable {
       while (!closed) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
           Lease lease = LogReader.parse(r.value());
-          if (lease != null && lease.getEdge().equals(edge)) {
+          if (lease != null && (edge.equals(ALL_EDGES) || lease.getEdge().equals(edge))) {
             apply(lease);
           }
         }

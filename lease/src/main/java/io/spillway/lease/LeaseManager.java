@@ -7,6 +7,7 @@ import io.spillway.lease.internal.LogReader;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.Placement;
 import io.spillway.pool.placement.SlicePlacer;
+import io.spillway.pool.placement.Slice;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseAdminCommand;
@@ -366,32 +367,20 @@ public final class LeaseManager implements AutoCloseable {
     }
   }
 
+  /** Puts a live lease back on exactly the cards the lease log says it holds. */
   private void replace(Lease lease) {
     List<LeaseGrantSlice> slices = lease.getSlicesList();
     if (slices.isEmpty()) {
       return;
     }
-    SliceRequest request = SliceRequest.builder(lease.getEdge())
-        .gpus(slices.size())
-        .memoryBytes(slices.get(0).getMemoryBytes())
-        .computePercent(slices.get(0).getComputePercent())
-        .models(slices.stream().map(LeaseGrantSlice::getModel).distinct().toArray(String[]::new))
-        .sameNode(slices.stream().map(LeaseGrantSlice::getNodeId).distinct().count() == 1)
-        .build();
-    Placement placement = placer.place(SessionId.of(lease.getLeaseId()), request);
-    if (placement instanceof Placement.Placed p) {
+    List<Slice> exact = slices.stream().map(g -> new Slice(g.getNodeId(), g.getNodeAddress(), g.getGpuIndex(),
+        g.getGpuUuid(), g.getModel(), g.getMemoryBytes(), g.getComputePercent())).toList();
+    Placement placement = placer.restore(SessionId.of(lease.getLeaseId()), lease.getEdge(), exact);
+    if (placement instanceof Placement.Placed) {
       placed.add(lease.getLeaseId());
-      Set<String> want = new HashSet<>();
-      slices.forEach(s -> want.add(s.getGpuUuid()));
-      Set<String> got = new HashSet<>();
-      p.slices().forEach(s -> got.add(s.gpuUuid()));
-      if (!want.equals(got)) {
-        LOG.log(Level.WARNING, "lease " + lease.getLeaseId() + " holds " + want + " per the lease "
-            + "log but the placer put it on " + got);
-      }
     } else if (placement instanceof Placement.Rejected r) {
-      LOG.log(Level.WARNING, "live lease " + lease.getLeaseId() + " does not fit the center placer "
-          + "again: " + r.message() + "; the lease log still holds its capacity");
+      LOG.log(Level.WARNING, "live lease " + lease.getLeaseId() + " cannot be put back on its cards: "
+          + r.message() + "; the lease log still holds its capacity");
     }
   }
 

@@ -63,6 +63,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private String clientName = "";
   private List<Slice> slices = List.of();
   private String nodeSessionId = "";
+  /** Where the session's stream goes: a node id, or "center" for a spilled session. */
+  private String upstreamName = "";
+  /** The lease the session runs under: at a center, the edge's; at an edge, the one it borrowed. */
+  private String leaseId;
+  private SpillTarget.Spill spilled;
   private boolean opened;
   private boolean ended;
   private boolean clientWantsMore;
@@ -79,8 +84,12 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     return id;
   }
 
+  synchronized String leaseId() {
+    return leaseId;
+  }
+
   SessionInfo info() {
-    return new SessionInfo(id.value(), tenant, clientName, slices.isEmpty() ? "" : slices.get(0).nodeId(),
+    return new SessionInfo(id.value(), tenant, clientName, upstreamName,
         nodeSessionId, slices, openedAt, ops.get(), bytesUp.get(), bytesDown.get(), errors.get());
   }
 
@@ -129,6 +138,10 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     tenant = open.getTenant();
     clientName = open.getClientName();
     String what = "open (seq " + openOp.getSeq() + ")";
+    if (open.hasLease()) {
+      openUnderLease(parsed, what);
+      return;
+    }
     SliceRequest request;
     try {
       request = request(open);
@@ -136,10 +149,20 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       refuse(openOp.getSeq(), Status.INVALID_ARGUMENT.withDescription(what + ": " + e.getMessage()));
       return;
     }
+    SpillTarget spill = core.spillTarget();
+    if (spill != null && spill.spillFirst(core.placer().snapshot())) {
+      spill(parsed, what, request, "local pool above its spill threshold");
+      return;
+    }
     Placement placement = core.placer().place(id, request);
     if (placement instanceof Placement.Rejected rejected) {
-      refuse(openOp.getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + rejected.message()
-          + " (pool " + core.config().pool() + ")"));
+      String local = rejected.message() + " (pool " + core.config().pool() + ")";
+      if (spill != null && rejected.reason() != Placement.Reason.QUOTA_EXCEEDED
+          && rejected.reason() != Placement.Reason.DUPLICATE_SESSION) {
+        spill(parsed, what, request, local);
+      } else {
+        refuse(openOp.getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + local));
+      }
       return;
     }
     List<Slice> placed = ((Placement.Placed) placement).slices();
@@ -158,26 +181,84 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       span.start(parsed);
       return;
     }
+    openUpstream(parsed, placed, placed.get(0).address(), null);
+  }
+
+  /** A center gateway: the session runs on the cards of the lease the edge names. */
+  private void openUnderLease(ClientFrame parsed, String what) {
+    Op openOp = parsed.getOps(0);
+    LeaseAuthority authority = core.leaseAuthority();
+    if (authority == null) {
+      refuse(openOp.getSeq(), Status.FAILED_PRECONDITION.withDescription(what + ": gateway "
+          + core.config().name() + " does not lend capacity under leases"));
+      return;
+    }
+    io.spillway.protocol.v1.LeaseRef lease = openOp.getOpen().getLease();
+    authority.admit(lease.getLeaseId(), lease.getEpoch(), tenant).whenComplete((cards, error) -> {
+      if (error != null) {
+        Status st = Status.fromThrowable(error);
+        refuse(openOp.getSeq(), st.withDescription(what + ": " + st.getDescription()));
+      } else {
+        synchronized (this) {
+          leaseId = lease.getLeaseId();
+        }
+        openUpstream(parsed, cards, cards.get(0).address(), null);
+      }
+    });
+  }
+
+  /** An edge whose pool cannot take the session: borrow center capacity and open it there. */
+  private void spill(ClientFrame parsed, String what, SliceRequest request, String localRefusal) {
+    long seq = parsed.getOps(0).getSeq();
+    SpillTarget target = core.spillTarget();
+    target.borrow(id, request, this::fail).whenComplete((spill, error) -> {
+      if (error != null) {
+        refuse(seq, Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + localRefusal + "; center: "
+            + Status.fromThrowable(error).getDescription()));
+        return;
+      }
+      synchronized (this) {
+        spilled = spill;
+        leaseId = spill.leaseId();
+      }
+      Op openOp = parsed.getOps(0);
+      ClientFrame.Builder withLease = parsed.toBuilder();
+      withLease.setOps(0, openOp.toBuilder().setOpen(openOp.getOpen().toBuilder().setLease(
+          io.spillway.protocol.v1.LeaseRef.newBuilder().setLeaseId(spill.leaseId()).setEpoch(spill.epoch()))));
+      core.listener().spilled(tenant);
+      openStream(withLease.build(), spill.centerAddress(), List.of(), "center");
+    });
+  }
+
+  /** Opens the session on the node holding {@code placed}, pinned to those cards. */
+  private void openUpstream(ClientFrame parsed, List<Slice> placed, String address, String via) {
+    Op openOp = parsed.getOps(0);
+    Open open = openOp.getOpen();
     io.spillway.protocol.v1.SliceRequest.Builder pinned = open.getSlice().toBuilder()
         .clearModels().clearExcludeModels().clearGpuUuids()
         .setGpuCount(placed.size()).setMemoryBytes(placed.get(0).memoryBytes())
         .setComputePercent(placed.get(0).computePercent());
     placed.forEach(s -> pinned.addGpuUuids(s.gpuUuid()));
     ClientFrame.Builder rewritten = parsed.toBuilder();
-    rewritten.setOps(0, openOp.toBuilder().setOpen(open.toBuilder().setSlice(pinned)));
-    ManagedChannel channel = core.channelTo(placed.get(0).address());
-    ClientCall<RawFrame, RawFrame> call = channel.newCall(GatewayCore.NODE_METHOD, CallOptions.DEFAULT);
+    rewritten.setOps(0, openOp.toBuilder().setOpen(open.toBuilder().clearLease().setSlice(pinned)));
+    openStream(rewritten.build(), address, placed, via);
+  }
+
+  private void openStream(ClientFrame first, String address, List<Slice> placed, String via) {
+    ClientCall<RawFrame, RawFrame> call = core.channelTo(address).newCall(GatewayCore.NODE_METHOD,
+        CallOptions.DEFAULT);
     synchronized (this) {
       if (ended) {
         core.placer().release(id);
         return;
       }
       slices = placed;
+      upstreamName = via != null ? via : placed.get(0).nodeId();
       node = call;
       call.start(new NodeListener(), new Metadata());
       call.request(1);
-      call.sendMessage(RawFrame.of(rewritten.build()));
-      count(parsed.getOpsCount(), 0, 0);
+      call.sendMessage(RawFrame.of(first));
+      count(first.getOpsCount(), 0, 0);
     }
     core.registerSession(this);
     askClientIfNodeReady();
@@ -346,11 +427,12 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
           end(Status.OK, true);
         } else if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.INTERNAL
             || status.getCode() == Status.Code.CANCELLED) {
-          String nodeId = info().nodeId();
-          end(Status.UNAVAILABLE.withDescription("node " + nodeId + " holding session " + id.value()
+          String nodeId = upstreamName;
+          String who = spilled != null ? "center gateway" : "node " + nodeId;
+          end(Status.UNAVAILABLE.withDescription(who + " holding session " + id.value()
               + " is unreachable: " + status.getCode() + (status.getDescription() == null ? ""
               : " " + status.getDescription())), true);
-          if (status.getCode() == Status.Code.UNAVAILABLE) {
+          if (status.getCode() == Status.Code.UNAVAILABLE && spilled == null) {
             core.nodeUnreachable(nodeId, status);
           }
         } else {
@@ -502,5 +584,8 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       core.listener().sessionClosed(info(), status);
     }
     core.unregisterSession(this);
+    if (spilled != null) {
+      core.spillTarget().giveBack(spilled);
+    }
   }
 }

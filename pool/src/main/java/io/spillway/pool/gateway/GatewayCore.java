@@ -67,6 +67,8 @@ public final class GatewayCore implements AutoCloseable {
   private final Map<SessionId, ForwardedSession> sessions = new ConcurrentHashMap<>();
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
+  private volatile LeaseAuthority leaseAuthority;
+  private volatile SpillTarget spillTarget;
   private final EventLoopGroup eventLoops;
   private final Class<? extends Channel> channelType;
   private final Server server;
@@ -129,6 +131,35 @@ public final class GatewayCore implements AutoCloseable {
         .addService(sessionsService)
         .addService(new RegistrationService(this))
         .build();
+  }
+
+  /** Makes this a center gateway: sessions opened under a lease run on the lease's cards. */
+  public GatewayCore acceptLeases(LeaseAuthority authority) {
+    this.leaseAuthority = authority;
+    return this;
+  }
+
+  /** Makes this an edge that spills: sessions its pool cannot take are opened on the center. */
+  public GatewayCore spillTo(SpillTarget target) {
+    this.spillTarget = target;
+    return this;
+  }
+
+  LeaseAuthority leaseAuthority() {
+    return leaseAuthority;
+  }
+
+  SpillTarget spillTarget() {
+    return spillTarget;
+  }
+
+  /** Ends the sessions running under a lease that is no longer live (revoked, expired). */
+  public void leaseLost(String leaseId, Status status) {
+    for (ForwardedSession s : List.copyOf(sessions.values())) {
+      if (leaseId.equals(s.leaseId())) {
+        s.fail(status);
+      }
+    }
   }
 
   /** Starts serving and checking node liveness. */

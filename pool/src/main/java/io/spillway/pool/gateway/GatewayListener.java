@@ -17,6 +17,9 @@ public interface GatewayListener {
   /** An open that was refused before reaching a node (quota, no capacity, bad request). */
   default void openRefused(String tenant, Status.Code code) {}
 
+  /** A session the local pool could not take was opened on the center under a lease. */
+  default void spilled(String tenant) {}
+
   /** A client frame went to the node: its ops and bytes. */
   default void forwardedUp(String tenant, int ops, long bytes) {}
 

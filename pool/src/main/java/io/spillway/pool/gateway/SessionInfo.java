@@ -8,6 +8,7 @@ import java.util.List;
  * A forwarded session as the gateway sees it, for REST and metrics.
  *
  * @param id the session id the client was given
+ * @param nodeId the node the session's stream goes to, or {@code center} for a spilled session
  * @param nodeSessionId the id of the session on the node
  * @param slices where it runs
  * @param opsForwarded ops sent to the node so far

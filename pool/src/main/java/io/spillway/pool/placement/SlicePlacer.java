@@ -140,6 +140,48 @@ public final class SlicePlacer implements NodeListener {
   }
 
   /**
+   * Places a session on exactly the given cards and sizes, all or none: for state that was granted
+   * before and is being rebuilt (a new lease leader replaying the lease log). Quotas are not checked
+   * again; capacity is, so the invariant holds whatever the slices say.
+   */
+  public Placement restore(SessionId sessionId, String tenant, List<Slice> slices) {
+    Objects.requireNonNull(sessionId, "sessionId");
+    synchronized (lock) {
+      if (sessions.containsKey(sessionId)) {
+        return new Placement.Rejected(sessionId, Placement.Reason.DUPLICATE_SESSION,
+            "session " + sessionId + " already holds slices; release it before restoring it");
+      }
+      List<Card> cards = new ArrayList<>();
+      for (Slice s : slices) {
+        Card card = card(s.nodeId(), s.gpuIndex());
+        if (card == null || card.state != NodeState.UP || !card.spec.uuid().equals(s.gpuUuid())
+            || cards.contains(card)) {
+          return new Placement.Rejected(sessionId, Placement.Reason.NO_MATCHING_GPU,
+              "cannot restore " + sessionId + ": card " + s + " is not up in this pool");
+        }
+        if (card.freeBytes() < s.memoryBytes() || card.freeCompute() < s.computePercent()) {
+          return new Placement.Rejected(sessionId, Placement.Reason.NO_CAPACITY,
+              "cannot restore " + sessionId + ": " + s + " does not fit what is free on that card");
+        }
+        cards.add(card);
+      }
+      SessionRecord session = new SessionRecord(sessionId, tenant);
+      long total = 0;
+      for (int i = 0; i < slices.size(); i++) {
+        Slice s = slices.get(i);
+        session.slices.add(cards.get(i).add(sessionId, s.memoryBytes(), s.computePercent()));
+        total += s.memoryBytes();
+      }
+      sessions.put(sessionId, session);
+      TenantUsage usage = tenants.getOrDefault(tenant, new TenantUsage());
+      usage.sessions++;
+      usage.memoryBytes += total;
+      tenants.put(tenant, usage);
+      return new Placement.Placed(sessionId, tenant, session.slices);
+    }
+  }
+
+  /**
    * Returns a session's slices to the pool and forgets the session. Idempotent.
    *
    * @return the session as it was just before release, or empty if it was not placed

@@ -253,6 +253,7 @@ class EdgeForwardingTest {
       GpuSession gpu = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
       pool.registrars.get(0).close(); // the node still serves, but the gateway hears nothing from it
       TestPool.await(() -> !pool.gateway.registry().node("node-a").orElseThrow().isUp(), "node-a is down");
+      TestPool.await(() -> pool.gateway.sessions().isEmpty(), "the gateway ended the session on node-a");
       SpillwayException e = assertThrows(SpillwayException.class, gpu::synchronize);
       assertEquals(Status.Code.UNAVAILABLE, e.code());
       assertTrue(e.getMessage().contains("node-a") && e.getMessage().contains("is down"), e.getMessage());

@@ -1,0 +1,33 @@
+package io.spillway.pool.gateway;
+
+import io.grpc.Status;
+import io.spillway.pool.model.SessionId;
+import io.spillway.pool.placement.PoolSnapshot;
+import io.spillway.pool.placement.SliceRequest;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * Where an edge gateway borrows capacity when its own pool cannot take a session: the center, through a
+ * lease. Implementations own the lease's life: renewing it while the session runs, giving it back when
+ * the session ends, and telling the session when the lease is lost.
+ */
+public interface SpillTarget {
+
+  /** Capacity borrowed for one session: where to open it and under which lease. */
+  record Spill(String centerAddress, String leaseId, long epoch) {}
+
+  /** True when the session should go to the center without trying the local pool (a utilization policy). */
+  boolean spillFirst(PoolSnapshot local);
+
+  /**
+   * Borrows capacity for {@code request}. Completes with the spill, or exceptionally with a
+   * {@link io.grpc.StatusException} whose description says what the center has free. Must not block.
+   *
+   * @param lost called if the lease is lost while the session runs (expired, revoked, not renewable)
+   */
+  CompletableFuture<Spill> borrow(SessionId session, SliceRequest request, Consumer<Status> lost);
+
+  /** The session ended: the lease can go back. Idempotent. */
+  void giveBack(Spill spill);
+}
