@@ -1,0 +1,2 @@
+/** The picocli adapter: {@code spillway simulate}. */
+package io.spillway.simulator.cli;
