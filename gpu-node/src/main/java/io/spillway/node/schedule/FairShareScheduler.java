@@ -52,6 +52,8 @@ public final class FairShareScheduler {
   private int reservedPercent;
   private int reservedShares;
   private int bestEffortShares;
+  /** Sessions registered; read without the lock by {@link Share#alone()}. */
+  private volatile int registered;
 
   public FairShareScheduler(String gpu) {
     this.gpu = gpu;
@@ -74,6 +76,7 @@ public final class FairShareScheduler {
         reservedPercent += computePercent;
         reservedShares++;
       }
+      registered++;
       return new Share(sessionId, computePercent, virtualTime);
     } finally {
       lock.unlock();
@@ -222,9 +225,24 @@ public final class FairShareScheduler {
 
     /** True while another session is registered on this GPU. */
     public boolean shared() {
+      return registered > 1;
+    }
+
+    /**
+     * True while this is the only session on the GPU: its launches need no turn. Read without a lock; a
+     * session registering meanwhile at worst sees one more launch run outside the queue.
+     */
+    public boolean alone() {
+      return registered <= 1;
+    }
+
+    /** Records GPU time used outside the queue (a launch made while {@link #alone()}). */
+    public void charge(long elapsedNanos) {
       lock.lock();
       try {
-        return reservedShares + bestEffortShares > 1;
+        busyNanos += Math.max(0, elapsedNanos);
+        launches++;
+        finishTag = Math.max(finishTag, virtualTime) + Math.max(0, elapsedNanos) / weight(this);
       } finally {
         lock.unlock();
       }
@@ -257,6 +275,7 @@ public final class FairShareScheduler {
           reservedPercent -= computePercent;
           reservedShares--;
         }
+        registered--;
       } finally {
         lock.unlock();
       }

@@ -364,6 +364,18 @@ public final class NodeSession implements AutoCloseable {
     if (typeError != null) {
       throw new OpException(Code.INVALID_ARGUMENT, what + ": " + typeError);
     }
+    if (d.share.alone()) {
+      // Alone on the GPU: no turn to wait for, and the launch stays asynchronous, as in CUDA.
+      long start = System.nanoTime();
+      try {
+        d.context.launch(loaded, fn, grid, block, l.getSharedMemoryBytes(), args);
+      } catch (DriverException e) {
+        throw translate(what, e);
+      } finally {
+        d.share.charge(System.nanoTime() - start);
+      }
+      return;
+    }
     try {
       if (!d.share.acquire(launchWaitNanos)) {
         throw new OpException(Code.UNAVAILABLE, what + ": the GPU was busy for longer than "
@@ -376,11 +388,8 @@ public final class NodeSession implements AutoCloseable {
     long start = System.nanoTime();
     try {
       d.context.launch(loaded, fn, grid, block, l.getSharedMemoryBytes(), args);
-      if (d.share.shared()) {
-        // Others share this GPU: wait for the kernel so the share is charged its real duration.
-        // Alone on the GPU, the launch stays asynchronous, as in CUDA.
-        d.context.synchronize();
-      }
+      // Others share this GPU: wait for the kernel so the share is charged its real duration.
+      d.context.synchronize();
     } catch (DriverException e) {
       throw translate(what, e);
     } finally {
