@@ -35,6 +35,9 @@ public interface EdgeConfig {
   /** Quotas of named tenants, replacing the default quota for them. */
   Map<String, Quota> tenants();
 
+  /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
+  Spill spill();
+
   interface Grpc {
     /** Address the session and registration services listen on. */
     @WithDefault("127.0.0.1")
@@ -63,5 +66,45 @@ public interface EdgeConfig {
     /** Device memory the tenant's slices may add up to; 0 is unlimited. */
     @WithDefault("0")
     MemorySize maxMemory();
+  }
+
+  /** When a session goes to the center. */
+  enum SpillMode {
+    /** Only when nothing in the local pool fits it. */
+    WHEN_FULL,
+    /** Also when the local pool's memory allocation is at or above {@code threshold} percent. */
+    ABOVE_UTILIZATION
+  }
+
+  interface Spill {
+    /** Whether sessions the local pool cannot take are opened on the center under a lease. */
+    @WithDefault("false")
+    boolean enabled();
+
+    /** Kafka bootstrap servers (host:port, comma-separated) of the lease topics; required when enabled. */
+    Optional<String> kafkaBootstrap();
+
+    /** host:port of the center gateway's gRPC session service; required when enabled. */
+    Optional<String> center();
+
+    /** {@code when-full} or {@code above-utilization}. */
+    @WithDefault("when-full")
+    SpillMode mode();
+
+    /** Local memory allocation, in percent, at which {@code above-utilization} spills; 1..100. */
+    @WithDefault("90")
+    int threshold();
+
+    /** The center's lease duration: the edge renews every third of it. Must match the center. */
+    @WithDefault("30s")
+    Duration leaseDuration();
+
+    /** How long before a lease's deadline the edge stops using it (clock skew, renewal time). */
+    @WithDefault("2s")
+    Duration skewMargin();
+
+    /** How long a session open waits for the lease leader's answer before it fails. */
+    @WithDefault("5s")
+    Duration grantTimeout();
   }
 }

@@ -3,6 +3,9 @@ package io.spillway.edge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.spillway.lease.LeaseClient;
+import io.spillway.lease.LeaseConfig;
+import io.spillway.lease.gateway.LeaseSpill;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuota;
@@ -12,9 +15,15 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
 /**
@@ -24,16 +33,29 @@ import org.jboss.logging.Logger;
  * <p>The core is built in the constructor (nothing is bound yet) so that it can be produced as a bean
  * before {@link StartupEvent}; its server listens only from {@link #start}. It is a {@code @Singleton},
  * not {@code @ApplicationScoped}: {@code GatewayCore} is final and needs no client proxy.
+ *
+ * <p>With {@code spillway.edge.spill.enabled}, a {@link LeaseClient} (edge = this gateway's name) reads
+ * the lease log before the gRPC server opens, so the first session that does not fit can already
+ * borrow from the center; a lease client that cannot read the log within {@link #LEASE_LOG_TIMEOUT}
+ * fails the start (spilling was asked for, and an edge that silently cannot spill is worse).
  */
 @Singleton
 public class EdgeGateway {
   private static final Logger LOG = Logger.getLogger(EdgeGateway.class);
 
+  /** How long the start waits for the lease client to read the lease log to its end. */
+  static final Duration LEASE_LOG_TIMEOUT = Duration.ofSeconds(30);
+
   private final GatewayCore core;
+  private final EdgeConfig config;
+  private LeaseClient leases;
+  private ScheduledExecutorService renewals;
 
   @Inject
   public EdgeGateway(EdgeConfig config, MeterRegistry meters) {
+    this.config = config;
     GatewayConfig gateway = gatewayConfig(config);
+    spillSettings(config.spill());
     // The pool gauges need the core's placer and the core needs the listener: the listener forwards
     // new tenants through a holder that is filled before the core starts.
     PoolMetrics[] pool = new PoolMetrics[1];
@@ -67,6 +89,52 @@ public class EdgeGateway {
             perTenant));
   }
 
+  /**
+   * Checks the {@code spillway.edge.spill.*} keys; nothing is checked when spilling is off.
+   *
+   * @return the lease timings the edge's lease client uses, or null when spilling is off
+   * @throws IllegalArgumentException naming the key, the value and what is accepted
+   */
+  static LeaseConfig spillSettings(EdgeConfig.Spill spill) {
+    if (!spill.enabled()) {
+      return null;
+    }
+    String p = "spillway.edge.spill.";
+    require(spill.kafkaBootstrap().filter(s -> !s.isBlank()).isPresent(),
+        p + "kafka-bootstrap is not set; spilling needs the Kafka cluster of the lease topics (host:port)");
+    require(spill.center().filter(EdgeGateway::isHostPort).isPresent(),
+        p + "center is " + spill.center().orElse("not set")
+            + "; it must be host:port of the center gateway's gRPC service");
+    require(spill.threshold() >= 1 && spill.threshold() <= 100,
+        p + "threshold is " + spill.threshold() + "; it must be a percentage 1..100");
+    require(positive(spill.leaseDuration()), p + "lease-duration is " + spill.leaseDuration()
+        + "; it must be positive");
+    require(positive(spill.grantTimeout()), p + "grant-timeout is " + spill.grantTimeout()
+        + "; it must be positive");
+    require(!spill.skewMargin().isNegative() && spill.skewMargin().compareTo(spill.leaseDuration()) < 0,
+        p + "skew-margin is " + spill.skewMargin() + "; it must be >= 0 and shorter than "
+            + p + "lease-duration (" + spill.leaseDuration() + ")");
+    return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
+        .withSkewMargin(spill.skewMargin());
+  }
+
+  private static boolean positive(Duration d) {
+    return !d.isNegative() && !d.isZero();
+  }
+
+  private static boolean isHostPort(String s) {
+    int colon = s.lastIndexOf(':');
+    if (colon <= 0 || colon == s.length() - 1) {
+      return false;
+    }
+    try {
+      int port = Integer.parseInt(s.substring(colon + 1));
+      return port > 0 && port <= 65535;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
   private static TenantQuota quota(EdgeConfig.Quota quota, String prefix) {
     require(quota.maxSessions() >= 0,
         prefix + ".max-sessions is " + quota.maxSessions() + "; it must be >= 0 (0: unlimited)");
@@ -79,7 +147,24 @@ public class EdgeGateway {
     }
   }
 
-  void start(@Observes StartupEvent event) throws IOException {
+  void start(@Observes StartupEvent event) throws IOException, InterruptedException, TimeoutException {
+    EdgeConfig.Spill spill = config.spill();
+    LeaseConfig timings = spillSettings(spill);
+    if (timings != null) {
+      leases = new LeaseClient(spill.kafkaBootstrap().orElseThrow(), config.name(), timings, Clock.systemUTC());
+      leases.start(LEASE_LOG_TIMEOUT);
+      renewals = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "spillway-edge-renewals");
+        t.setDaemon(true);
+        return t;
+      });
+      LeaseSpill.Mode mode = LeaseSpill.Mode.valueOf(spill.mode().name());
+      core.spillTo(new LeaseSpill(leases, spill.center().orElseThrow(), mode, spill.threshold(),
+          spill.leaseDuration(), spill.grantTimeout(), renewals));
+      LOG.infof("edge gateway %s spills to center %s (%s, threshold %d%%) under leases over Kafka %s",
+          config.name(), spill.center().orElseThrow(), spill.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+          spill.threshold(), spill.kafkaBootstrap().orElseThrow());
+    }
     core.start();
     GatewayConfig c = core.config();
     LOG.infof("edge gateway %s (pool %s): gRPC sessions and node registration on %s", c.name(), c.pool(),
@@ -89,7 +174,14 @@ public class EdgeGateway {
   }
 
   void stop(@Observes ShutdownEvent event) {
+    // The core first: its spilled sessions end and give their leases back through the lease client.
     core.close();
+    if (renewals != null) {
+      renewals.shutdownNow();
+    }
+    if (leases != null) {
+      leases.close();
+    }
   }
 
   @Produces

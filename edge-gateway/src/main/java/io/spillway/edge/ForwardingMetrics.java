@@ -91,6 +91,13 @@ final class ForwardingMetrics implements GatewayListener {
   }
 
   @Override
+  public void spilled(String tenant) {
+    Counter.builder("spillway.spilled.sessions")
+        .description("Sessions the local pool could not take, opened on the center under a lease")
+        .tag("tenant", tenant).register(registry).increment();
+  }
+
+  @Override
   public void forwardedUp(String tenant, int ops, long bytes) {
     TenantMeters m = meters(tenant);
     m.ops().increment(ops);

@@ -5,7 +5,13 @@ import io.spillway.node.driver.GpuDrivers;
 import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.node.driver.GpuDevice;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import picocli.CommandLine;
@@ -46,8 +52,14 @@ public final class NodeMain implements Callable<Integer> {
   @Option(names = "--reserve", defaultValue = "0", description = "Memory kept free on every card, e.g. 512MiB (default: ${DEFAULT-VALUE}).")
   String reserve;
 
-  @Option(names = "--gateway", description = "host:port of the gateway to register with; none: serve clients directly.")
-  String gateway;
+  @Option(names = "--host-card-group", paramLabel = "COUNTxMODEL:MEMORY",
+      description = "Host driver: a group of emulated cards, e.g. 4xV100:32GiB; repeat for a mixed server. "
+          + "Replaces --host-cards, --host-model and --host-memory.")
+  List<String> hostCardGroups = new ArrayList<>();
+
+  @Option(names = "--gateway", description = "host:port of a gateway to register with; repeat for several "
+      + "replicas; none: serve clients directly.")
+  List<String> gateways = new ArrayList<>();
 
   @Option(names = "--advertise", description = "host:port the gateway dials to reach this node (default: --host and the bound port).")
   String advertise;
@@ -58,32 +70,50 @@ public final class NodeMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    GpuDriver gpuDriver = GpuDrivers.select(driver,
-        () -> HostGpuDriver.withCards(hostCards, hostModel, parseBytes("--host-memory", hostMemory)));
+    GpuDriver gpuDriver = GpuDrivers.select(driver, this::hostDriver);
     NodeOptions options = new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
         NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000);
     GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port).start();
     LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d",
         nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port()));
-    GatewayRegistrar registrar = null;
-    if (gateway != null) {
-      String self = advertise != null ? advertise : host + ":" + server.port();
-      registrar = new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis).start();
+    List<GatewayRegistrar> registrars = new ArrayList<>();
+    String self = advertise != null ? advertise : host + ":" + server.port();
+    for (String gateway : gateways) {
+      registrars.add(new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis).start());
     }
     System.out.println("READY " + host + ":" + server.port());
-    GatewayRegistrar r = registrar;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      if (r != null) {
-        r.close();
-      }
+      registrars.forEach(GatewayRegistrar::close);
       server.close();
     }, "spillway-node-shutdown"));
     server.awaitTermination();
     return 0;
   }
 
+  private HostGpuDriver hostDriver() {
+    if (hostCardGroups.isEmpty()) {
+      return HostGpuDriver.withCards(hostCards, hostModel, parseBytes("--host-memory", hostMemory));
+    }
+    List<GpuDevice> devices = new ArrayList<>();
+    for (String group : hostCardGroups) {
+      Matcher m = CARD_GROUP.matcher(group.trim());
+      if (!m.matches()) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "--host-card-group: '" + group
+            + "' is not COUNTxMODEL:MEMORY, for example 4xV100:32GiB");
+      }
+      int count = Integer.parseInt(m.group(1));
+      long memory = parseBytes("--host-card-group", m.group(3));
+      for (int i = 0; i < count; i++) {
+        devices.add(new GpuDevice(devices.size(), "HOST-" + UUID.randomUUID(), m.group(2), memory, "host"));
+      }
+    }
+    return new HostGpuDriver(devices);
+  }
+
+  private static final Pattern CARD_GROUP = Pattern.compile("(\\d+)x([A-Za-z0-9]+):(.+)");
+
   /** Parses {@code 1024}, {@code 512MiB}, {@code 32GiB} (binary units) into bytes. */
-  static long parseBytes(String option, String text) {
+  public static long parseBytes(String option, String text) {
     String t = text.trim().toUpperCase(Locale.ROOT).replace(" ", "");
     long unit = 1;
     for (String[] u : new String[][] {{"TIB", "1099511627776"}, {"GIB", "1073741824"},

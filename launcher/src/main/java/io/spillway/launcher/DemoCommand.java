@@ -61,6 +61,19 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-kill", description = "Do not kill a GPU node halfway.")
   boolean noKill;
 
+  @picocli.CommandLine.Parameters(arity = "0..1", paramLabel = "FILE",
+      description = "A topology: run the whole federation it describes (with Kafka, center and edges) "
+          + "and a workload that spills. Without it: one edge site.")
+  java.nio.file.Path topologyFile;
+
+  @Option(names = "--sessions-per-edge", defaultValue = "20",
+      description = "With FILE: MLP sessions opened at each edge (default: ${DEFAULT-VALUE}).")
+  int sessionsPerEdge;
+
+  @Option(names = "--slice", defaultValue = "12GiB",
+      description = "With FILE: memory of each session's slice (default: ${DEFAULT-VALUE}).")
+  String slice;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private record TenantResult(String tenant, Set<String> nodes, int sent, int correct, int wrong,
@@ -68,13 +81,16 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (topologyFile != null) {
+      return federationDemo();
+    }
     long t0 = System.nanoTime();
     try (Site site = new Site(Path.of(System.getProperty("java.io.tmpdir")))) {
       int grpc = Site.freePort();
       int http = Site.freePort();
       System.out.printf(Locale.ROOT, "Starting an edge gateway (gRPC :%d, HTTP :%d) and %d GPU nodes "
           + "(%d x V100 32GiB each when no CUDA driver is present) ...%n", grpc, http, nodes, cards);
-      String edge = site.start("edge-gateway", EdgeGatewayProcess.command(List.of(
+      String edge = site.start("edge-gateway", GatewayProcess.command(List.of(
           "-Dspillway.edge.name=edge-demo", "-Dspillway.edge.pool=edge/demo",
           "-Dspillway.edge.grpc.port=" + grpc, "-Dquarkus.http.port=" + http,
           "-Dspillway.edge.heartbeat.interval=500ms", "-Dspillway.edge.heartbeat.timeout=2s")));
@@ -126,6 +142,27 @@ public final class DemoCommand implements Callable<Integer> {
           (System.nanoTime() - t0) / 1e9);
       System.out.println(wrong == 0 && correct == total ? "RESULT: every result correct" : "RESULT: WRONG RESULTS");
       return wrong == 0 && correct == total ? 0 : 1;
+    }
+  }
+
+  private int federationDemo() throws Exception {
+    long t0 = System.nanoTime();
+    io.spillway.topology.Topology t;
+    try {
+      t = io.spillway.topology.TopologyLoader.load(topologyFile);
+    } catch (io.spillway.topology.TopologyException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    System.out.println("Starting topology '" + t.name() + "' from " + topologyFile + " ...");
+    try (Federation f = Federation.start(t, System.out, driver)) {
+      f.printAddresses();
+      System.out.printf(Locale.ROOT, "Running %d MLP sessions at each of %d edges, %d requests each ...%n",
+          sessionsPerEdge, t.edges().size(), requests);
+      boolean ok = new FederationDemo(f, System.out, sessionsPerEdge, requests,
+          NodeMain.parseBytes("--slice", slice)).run();
+      System.out.printf(Locale.ROOT, "%.1f s in all, start-up included%n", (System.nanoTime() - t0) / 1e9);
+      return ok ? 0 : 1;
     }
   }
 

@@ -49,9 +49,15 @@ final class Site implements AutoCloseable {
 
   /** Starts a process from a full command line and returns its address, once it printed it. */
   String start(String name, List<String> command) throws Exception {
+    return startProcess(name, command).awaitReady(90, TimeUnit.SECONDS);
+  }
+
+  /** Starts a process from a full command line and waits until it printed its {@code READY} line. */
+  ChildProcess startProcess(String name, List<String> command) throws Exception {
     ChildProcess child = ChildProcess.start(name, command, logs);
     children.add(child);
-    return child.awaitReady(90, TimeUnit.SECONDS);
+    child.awaitReady(90, TimeUnit.SECONDS);
+    return child;
   }
 
   /** Polls {@code url} until it answers 200 and {@code check} accepts the body (at most 60 s). */

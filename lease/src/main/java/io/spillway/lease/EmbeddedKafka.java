@@ -35,6 +35,7 @@ import org.apache.kafka.server.common.MetadataVersion;
 public final class EmbeddedKafka implements AutoCloseable {
 
   private final Map<String, String> overrides;
+  private int port;
   private KafkaRaftServer server;
   private Path dataDir;
   private boolean ownsDataDir;
@@ -47,6 +48,12 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** @param overrides broker configs applied over the defaults described above */
   public EmbeddedKafka(Map<String, String> overrides) {
     this.overrides = Map.copyOf(overrides);
+  }
+
+  /** Listens for clients on {@code port} instead of a free one (the controller still takes a free one). */
+  public EmbeddedKafka onPort(int port) {
+    this.port = port;
+    return this;
   }
 
   /** Starts in a fresh temporary directory, deleted again by {@link #stop()}. */
@@ -77,7 +84,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
     Objects.requireNonNull(dir, "dataDir");
     this.dataDir = dir.toAbsolutePath();
-    int brokerPort = freePort();
+    int brokerPort = port > 0 ? port : freePort();
     int controllerPort = freePort();
     Path logDir = dataDir.resolve("kraft-logs");
     Properties props = new Properties();

@@ -1,0 +1,93 @@
+package io.spillway.center;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Every {@code spillway.center.*} key, declared once. The reference table is the "Center gateway"
+ * section of docs/configuration.md; {@code CenterConfigDocTest} fails when a key or default here and a
+ * row there disagree. Durations take {@code 500ms}, {@code 3s}, {@code 1m} or ISO-8601.
+ */
+@ConfigMapping(prefix = "spillway.center")
+public interface CenterConfig {
+
+  /** The gateway's name, reported to nodes and in logs. */
+  @WithDefault("center")
+  String name();
+
+  /** The pool this gateway serves, reported to clients in DeviceInfo.pool. */
+  @WithDefault("center")
+  String pool();
+
+  /** This replica's member id in the lease leader election; the name when not set. */
+  Optional<String> memberId();
+
+  /** The gRPC server edges and GPU nodes connect to. */
+  Grpc grpc();
+
+  /** Node liveness. */
+  Heartbeat heartbeat();
+
+  /** Kafka bootstrap servers of the lease topics. */
+  @WithDefault("127.0.0.1:9092")
+  String kafkaBootstrap();
+
+  /** Replication factor of the lease topics when this replica creates them. */
+  @WithDefault("1")
+  short kafkaReplicationFactor();
+
+  /** How long a grant or a renewal holds capacity. */
+  @WithDefault("60s")
+  Duration leaseDuration();
+
+  /** How long a revoked lease stays DRAINING before it is REVOKED. */
+  @WithDefault("30s")
+  Duration drainDuration();
+
+  /** How long before a deadline an edge stops using a lease; shorter than the lease duration. */
+  @WithDefault("5s")
+  Duration skewMargin();
+
+  /** Leader group session timeout: how long a silently dead leader keeps leadership. */
+  @WithDefault("6s")
+  Duration sessionTimeout();
+
+  /** A leader stuck longer than this between polls is deposed. */
+  @WithDefault("30s")
+  Duration maxPollInterval();
+
+  /** When this replica joins the lease leader election. */
+  Leasing leasing();
+
+  interface Grpc {
+    /** Address the session and registration services listen on. */
+    @WithDefault("127.0.0.1")
+    String host();
+
+    /** Port of the session and registration services; 0 picks a free one. */
+    @WithDefault("7071")
+    int port();
+  }
+
+  interface Heartbeat {
+    /** How often nodes are asked to heartbeat. */
+    @WithDefault("1s")
+    Duration interval();
+
+    /** How long a node may stay silent before its GPUs leave the pool; longer than the interval. */
+    @WithDefault("3s")
+    Duration timeout();
+  }
+
+  interface Leasing {
+    /** Nodes that must be up before the replica joins the election. */
+    @WithDefault("1")
+    int minNodes();
+
+    /** How long to wait, once min-nodes are up, for more nodes before the lease inventory is fixed. */
+    @WithDefault("5s")
+    Duration delay();
+  }
+}

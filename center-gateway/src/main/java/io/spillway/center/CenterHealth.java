@@ -1,0 +1,53 @@
+package io.spillway.center;
+
+import io.spillway.pool.gateway.GatewayCore;
+import io.spillway.pool.registry.Node;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Liveness;
+import org.eclipse.microprofile.health.Readiness;
+
+/** Health of the center: ready once it has nodes and takes part in leasing, live while gRPC serves. */
+final class CenterHealth {
+  private CenterHealth() {}
+
+  /**
+   * UP once at least one node is up and this replica has joined the lease election. Not being the
+   * leader is fine: any replica admits sessions under leases and serves the admin API.
+   */
+  @Readiness
+  @ApplicationScoped
+  static class Ready implements HealthCheck {
+    @Inject
+    GatewayCore core;
+    @Inject
+    CenterApp app;
+
+    @Override
+    public HealthCheckResponse call() {
+      long up = core.registry().nodes().stream().filter(Node::isUp).count();
+      return HealthCheckResponse.named("spillway-center")
+          .status(up > 0 && app.leasing())
+          .withData("nodes up", up)
+          .withData("leasing", app.leasing())
+          .withData("leader", app.leader())
+          .build();
+    }
+  }
+
+  /** UP while the gateway's gRPC server (sessions and node registration) is serving. */
+  @Liveness
+  @ApplicationScoped
+  static class Grpc implements HealthCheck {
+    @Inject
+    GatewayCore core;
+
+    @Override
+    public HealthCheckResponse call() {
+      return HealthCheckResponse.named("spillway-grpc").status(core.serving())
+          .withData("address", core.address()).build();
+    }
+  }
+}

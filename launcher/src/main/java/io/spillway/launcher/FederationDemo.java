@@ -1,0 +1,192 @@
+package io.spillway.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.Status;
+import io.spillway.client.GpuSession;
+import io.spillway.client.SliceRequest;
+import io.spillway.client.SpillwayClient;
+import io.spillway.client.SpillwayException;
+import io.spillway.topology.Edge;
+import io.spillway.topology.Tenant;
+import io.spillway.topology.Topology;
+import io.spillway.workload.MlpModel;
+import io.spillway.workload.MlpService;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The workload of {@code spillway demo FILE}: more MLP sessions at each edge than the edge's cards
+ * hold, so some spill to the center; halfway, an edge GPU node is killed, so its sessions are opened
+ * again elsewhere (by the client, as transparent failover is not built yet). Every answer is checked
+ * against the CPU.
+ */
+final class FederationDemo {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private record Outcome(String tenant, String edge, List<String> pools, int correct, int wrong, int reopened,
+      Map<String, Histogram> latencyByPool) {}
+
+  private final Federation federation;
+  private final PrintStream out;
+  private final int sessionsPerEdge;
+  private final int requests;
+  private final long sliceBytes;
+
+  FederationDemo(Federation federation, PrintStream out, int sessionsPerEdge, int requests, long sliceBytes) {
+    this.federation = federation;
+    this.out = out;
+    this.sessionsPerEdge = sessionsPerEdge;
+    this.requests = requests;
+    this.sliceBytes = sliceBytes;
+  }
+
+  boolean run() throws Exception {
+    Topology t = federation.topology();
+    MlpModel model = MlpModel.random(2026, 128, 256, 10);
+    int total = 0;
+    List<Runnable> tasks = new ArrayList<>();
+    List<Future<Outcome>> futures = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    AtomicInteger done = new AtomicInteger();
+    AtomicBoolean killed = new AtomicBoolean();
+    Edge victimEdge = t.edges().get(0);
+    String victim = victimEdge.gpuServers().get(0).name();
+    List<SpillwayClient> clients = new ArrayList<>();
+    int all = t.edges().size() * sessionsPerEdge * requests;
+    for (Edge e : t.edges()) {
+      List<Tenant> tenants = t.tenants().stream().filter(x -> x.mayUse(e.name())).toList();
+      SpillwayClient client = SpillwayClient.connect(federation.components().get(e.name()).grpc());
+      clients.add(client);
+      for (int i = 0; i < sessionsPerEdge; i++) {
+        String tenant = tenants.isEmpty() ? "demo" : tenants.get(i % tenants.size()).name();
+        int seed = total++;
+        futures.add(pool.submit(() -> tenant(client, tenant, e.name(), model, seed, () -> {
+          if (done.incrementAndGet() >= all / 2 && killed.compareAndSet(false, true)) {
+            out.printf(Locale.ROOT, "  %d of %d requests done: killing GPU node %s of %s with SIGKILL%n",
+                done.get(), all, victim, victimEdge.name());
+            federation.components().get(victim).process().kill();
+          }
+        })));
+      }
+    }
+    List<Outcome> outcomes = new ArrayList<>();
+    for (Future<Outcome> f : futures) {
+      outcomes.add(f.get(10, TimeUnit.MINUTES));
+    }
+    pool.shutdown();
+    clients.forEach(SpillwayClient::close);
+    return report(outcomes);
+  }
+
+  private interface Progress {
+    void requestDone() throws Exception;
+  }
+
+  private Outcome tenant(SpillwayClient client, String tenant, String edge, MlpModel model, int seed, Progress p)
+      throws Exception {
+    SliceRequest slice = SliceRequest.builder().tenant(tenant).memoryBytes(sliceBytes).computePercent(0)
+        .clientName("demo/" + edge + "/" + seed).build();
+    Map<String, Histogram> latency = new TreeMap<>();
+    List<String> pools = new ArrayList<>();
+    int correct = 0;
+    int wrong = 0;
+    int reopened = -1;
+    int batch = 16;
+    GpuSession gpu = null;
+    MlpService service = null;
+    String where = "";
+    for (int i = 0; i < requests; ) {
+      try {
+        if (gpu == null) {
+          gpu = client.open(slice);
+          reopened++;
+          where = gpu.devices().get(0).pool();
+          pools.add(where);
+          service = new MlpService(gpu, model, batch);
+        }
+        float[] x = model.randomInput(seed * 1000L + i, batch);
+        long t0 = System.nanoTime();
+        float[] y = service.infer(x, batch);
+        latency.computeIfAbsent(where, k -> new Histogram(3_600_000_000_000L, 3)).recordValue(System.nanoTime() - t0);
+        if (MlpModel.maxAbsDiff(y, model.forwardCpu(x, batch)) <= 1e-4f) {
+          correct++;
+        } else {
+          wrong++;
+        }
+        i++;
+        p.requestDone();
+      } catch (SpillwayException e) {
+        if (e.code() != Status.Code.UNAVAILABLE || reopened > 20) {
+          throw e;
+        }
+        if (gpu != null) {
+          gpu.close();
+        }
+        gpu = null;
+        Thread.sleep(200);
+      }
+    }
+    gpu.close();
+    return new Outcome(tenant, edge, pools, correct, wrong, Math.max(0, reopened), latency);
+  }
+
+  private boolean report(List<Outcome> outcomes) throws Exception {
+    int correct = outcomes.stream().mapToInt(Outcome::correct).sum();
+    int wrong = outcomes.stream().mapToInt(Outcome::wrong).sum();
+    int reopened = outcomes.stream().mapToInt(Outcome::reopened).sum();
+    long spills = outcomes.stream().flatMap(o -> o.pools().stream()).filter(p -> p.equals("center")).count();
+    Map<String, Histogram> byPool = new TreeMap<>();
+    for (Outcome o : outcomes) {
+      o.latencyByPool().forEach((pool, h) -> byPool.computeIfAbsent(pool,
+          k -> new Histogram(3_600_000_000_000L, 3)).add(h));
+    }
+    out.println();
+    out.println("| pool | requests | p50 ms | p99 ms |");
+    out.println("| --- | ---: | ---: | ---: |");
+    byPool.forEach((pool, h) -> out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f |%n", pool, h.getTotalCount(),
+        h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6));
+    out.println();
+    out.println("| gateway | node | state | gpu | model | memory allocated | sessions |");
+    out.println("| --- | --- | --- | ---: | --- | ---: | ---: |");
+    HttpClient http = HttpClient.newHttpClient();
+    for (Federation.Component c : federation.components().values()) {
+      if (c.http().isEmpty()) {
+        continue;
+      }
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.http() + "/pool")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      JsonNode pool = JSON.readTree(r.body());
+      for (JsonNode g : pool.path("gpus")) {
+        out.printf(Locale.ROOT, "| %s | %s | %s | %d | %s | %.1f of %.1f GiB | %d |%n", c.name(),
+            g.path("node").asText(), g.path("nodeState").asText(), g.path("gpuIndex").asInt(),
+            g.path("model").asText(), g.path("memoryAllocatedBytes").asDouble() / (1L << 30),
+            (g.path("memoryTotalBytes").asDouble() - g.path("memoryReserveBytes").asDouble()) / (1L << 30),
+            g.path("sessions").asInt());
+      }
+    }
+    out.println("(allocation at the end: sessions have closed, so cards are empty unless something leaked)");
+    out.printf(Locale.ROOT, "%n%d requests: %d correct against the CPU reference, %d wrong; %d sessions opened on "
+        + "the center (spilled); %d sessions opened again after losing their node%n",
+        correct + wrong, correct, wrong, spills, reopened);
+    boolean ok = wrong == 0 && correct == outcomes.size() * requests;
+    out.println(ok ? "RESULT: every result correct" : "RESULT: WRONG RESULTS");
+    return ok;
+  }
+}
