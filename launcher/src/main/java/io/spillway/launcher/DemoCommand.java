@@ -211,14 +211,12 @@ public final class DemoCommand implements Callable<Integer> {
           throw e;
         }
         failures.add(e.getMessage());
-        if (gpu != null) {
-          gpu.close();
-        }
+        Sessions.closeQuietly(gpu);
         gpu = null;
         Thread.sleep(100); // the gateway may not have noticed the node's death yet
       }
     }
-    gpu.close();
+    Sessions.closeQuietly(gpu);
     return new TenantResult(tenant, usedNodes, sent, correct, wrong, failures, latency);
   }
 
@@ -256,4 +254,5 @@ public final class DemoCommand implements Callable<Integer> {
           g.path("sessions").asInt());
     }
   }
+
 }

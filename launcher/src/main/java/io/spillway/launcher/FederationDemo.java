@@ -48,6 +48,10 @@ final class FederationDemo {
   private final int sessionsPerEdge;
   private final int requests;
   private final long sliceBytes;
+  /** Every gateway's GET /pool, taken once every session is open. */
+  private volatile Map<String, JsonNode> busyCards = Map.of();
+  private java.util.concurrent.CountDownLatch allOpen;
+  private final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
 
   FederationDemo(Federation federation, PrintStream out, int sessionsPerEdge, int requests, long sliceBytes) {
     this.federation = federation;
@@ -63,7 +67,9 @@ final class FederationDemo {
     int total = 0;
     List<Runnable> tasks = new ArrayList<>();
     List<Future<Outcome>> futures = new ArrayList<>();
-    ExecutorService pool = Executors.newFixedThreadPool(8);
+    int sessions = t.edges().size() * sessionsPerEdge;
+    allOpen = new java.util.concurrent.CountDownLatch(sessions);
+    ExecutorService pool = Executors.newFixedThreadPool(sessions); // every session open at once
     AtomicInteger done = new AtomicInteger();
     AtomicBoolean killed = new AtomicBoolean();
     Edge victimEdge = t.edges().get(0);
@@ -86,6 +92,12 @@ final class FederationDemo {
         })));
       }
     }
+    // Every session opens and uploads its model first; then the cards are read, and the requests start.
+    if (!allOpen.await(5, TimeUnit.MINUTES)) {
+      throw new IllegalStateException("the sessions did not all open within 5 minutes");
+    }
+    busyCards = cards();
+    go.countDown();
     List<Outcome> outcomes = new ArrayList<>();
     for (Future<Outcome> f : futures) {
       outcomes.add(f.get(10, TimeUnit.MINUTES));
@@ -120,6 +132,10 @@ final class FederationDemo {
           where = gpu.devices().get(0).pool();
           pools.add(where);
           service = new MlpService(gpu, model, batch);
+          if (reopened == 0) {
+            allOpen.countDown();
+            go.await();
+          }
         }
         float[] x = model.randomInput(seed * 1000L + i, batch);
         long t0 = System.nanoTime();
@@ -136,15 +152,27 @@ final class FederationDemo {
         if (e.code() != Status.Code.UNAVAILABLE || reopened > 20) {
           throw e;
         }
-        if (gpu != null) {
-          gpu.close();
-        }
+        Sessions.closeQuietly(gpu);
         gpu = null;
         Thread.sleep(200);
       }
     }
-    gpu.close();
+    Sessions.closeQuietly(gpu);
     return new Outcome(tenant, edge, pools, correct, wrong, Math.max(0, reopened), latency);
+  }
+
+  /** Each gateway's GET /pool, by gateway name. */
+  private Map<String, JsonNode> cards() throws Exception {
+    Map<String, JsonNode> out = new java.util.LinkedHashMap<>();
+    HttpClient http = HttpClient.newHttpClient();
+    for (Federation.Component c : federation.components().values()) {
+      if (!c.http().isEmpty()) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.http() + "/pool")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        out.put(c.name(), JSON.readTree(r.body()));
+      }
+    }
+    return out;
   }
 
   private boolean report(List<Outcome> outcomes) throws Exception {
@@ -163,25 +191,30 @@ final class FederationDemo {
     byPool.forEach((pool, h) -> out.printf(Locale.ROOT, "| %s | %d | %.1f | %.1f |%n", pool, h.getTotalCount(),
         h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6));
     out.println();
-    out.println("| gateway | node | state | gpu | model | memory allocated | sessions |");
-    out.println("| --- | --- | --- | ---: | --- | ---: | ---: |");
-    HttpClient http = HttpClient.newHttpClient();
-    for (Federation.Component c : federation.components().values()) {
-      if (c.http().isEmpty()) {
+    out.println("Cards with every session open, before the first request (each gateway's GET /pool; the center's");
+    out.println("cards as its first replica sees them, and only those holding a slice):");
+    out.println();
+    out.println("| pool | node | gpu | model | memory allocated | sessions |");
+    out.println("| --- | --- | ---: | --- | ---: | ---: |");
+    boolean centerShown = false;
+    for (Map.Entry<String, JsonNode> e : busyCards.entrySet()) {
+      Federation.Component c = federation.components().get(e.getKey());
+      boolean center = c.kind().startsWith("center");
+      if (center && centerShown) {
         continue;
       }
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.http() + "/pool")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      JsonNode pool = JSON.readTree(r.body());
-      for (JsonNode g : pool.path("gpus")) {
-        out.printf(Locale.ROOT, "| %s | %s | %s | %d | %s | %.1f of %.1f GiB | %d |%n", c.name(),
-            g.path("node").asText(), g.path("nodeState").asText(), g.path("gpuIndex").asInt(),
-            g.path("model").asText(), g.path("memoryAllocatedBytes").asDouble() / (1L << 30),
-            (g.path("memoryTotalBytes").asDouble() - g.path("memoryReserveBytes").asDouble()) / (1L << 30),
-            g.path("sessions").asInt());
+      centerShown |= center;
+      for (JsonNode g : e.getValue().path("gpus")) {
+        if (center && g.path("sessions").asInt() == 0) {
+          continue;
+        }
+        double limit = g.path("memoryTotalBytes").asDouble() - g.path("memoryReserveBytes").asDouble();
+        out.printf(Locale.ROOT, "| %s | %s | %d | %s | %.1f of %.1f GiB (%.0f%%) | %d |%n", g.path("pool").asText(),
+            g.path("node").asText(), g.path("gpuIndex").asInt(), g.path("model").asText(),
+            g.path("memoryAllocatedBytes").asDouble() / (1L << 30), limit / (1L << 30),
+            100 * g.path("memoryAllocatedBytes").asDouble() / limit, g.path("sessions").asInt());
       }
     }
-    out.println("(allocation at the end: sessions have closed, so cards are empty unless something leaked)");
     out.printf(Locale.ROOT, "%n%d requests: %d correct against the CPU reference, %d wrong; %d sessions opened on "
         + "the center (spilled); %d sessions opened again after losing their node%n",
         correct + wrong, correct, wrong, spills, reopened);
@@ -189,4 +222,5 @@ final class FederationDemo {
     out.println(ok ? "RESULT: every result correct" : "RESULT: WRONG RESULTS");
     return ok;
   }
+
 }
