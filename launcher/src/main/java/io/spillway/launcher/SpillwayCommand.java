@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** {@code spillway}: the command operators and developers meet first. */
 @Command(name = "spillway", mixinStandardHelpOptions = true, version = "spillway 0.1.0",
     description = "Spillway: a federated GPU pool gateway.",
-    subcommands = {DemoCommand.class, UpCommand.class, NodeMain.class, ValidateCommand.class,
+    subcommands = {DemoCommand.class, UpCommand.class, StatusCommand.class, LeasesCommand.class,
+        NodeMain.class, ValidateCommand.class,
         SimulateCommand.class})
 public final class SpillwayCommand implements Runnable {
 
