@@ -9,6 +9,7 @@ import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseManager;
 import io.spillway.lease.LeaseTopics;
 import io.spillway.lease.gateway.CenterGateway;
+import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuotas;
@@ -57,11 +58,9 @@ public class CenterApp {
     this.config = config;
     GatewayConfig gateway = gatewayConfig(config);
     LeaseConfig leases = leaseConfig(config);
-    PoolMetrics[] pool = new PoolMetrics[1];
-    center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(),
-        new ForwardingMetrics(meters, tenant -> pool[0].watchTenant(tenant)));
-    pool[0] = new PoolMetrics(meters, center.core().placer());
-    center.core().registry().addListener(pool[0]);
+    GatewayMetrics metrics = new GatewayMetrics(meters);
+    center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(), metrics.listener());
+    metrics.attach(center.core().registry(), center.core().placer());
     // Before the view starts, so that the book hears the lease log from its first record.
     center.view().addListener(book);
     administration = new LeaseAdministration(book,

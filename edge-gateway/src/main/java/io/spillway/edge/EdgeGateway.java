@@ -7,6 +7,7 @@ import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.gateway.LeaseSpill;
 import io.spillway.pool.gateway.GatewayConfig;
+import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuota;
 import io.spillway.pool.placement.TenantQuotas;
@@ -56,14 +57,10 @@ public class EdgeGateway {
     this.config = config;
     GatewayConfig gateway = gatewayConfig(config);
     spillSettings(config.spill());
-    // The pool gauges need the core's placer and the core needs the listener: the listener forwards
-    // new tenants through a holder that is filled before the core starts.
-    PoolMetrics[] pool = new PoolMetrics[1];
-    core = new GatewayCore(gateway, InstantSource.system(),
-        new ForwardingMetrics(meters, tenant -> pool[0].watchTenant(tenant)));
-    pool[0] = new PoolMetrics(meters, core.placer());
-    core.registry().addListener(pool[0]);
-    config.tenants().keySet().forEach(pool[0]::watchTenant);
+    GatewayMetrics metrics = new GatewayMetrics(meters);
+    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener());
+    metrics.attach(core.registry(), core.placer());
+    config.tenants().keySet().forEach(metrics::watchTenant);
   }
 
   /**

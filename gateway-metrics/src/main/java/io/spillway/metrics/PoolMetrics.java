@@ -1,4 +1,4 @@
-package io.spillway.edge;
+package io.spillway.metrics;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;

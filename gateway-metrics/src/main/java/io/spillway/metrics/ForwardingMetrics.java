@@ -1,4 +1,4 @@
-package io.spillway.edge;
+package io.spillway.metrics;
 
 import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;
