@@ -40,7 +40,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LeaderFailoverTest {
 
-  private static final EmbeddedKafka kafka = new EmbeddedKafka();
+  private static final TestBroker kafka = TestBroker.create();
   private static final List<Node> CENTER = List.of(node("c1", 4, 16, "A100"));
   private static final CenterInventory INVENTORY = CenterInventory.of(CENTER);
   private static final Duration T = Duration.ofSeconds(20);

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /** Deadlines on an injected clock: a silent edge's lease expires; a revoked lease drains. */
 class LeaseExpiryTest {
 
-  private static final EmbeddedKafka kafka = new EmbeddedKafka();
+  private static final TestBroker kafka = TestBroker.create();
   private static String bootstrap;
 
   @BeforeAll

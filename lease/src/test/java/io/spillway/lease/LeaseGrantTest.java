@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /** Grant, renew and release end to end; two edges racing for the last capacity. */
 class LeaseGrantTest {
 
-  private static final EmbeddedKafka kafka = new EmbeddedKafka();
+  private static final TestBroker kafka = TestBroker.create();
   private static String bootstrap;
 
   @BeforeAll

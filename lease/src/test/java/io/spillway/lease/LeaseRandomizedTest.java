@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 class LeaseRandomizedTest {
 
   private static final long SEED = 20250101L;
-  private static final EmbeddedKafka kafka = new EmbeddedKafka();
+  private static final TestBroker kafka = TestBroker.create();
   private static String bootstrap;
 
   @BeforeAll

@@ -9,7 +9,7 @@ import io.spillway.client.GpuSession;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.client.SpillwayException;
-import io.spillway.lease.EmbeddedKafka;
+import io.spillway.lease.TestBroker;
 import io.spillway.lease.LeaseAdmin;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
@@ -47,7 +47,7 @@ class SpillEndToEndTest {
 
   private static final long GIB = 1L << 30;
 
-  private static EmbeddedKafka kafka;
+  private static TestBroker kafka;
   private static String bootstrap;
   private static final List<AutoCloseable> closeables = new ArrayList<>();
   private static CenterGateway center;
@@ -58,7 +58,7 @@ class SpillEndToEndTest {
 
   @BeforeAll
   static void federation() throws Exception {
-    kafka = new EmbeddedKafka();
+    kafka = TestBroker.create();
     bootstrap = kafka.start();
     LeaseTopics.ensure(bootstrap, (short) 1);
     LeaseConfig leases = LeaseConfig.defaults().withLeaseDuration(Duration.ofSeconds(6))
