@@ -14,5 +14,5 @@ package io.spillway.client;
  * @param driver           the driver that runs the slice on the node (for example {@code "jcuda"} or {@code "host"})
  */
 public record DeviceInfo(int index, String pool, String node, String gpuUuid, String model,
-                         long memoryLimitBytes, int computePercent, long cardMemoryBytes, String driver) {
+             long memoryLimitBytes, int computePercent, long cardMemoryBytes, String driver) {
 }

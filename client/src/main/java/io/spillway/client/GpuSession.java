@@ -39,78 +39,78 @@ import java.util.List;
  */
 public interface GpuSession extends AutoCloseable {
 
-    /** The id the server gave the session, for logs and support. */
-    String sessionId();
+  /** The id the server gave the session, for logs and support. */
+  String sessionId();
 
-    /** The session's GPUs, indexed by {@link DeviceInfo#index()}; updated when a gateway moves the session. */
-    List<DeviceInfo> devices();
+  /** The session's GPUs, indexed by {@link DeviceInfo#index()}; updated when a gateway moves the session. */
+  List<DeviceInfo> devices();
 
-    /** Allocates {@code bytes} on device 0. Pipelined. */
-    DeviceBuffer alloc(long bytes);
+  /** Allocates {@code bytes} on device 0. Pipelined. */
+  DeviceBuffer alloc(long bytes);
 
-    /** Allocates {@code bytes} on the session's GPU {@code device}. Pipelined. */
-    DeviceBuffer alloc(long bytes, int device);
+  /** Allocates {@code bytes} on the session's GPU {@code device}. Pipelined. */
+  DeviceBuffer alloc(long bytes, int device);
 
-    /**
-     * Allocates a buffer written only from the host (model weights), on device 0. Gateways journal its
-     * contents to rebuild the session elsewhere; a kernel must not write it. Pipelined.
-     */
-    DeviceBuffer allocPersistent(long bytes);
+  /**
+   * Allocates a buffer written only from the host (model weights), on device 0. Gateways journal its
+   * contents to rebuild the session elsewhere; a kernel must not write it. Pipelined.
+   */
+  DeviceBuffer allocPersistent(long bytes);
 
-    /** {@link #allocPersistent(long)} on the session's GPU {@code device}. Pipelined. */
-    DeviceBuffer allocPersistent(long bytes, int device);
+  /** {@link #allocPersistent(long)} on the session's GPU {@code device}. Pipelined. */
+  DeviceBuffer allocPersistent(long bytes, int device);
 
-    /** Copies the remaining bytes of {@code data} to {@code buffer} at {@code offset}; consumes {@code data}. Pipelined. */
-    void write(DeviceBuffer buffer, long offset, ByteBuffer data);
+  /** Copies the remaining bytes of {@code data} to {@code buffer} at {@code offset}; consumes {@code data}. Pipelined. */
+  void write(DeviceBuffer buffer, long offset, ByteBuffer data);
 
-    /** Copies {@code data} to {@code buffer} at {@code offset}. Pipelined. */
-    void write(DeviceBuffer buffer, long offset, byte[] data);
+  /** Copies {@code data} to {@code buffer} at {@code offset}. Pipelined. */
+  void write(DeviceBuffer buffer, long offset, byte[] data);
 
-    /** Copies {@code data} as little-endian floats to {@code buffer} at byte {@code offset}. Pipelined. */
-    void write(DeviceBuffer buffer, long offset, float[] data);
+  /** Copies {@code data} as little-endian floats to {@code buffer} at byte {@code offset}. Pipelined. */
+  void write(DeviceBuffer buffer, long offset, float[] data);
 
-    /** {@code write(buffer, 0, data)}. Pipelined. */
-    void upload(DeviceBuffer buffer, float[] data);
+  /** {@code write(buffer, 0, data)}. Pipelined. */
+  void upload(DeviceBuffer buffer, float[] data);
 
-    /** Sets {@code bytes} bytes of {@code buffer} from {@code offset} to {@code value} (0..255). Pipelined. */
-    void fill(DeviceBuffer buffer, long offset, long bytes, int value);
+  /** Sets {@code bytes} bytes of {@code buffer} from {@code offset} to {@code value} (0..255). Pipelined. */
+  void fill(DeviceBuffer buffer, long offset, long bytes, int value);
 
-    /** Reads {@code length} bytes of {@code buffer} from {@code offset}. Synchronizing. */
-    byte[] read(DeviceBuffer buffer, long offset, int length);
+  /** Reads {@code length} bytes of {@code buffer} from {@code offset}. Synchronizing. */
+  byte[] read(DeviceBuffer buffer, long offset, int length);
 
-    /** Reads {@code dst.remaining()} bytes of {@code buffer} from {@code offset} into {@code dst}. Synchronizing. */
-    void read(DeviceBuffer buffer, long offset, ByteBuffer dst);
+  /** Reads {@code dst.remaining()} bytes of {@code buffer} from {@code offset} into {@code dst}. Synchronizing. */
+  void read(DeviceBuffer buffer, long offset, ByteBuffer dst);
 
-    /** Reads the first {@code count} floats of {@code buffer}. Synchronizing. */
-    float[] downloadFloats(DeviceBuffer buffer, int count);
+  /** Reads the first {@code count} floats of {@code buffer}. Synchronizing. */
+  float[] downloadFloats(DeviceBuffer buffer, int count);
 
-    /** Loads a PTX or cubin image; {@code name} appears in logs and errors. Pipelined. */
-    Module loadModule(byte[] image, String name);
+  /** Loads a PTX or cubin image; {@code name} appears in logs and errors. Pipelined. */
+  Module loadModule(byte[] image, String name);
 
-    /** Launches {@code function} of {@code module} on device 0 without dynamic shared memory. Pipelined. */
-    void launch(Module module, String function, Dim3 grid, Dim3 block, KernelArg... args);
+  /** Launches {@code function} of {@code module} on device 0 without dynamic shared memory. Pipelined. */
+  void launch(Module module, String function, Dim3 grid, Dim3 block, KernelArg... args);
 
-    /** Launches {@code function} of {@code module} on device 0. Pipelined. */
-    void launch(Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes, KernelArg... args);
+  /** Launches {@code function} of {@code module} on device 0. Pipelined. */
+  void launch(Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes, KernelArg... args);
 
-    /** Launches {@code function} of {@code module} on the session's GPU {@code device}. Pipelined. */
-    void launchOnDevice(int device, Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes,
-                        KernelArg... args);
+  /** Launches {@code function} of {@code module} on the session's GPU {@code device}. Pipelined. */
+  void launchOnDevice(int device, Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes,
+            KernelArg... args);
 
-    /** Frees a buffer. Pipelined. */
-    void free(DeviceBuffer buffer);
+  /** Frees a buffer. Pipelined. */
+  void free(DeviceBuffer buffer);
 
-    /** Sends the current batch now, without waiting for any answer. */
-    void flush();
+  /** Sends the current batch now, without waiting for any answer. */
+  void flush();
 
-    /** Waits until every earlier operation has run, then throws the first error reported since the last synchronizing call. */
-    void synchronize();
+  /** Waits until every earlier operation has run, then throws the first error reported since the last synchronizing call. */
+  void synchronize();
 
-    /**
-     * Ends the session: the server frees everything it holds. Waits (bounded) for the server to confirm and
-     * throws, like {@link #synchronize()}, the errors of operations not yet reported, or the session's
-     * failure if no call has reported it yet. Idempotent.
-     */
-    @Override
-    void close();
+  /**
+   * Ends the session: the server frees everything it holds. Waits (bounded) for the server to confirm and
+   * throws, like {@link #synchronize()}, the errors of operations not yet reported, or the session's
+   * failure if no call has reported it yet. Idempotent.
+   */
+  @Override
+  void close();
 }

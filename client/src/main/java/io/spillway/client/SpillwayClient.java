@@ -24,128 +24,128 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SpillwayClient implements AutoCloseable {
 
-    /** Received messages are at most this large: a read answer of one chunk with room to spare. */
-    static final int MAX_INBOUND_MESSAGE_BYTES = 64 << 20;
-    /** HTTP/2 window per stream: enough to keep bulk reads flowing across a WAN link to the center. */
-    static final int FLOW_CONTROL_WINDOW_BYTES = 16 << 20;
+  /** Received messages are at most this large: a read answer of one chunk with room to spare. */
+  static final int MAX_INBOUND_MESSAGE_BYTES = 64 << 20;
+  /** HTTP/2 window per stream: enough to keep bulk reads flowing across a WAN link to the center. */
+  static final int FLOW_CONTROL_WINDOW_BYTES = 16 << 20;
 
-    /**
-     * How long the SDK waits for the server.
-     *
-     * @param openTimeout  for the answer to an open (placement may queue behind other sessions)
-     * @param replyTimeout for the answer to a read or synchronize, and for the transport to accept more
-     *                     data when the server applies back-pressure; covers the GPU work queued before
-     *                     the call, so it should exceed the longest expected kernel sequence
-     * @param closeTimeout for the server to confirm a close and end the stream
-     */
-    public record Options(Duration openTimeout, Duration replyTimeout, Duration closeTimeout) {
-        public Options {
-            requirePositive("openTimeout", openTimeout);
-            requirePositive("replyTimeout", replyTimeout);
-            requirePositive("closeTimeout", closeTimeout);
-        }
-
-        /** 30 s to open, 10 min for a reply, 30 s to close. */
-        public static Options defaults() {
-            return new Options(Duration.ofSeconds(30), Duration.ofMinutes(10), Duration.ofSeconds(30));
-        }
-
-        public Options withOpenTimeout(Duration openTimeout) {
-            return new Options(openTimeout, replyTimeout, closeTimeout);
-        }
-
-        public Options withReplyTimeout(Duration replyTimeout) {
-            return new Options(openTimeout, replyTimeout, closeTimeout);
-        }
-
-        public Options withCloseTimeout(Duration closeTimeout) {
-            return new Options(openTimeout, replyTimeout, closeTimeout);
-        }
-
-        private static void requirePositive(String field, Duration d) {
-            if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(field + "=" + d + " is invalid: expected a positive duration");
-            }
-        }
+  /**
+   * How long the SDK waits for the server.
+   *
+   * @param openTimeout  for the answer to an open (placement may queue behind other sessions)
+   * @param replyTimeout for the answer to a read or synchronize, and for the transport to accept more
+   *                     data when the server applies back-pressure; covers the GPU work queued before
+   *                     the call, so it should exceed the longest expected kernel sequence
+   * @param closeTimeout for the server to confirm a close and end the stream
+   */
+  public record Options(Duration openTimeout, Duration replyTimeout, Duration closeTimeout) {
+    public Options {
+      requirePositive("openTimeout", openTimeout);
+      requirePositive("replyTimeout", replyTimeout);
+      requirePositive("closeTimeout", closeTimeout);
     }
 
-    private final ManagedChannel channel;
-    private final boolean ownsChannel;
-    private final Options options;
-    private volatile boolean closed;
-
-    private SpillwayClient(ManagedChannel channel, boolean ownsChannel, Options options) {
-        this.channel = Objects.requireNonNull(channel, "channel");
-        this.ownsChannel = ownsChannel;
-        this.options = Objects.requireNonNull(options, "options");
+    /** 30 s to open, 10 min for a reply, 30 s to close. */
+    public static Options defaults() {
+      return new Options(Duration.ofSeconds(30), Duration.ofMinutes(10), Duration.ofSeconds(30));
     }
 
-    /** Connects to {@code host:port} in plaintext with {@link Options#defaults()}. */
-    public static SpillwayClient connect(String target) {
-        return connect(target, Options.defaults());
+    public Options withOpenTimeout(Duration openTimeout) {
+      return new Options(openTimeout, replyTimeout, closeTimeout);
     }
 
-    /** Connects to {@code host:port} in plaintext. The channel connects lazily, at the first open. */
-    public static SpillwayClient connect(String target, Options options) {
-        if (target == null || target.isBlank()) {
-            throw new IllegalArgumentException("target=" + target + " is invalid: expected host:port");
-        }
-        ManagedChannel channel = NettyChannelBuilder.forTarget(target)
-                .usePlaintext()
-                // Reply handling only hands results over to the waiting caller; it never blocks, so it
-                // runs on the event loop and saves a thread hop per frame.
-                .directExecutor()
-                .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-                .build();
-        return new SpillwayClient(channel, true, options);
+    public Options withReplyTimeout(Duration replyTimeout) {
+      return new Options(openTimeout, replyTimeout, closeTimeout);
     }
 
-    /** Uses a channel the caller built and keeps owning: {@link #close()} leaves it open. */
-    public static SpillwayClient forChannel(ManagedChannel channel) {
-        return forChannel(channel, Options.defaults());
+    public Options withCloseTimeout(Duration closeTimeout) {
+      return new Options(openTimeout, replyTimeout, closeTimeout);
     }
 
-    public static SpillwayClient forChannel(ManagedChannel channel, Options options) {
-        return new SpillwayClient(channel, false, options);
+    private static void requirePositive(String field, Duration d) {
+      if (d == null || d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(field + "=" + d + " is invalid: expected a positive duration");
+      }
     }
+  }
 
-    /**
-     * Opens a session: sends the slice request and blocks until the server has placed it (at most
-     * {@link Options#openTimeout()}).
-     *
-     * @throws SpillwayException with the server's code, for example {@code RESOURCE_EXHAUSTED} when no
-     *                           slice fits, or {@code UNAVAILABLE} when the server cannot be reached
-     */
-    public GpuSession open(SliceRequest request) {
-        Objects.requireNonNull(request, "request");
-        if (closed) {
-            throw new IllegalStateException("SpillwayClient is closed");
-        }
-        return RemoteGpuSession.open(channel, request, options);
-    }
+  private final ManagedChannel channel;
+  private final boolean ownsChannel;
+  private final Options options;
+  private volatile boolean closed;
 
-    /**
-     * Shuts the channel down if this client created it (waiting up to 5 s for calls to end, then cancelling
-     * them). Sessions still open then fail with {@code UNAVAILABLE} or {@code CANCELLED}; close them first.
-     */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (!ownsChannel) {
-            return;
-        }
-        channel.shutdown();
-        try {
-            if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-                channel.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            channel.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
+  private SpillwayClient(ManagedChannel channel, boolean ownsChannel, Options options) {
+    this.channel = Objects.requireNonNull(channel, "channel");
+    this.ownsChannel = ownsChannel;
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /** Connects to {@code host:port} in plaintext with {@link Options#defaults()}. */
+  public static SpillwayClient connect(String target) {
+    return connect(target, Options.defaults());
+  }
+
+  /** Connects to {@code host:port} in plaintext. The channel connects lazily, at the first open. */
+  public static SpillwayClient connect(String target, Options options) {
+    if (target == null || target.isBlank()) {
+      throw new IllegalArgumentException("target=" + target + " is invalid: expected host:port");
     }
+    ManagedChannel channel = NettyChannelBuilder.forTarget(target)
+        .usePlaintext()
+        // Reply handling only hands results over to the waiting caller; it never blocks, so it
+        // runs on the event loop and saves a thread hop per frame.
+        .directExecutor()
+        .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
+        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .build();
+    return new SpillwayClient(channel, true, options);
+  }
+
+  /** Uses a channel the caller built and keeps owning: {@link #close()} leaves it open. */
+  public static SpillwayClient forChannel(ManagedChannel channel) {
+    return forChannel(channel, Options.defaults());
+  }
+
+  public static SpillwayClient forChannel(ManagedChannel channel, Options options) {
+    return new SpillwayClient(channel, false, options);
+  }
+
+  /**
+   * Opens a session: sends the slice request and blocks until the server has placed it (at most
+   * {@link Options#openTimeout()}).
+   *
+   * @throws SpillwayException with the server's code, for example {@code RESOURCE_EXHAUSTED} when no
+   *                           slice fits, or {@code UNAVAILABLE} when the server cannot be reached
+   */
+  public GpuSession open(SliceRequest request) {
+    Objects.requireNonNull(request, "request");
+    if (closed) {
+      throw new IllegalStateException("SpillwayClient is closed");
+    }
+    return RemoteGpuSession.open(channel, request, options);
+  }
+
+  /**
+   * Shuts the channel down if this client created it (waiting up to 5 s for calls to end, then cancelling
+   * them). Sessions still open then fail with {@code UNAVAILABLE} or {@code CANCELLED}; close them first.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (!ownsChannel) {
+      return;
+    }
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
 }

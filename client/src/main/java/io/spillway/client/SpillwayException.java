@@ -17,47 +17,47 @@ import io.grpc.Status;
  */
 public class SpillwayException extends RuntimeException {
 
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    private final Status.Code code;
-    private final long seq;
-    private final String op;
-    private final String description;
+  private final Status.Code code;
+  private final long seq;
+  private final String op;
+  private final String description;
 
-    public SpillwayException(Status.Code code, long seq, String op, String description) {
-        this(code, seq, op, description, null);
-    }
+  public SpillwayException(Status.Code code, long seq, String op, String description) {
+    this(code, seq, op, description, null);
+  }
 
-    public SpillwayException(Status.Code code, long seq, String op, String description, Throwable cause) {
-        super(message(code, seq, op, description), cause);
-        this.code = code;
-        this.seq = seq;
-        this.op = op;
-        this.description = description;
-    }
+  public SpillwayException(Status.Code code, long seq, String op, String description, Throwable cause) {
+    super(message(code, seq, op, description), cause);
+    this.code = code;
+    this.seq = seq;
+    this.op = op;
+    this.description = description;
+  }
 
-    private static String message(Status.Code code, long seq, String op, String description) {
-        String where = seq > 0 ? " (" + op + ", seq " + seq + ")" : " (" + op + ")";
-        return code + ": " + description + where;
-    }
+  private static String message(Status.Code code, long seq, String op, String description) {
+    String where = seq > 0 ? " (" + op + ", seq " + seq + ")" : " (" + op + ")";
+    return code + ": " + description + where;
+  }
 
-    /** The gRPC status code: of the failed operation, or of the session once it failed. */
-    public Status.Code code() {
-        return code;
-    }
+  /** The gRPC status code: of the failed operation, or of the session once it failed. */
+  public Status.Code code() {
+    return code;
+  }
 
-    /** The sequence number of the failed operation; 0 when the failure belongs to no single operation. */
-    public long seq() {
-        return seq;
-    }
+  /** The sequence number of the failed operation; 0 when the failure belongs to no single operation. */
+  public long seq() {
+    return seq;
+  }
 
-    /** The failed operation's kind ({@code "write"}, {@code "launch"}, ...) or {@code "session"}. */
-    public String op() {
-        return op;
-    }
+  /** The failed operation's kind ({@code "write"}, {@code "launch"}, ...) or {@code "session"}. */
+  public String op() {
+    return op;
+  }
 
-    /** The description without code and operation. */
-    public String description() {
-        return description;
-    }
+  /** The description without code and operation. */
+  public String description() {
+    return description;
+  }
 }

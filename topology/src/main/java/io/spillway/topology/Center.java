@@ -12,28 +12,28 @@ import java.util.List;
  * and {@code skewMargin < leaseDuration}.
  */
 public record Center(
-        @JsonProperty(required = true)
-        @JsonPropertyDescription("Center gateway replicas; at least one. One is the lease leader at a time.")
-        List<Gateway> gateways,
+    @JsonProperty(required = true)
+    @JsonPropertyDescription("Center gateway replicas; at least one. One is the lease leader at a time.")
+    List<Gateway> gateways,
 
-        @JsonProperty(required = true)
-        @JsonPropertyDescription("GPU servers of the center pool; at least one.")
-        List<GpuServer> gpuServers,
+    @JsonProperty(required = true)
+    @JsonPropertyDescription("GPU servers of the center pool; at least one.")
+    List<GpuServer> gpuServers,
 
-        @JsonProperty(defaultValue = "30s")
-        @JsonPropertyDescription("How long a lease lasts without renewal; the center reclaims it after that.")
-        Duration leaseDuration,
+    @JsonProperty(defaultValue = "30s")
+    @JsonPropertyDescription("How long a lease lasts without renewal; the center reclaims it after that.")
+    Duration leaseDuration,
 
-        @JsonProperty(defaultValue = "10s")
-        @JsonPropertyDescription("How often an edge renews the leases it holds; less than `leaseDuration`.")
-        Duration renewInterval,
+    @JsonProperty(defaultValue = "10s")
+    @JsonPropertyDescription("How often an edge renews the leases it holds; less than `leaseDuration`.")
+    Duration renewInterval,
 
-        @JsonProperty(defaultValue = "2s")
-        @JsonPropertyDescription("An edge stops using a lease this long before its deadline, for clock skew; less than `leaseDuration`.")
-        Duration skewMargin) {
+    @JsonProperty(defaultValue = "2s")
+    @JsonPropertyDescription("An edge stops using a lease this long before its deadline, for clock skew; less than `leaseDuration`.")
+    Duration skewMargin) {
 
-    public Center {
-        gateways = gateways == null ? List.of() : List.copyOf(gateways);
-        gpuServers = gpuServers == null ? List.of() : List.copyOf(gpuServers);
-    }
+  public Center {
+    gateways = gateways == null ? List.of() : List.copyOf(gateways);
+    gpuServers = gpuServers == null ? List.of() : List.copyOf(gpuServers);
+  }
 }

@@ -10,16 +10,16 @@ import io.spillway.topology.internal.Labels;
  * A new card is one more constant here, plus a line in {@code docs/topology.md} and the schema.
  */
 public enum GpuModel {
-    V100, P40, T4, A10, A30, A100, H100, H200, L4, L40S, RTX4090;
+  V100, P40, T4, A10, A30, A100, H100, H200, L4, L40S, RTX4090;
 
-    @JsonValue
-    public String label() {
-        return name();
-    }
+  @JsonValue
+  public String label() {
+    return name();
+  }
 
-    /** @throws IllegalArgumentException with the closest model and the accepted list */
-    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
-    public static GpuModel of(String text) {
-        return Labels.parse(values(), GpuModel::label, text, "GPU model");
-    }
+  /** @throws IllegalArgumentException with the closest model and the accepted list */
+  @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+  public static GpuModel of(String text) {
+    return Labels.parse(values(), GpuModel::label, text, "GPU model");
+  }
 }

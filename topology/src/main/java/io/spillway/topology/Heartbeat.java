@@ -7,11 +7,11 @@ import java.time.Duration;
 
 /** GPU server liveness. Invariant checked by the loader: {@code interval < timeout}. */
 public record Heartbeat(
-        @JsonProperty(defaultValue = "5s")
-        @JsonPropertyDescription("How often a GPU server reports to its gateway.")
-        Duration interval,
+    @JsonProperty(defaultValue = "5s")
+    @JsonPropertyDescription("How often a GPU server reports to its gateway.")
+    Duration interval,
 
-        @JsonProperty(defaultValue = "15s")
-        @JsonPropertyDescription("Silence after which a GPU server is declared lost and its sessions replayed elsewhere; more than `interval`.")
-        Duration timeout) {
+    @JsonProperty(defaultValue = "15s")
+    @JsonPropertyDescription("Silence after which a GPU server is declared lost and its sessions replayed elsewhere; more than `interval`.")
+    Duration timeout) {
 }

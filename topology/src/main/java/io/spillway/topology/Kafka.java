@@ -9,14 +9,14 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
  * topology.
  */
 public record Kafka(
-        @JsonProperty(defaultValue = "false")
-        @JsonPropertyDescription("Run a single-node KRaft broker inside `spillway up`, on 127.0.0.1.")
-        boolean embedded,
+    @JsonProperty(defaultValue = "false")
+    @JsonPropertyDescription("Run a single-node KRaft broker inside `spillway up`, on 127.0.0.1.")
+    boolean embedded,
 
-        @JsonProperty(defaultValue = "9092")
-        @JsonPropertyDescription("Port of the embedded broker; ignored with `bootstrap`.")
-        int port,
+    @JsonProperty(defaultValue = "9092")
+    @JsonPropertyDescription("Port of the embedded broker; ignored with `bootstrap`.")
+    int port,
 
-        @JsonPropertyDescription("Bootstrap servers of an existing Kafka cluster, `host:port[,host:port...]`.")
-        String bootstrap) {
+    @JsonPropertyDescription("Bootstrap servers of an existing Kafka cluster, `host:port[,host:port...]`.")
+    String bootstrap) {
 }

@@ -14,14 +14,14 @@ import java.util.Comparator;
  */
 public record Problem(String file, int line, int column, String path, String message) {
 
-    /** File order: line, then column, then path. */
-    public static final Comparator<Problem> IN_FILE_ORDER = Comparator.comparingInt(Problem::line)
-            .thenComparingInt(Problem::column)
-            .thenComparing(Problem::path);
+  /** File order: line, then column, then path. */
+  public static final Comparator<Problem> IN_FILE_ORDER = Comparator.comparingInt(Problem::line)
+      .thenComparingInt(Problem::column)
+      .thenComparing(Problem::path);
 
-    /** {@code province.yaml:14:9: edges[1].gpuServers[0].gpus[0].memory: "-32GiB" is not a size: ...} */
-    @Override
-    public String toString() {
-        return file + ":" + line + ":" + column + ": " + (path.isEmpty() ? "" : path + ": ") + message;
-    }
+  /** {@code province.yaml:14:9: edges[1].gpuServers[0].gpus[0].memory: "-32GiB" is not a size: ...} */
+  @Override
+  public String toString() {
+    return file + ":" + line + ":" + column + ": " + (path.isEmpty() ? "" : path + ": ") + message;
+  }
 }

@@ -16,40 +16,40 @@ import java.util.Optional;
  * against them by tests.
  */
 public record Topology(
-        @JsonProperty(required = true)
-        @JsonPropertyDescription("Name of the federation, shown in logs, metrics and `spillway status`.")
-        String name,
+    @JsonProperty(required = true)
+    @JsonPropertyDescription("Name of the federation, shown in logs, metrics and `spillway status`.")
+    String name,
 
-        @JsonProperty(required = true)
-        @JsonPropertyDescription("How gateways reach Kafka, which carries lease requests, the lease log and renewals.")
-        Kafka kafka,
+    @JsonProperty(required = true)
+    @JsonPropertyDescription("How gateways reach Kafka, which carries lease requests, the lease log and renewals.")
+    Kafka kafka,
 
-        @JsonProperty(required = true)
-        @JsonPropertyDescription("The center pool that edges spill onto.")
-        Center center,
+    @JsonProperty(required = true)
+    @JsonPropertyDescription("The center pool that edges spill onto.")
+    Center center,
 
-        @JsonProperty(required = true)
-        @JsonPropertyDescription("The edge sites; at least one.")
-        List<Edge> edges,
+    @JsonProperty(required = true)
+    @JsonPropertyDescription("The edge sites; at least one.")
+    List<Edge> edges,
 
-        @JsonProperty(defaultValue = "[]")
-        @JsonPropertyDescription("Tenants and their quotas, enforced at every gateway and where the slice lives.")
-        List<Tenant> tenants,
+    @JsonProperty(defaultValue = "[]")
+    @JsonPropertyDescription("Tenants and their quotas, enforced at every gateway and where the slice lives.")
+    List<Tenant> tenants,
 
-        @JsonProperty(defaultValue = "{}")
-        @JsonPropertyDescription("How often GPU servers report to their gateway, and when a silent one is declared lost.")
-        Heartbeat heartbeat) {
+    @JsonProperty(defaultValue = "{}")
+    @JsonPropertyDescription("How often GPU servers report to their gateway, and when a silent one is declared lost.")
+    Heartbeat heartbeat) {
 
-    public Topology {
-        edges = edges == null ? List.of() : List.copyOf(edges);
-        tenants = tenants == null ? List.of() : List.copyOf(tenants);
-    }
+  public Topology {
+    edges = edges == null ? List.of() : List.copyOf(edges);
+    tenants = tenants == null ? List.of() : List.copyOf(tenants);
+  }
 
-    public Optional<Edge> edge(String edgeName) {
-        return edges.stream().filter(e -> e.name().equals(edgeName)).findFirst();
-    }
+  public Optional<Edge> edge(String edgeName) {
+    return edges.stream().filter(e -> e.name().equals(edgeName)).findFirst();
+  }
 
-    public Optional<Tenant> tenant(String tenantName) {
-        return tenants.stream().filter(t -> t.name().equals(tenantName)).findFirst();
-    }
+  public Optional<Tenant> tenant(String tenantName) {
+    return tenants.stream().filter(t -> t.name().equals(tenantName)).findFirst();
+  }
 }

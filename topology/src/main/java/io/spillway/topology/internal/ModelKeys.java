@@ -27,162 +27,162 @@ import java.util.stream.Collectors;
  */
 public final class ModelKeys {
 
-    /**
-     * @param defaultValue as written in YAML ({@code "30s"}, {@code "[]"}, {@code "{}"}), or null when the key has
-     *                     none (required keys, and optional keys that stay null)
-     */
-    public record Key(String name, Type type, boolean required, String defaultValue, String description) {
-        public Class<?> rawType() {
-            return raw(type);
-        }
-
-        public boolean isList() {
-            return rawType() == List.class;
-        }
-
-        /** The element class of a list, or the key's own class. */
-        public Class<?> itemType() {
-            return isList() ? raw(((ParameterizedType) type).getActualTypeArguments()[0]) : rawType();
-        }
+  /**
+   * @param defaultValue as written in YAML ({@code "30s"}, {@code "[]"}, {@code "{}"}), or null when the key has
+   *                     none (required keys, and optional keys that stay null)
+   */
+  public record Key(String name, Type type, boolean required, String defaultValue, String description) {
+    public Class<?> rawType() {
+      return raw(type);
     }
 
-    private static final Set<Class<?>> SCALARS = Set.of(String.class, int.class, Integer.class, long.class,
-            Long.class, boolean.class, Boolean.class, DataSize.class, Duration.class);
-    private static final Map<Class<?>, List<Key>> CACHE = new ConcurrentHashMap<>();
-
-    private ModelKeys() {
+    public boolean isList() {
+      return rawType() == List.class;
     }
 
-    public static boolean isScalar(Class<?> type) {
-        return SCALARS.contains(type) || type.isEnum();
+    /** The element class of a list, or the key's own class. */
+    public Class<?> itemType() {
+      return isList() ? raw(((ParameterizedType) type).getActualTypeArguments()[0]) : rawType();
     }
+  }
 
-    public static boolean isMapping(Class<?> type) {
-        return type.isRecord() && !isScalar(type);
-    }
+  private static final Set<Class<?>> SCALARS = Set.of(String.class, int.class, Integer.class, long.class,
+      Long.class, boolean.class, Boolean.class, DataSize.class, Duration.class);
+  private static final Map<Class<?>, List<Key>> CACHE = new ConcurrentHashMap<>();
 
-    /** The keys of one mapping, in declaration order. */
-    public static List<Key> keysOf(Class<?> recordType) {
-        if (!isMapping(recordType)) {
-            throw new IllegalArgumentException(recordType + " is not a topology mapping");
-        }
-        return CACHE.computeIfAbsent(recordType, ModelKeys::introspect);
-    }
+  private ModelKeys() {
+  }
 
-    public static List<String> keyNames(Class<?> recordType) {
-        return keysOf(recordType).stream().map(Key::name).toList();
-    }
+  public static boolean isScalar(Class<?> type) {
+    return SCALARS.contains(type) || type.isEnum();
+  }
 
-    private static List<Key> introspect(Class<?> recordType) {
-        List<Key> keys = new ArrayList<>();
-        for (RecordComponent component : recordType.getRecordComponents()) {
-            // Jackson's annotations do not target record components; javac puts them on the field.
-            JsonProperty property;
-            JsonPropertyDescription description;
-            try {
-                var field = recordType.getDeclaredField(component.getName());
-                property = field.getAnnotation(JsonProperty.class);
-                description = field.getAnnotation(JsonPropertyDescription.class);
-            } catch (NoSuchFieldException e) {
-                throw new IllegalStateException(e);
-            }
-            if (description == null) {
-                throw new IllegalStateException(recordType.getSimpleName() + "." + component.getName()
-                        + " has no @JsonPropertyDescription: every topology key is documented");
-            }
-            String name = property != null && !property.value().isEmpty() ? property.value() : component.getName();
-            boolean required = property != null && property.required();
-            String defaultValue = property != null && !property.defaultValue().isEmpty() ? property.defaultValue() : null;
-            keys.add(new Key(name, component.getGenericType(), required, defaultValue, description.value()));
-        }
-        return List.copyOf(keys);
-    }
+  public static boolean isMapping(Class<?> type) {
+    return type.isRecord() && !isScalar(type);
+  }
 
-    /**
-     * Every key path of the model in documentation form, depth first: {@code center},
-     * {@code center.gateways}, {@code center.gateways[].name}, ...
-     */
-    public static List<String> paths(Class<?> root) {
-        List<String> out = new ArrayList<>();
-        collect(root, "", out);
-        return out;
+  /** The keys of one mapping, in declaration order. */
+  public static List<Key> keysOf(Class<?> recordType) {
+    if (!isMapping(recordType)) {
+      throw new IllegalArgumentException(recordType + " is not a topology mapping");
     }
+    return CACHE.computeIfAbsent(recordType, ModelKeys::introspect);
+  }
 
-    private static void collect(Class<?> type, String prefix, List<String> out) {
-        for (Key key : keysOf(type)) {
-            String path = prefix + key.name();
-            out.add(path);
-            if (isMapping(key.itemType())) {
-                collect(key.itemType(), path + (key.isList() ? "[]." : "."), out);
-            }
-        }
-    }
+  public static List<String> keyNames(Class<?> recordType) {
+    return keysOf(recordType).stream().map(Key::name).toList();
+  }
 
-    /** The key at a documentation path such as {@code edges[].spill.mode}. */
-    public static Key keyAt(Class<?> root, String path) {
-        Class<?> type = root;
-        Key key = null;
-        for (String part : path.split("\\.")) {
-            String name = part.endsWith("[]") ? part.substring(0, part.length() - 2) : part;
-            Class<?> owner = type;
-            key = keysOf(owner).stream().filter(k -> k.name().equals(name)).findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("no key " + name + " in " + owner.getSimpleName()));
-            type = key.itemType();
-        }
-        return key;
+  private static List<Key> introspect(Class<?> recordType) {
+    List<Key> keys = new ArrayList<>();
+    for (RecordComponent component : recordType.getRecordComponents()) {
+      // Jackson's annotations do not target record components; javac puts them on the field.
+      JsonProperty property;
+      JsonPropertyDescription description;
+      try {
+        var field = recordType.getDeclaredField(component.getName());
+        property = field.getAnnotation(JsonProperty.class);
+        description = field.getAnnotation(JsonPropertyDescription.class);
+      } catch (NoSuchFieldException e) {
+        throw new IllegalStateException(e);
+      }
+      if (description == null) {
+        throw new IllegalStateException(recordType.getSimpleName() + "." + component.getName()
+            + " has no @JsonPropertyDescription: every topology key is documented");
+      }
+      String name = property != null && !property.value().isEmpty() ? property.value() : component.getName();
+      boolean required = property != null && property.required();
+      String defaultValue = property != null && !property.defaultValue().isEmpty() ? property.defaultValue() : null;
+      keys.add(new Key(name, component.getGenericType(), required, defaultValue, description.value()));
     }
+    return List.copyOf(keys);
+  }
 
-    /** How the documentation names a key's type: {@code string}, {@code size}, {@code list of mappings}... */
-    public static String typeName(Key key) {
-        return key.isList() ? "list of " + plural(typeName(key.itemType())) : typeName(key.rawType());
-    }
+  /**
+   * Every key path of the model in documentation form, depth first: {@code center},
+   * {@code center.gateways}, {@code center.gateways[].name}, ...
+   */
+  public static List<String> paths(Class<?> root) {
+    List<String> out = new ArrayList<>();
+    collect(root, "", out);
+    return out;
+  }
 
-    private static String typeName(Class<?> type) {
-        if (type == String.class) {
-            return "string";
-        }
-        if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
-            return "integer";
-        }
-        if (type == boolean.class || type == Boolean.class) {
-            return "boolean";
-        }
-        if (type == DataSize.class) {
-            return "size";
-        }
-        if (type == Duration.class) {
-            return "duration";
-        }
-        if (type.isEnum()) {
-            return "enum";
-        }
-        return "mapping";
+  private static void collect(Class<?> type, String prefix, List<String> out) {
+    for (Key key : keysOf(type)) {
+      String path = prefix + key.name();
+      out.add(path);
+      if (isMapping(key.itemType())) {
+        collect(key.itemType(), path + (key.isList() ? "[]." : "."), out);
+      }
     }
+  }
 
-    private static String plural(String typeName) {
-        return typeName.endsWith("s") ? typeName : typeName + "s";
+  /** The key at a documentation path such as {@code edges[].spill.mode}. */
+  public static Key keyAt(Class<?> root, String path) {
+    Class<?> type = root;
+    Key key = null;
+    for (String part : path.split("\\.")) {
+      String name = part.endsWith("[]") ? part.substring(0, part.length() - 2) : part;
+      Class<?> owner = type;
+      key = keysOf(owner).stream().filter(k -> k.name().equals(name)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("no key " + name + " in " + owner.getSimpleName()));
+      type = key.itemType();
     }
+    return key;
+  }
 
-    /** The labels an enum accepts, as written in YAML. */
-    public static List<String> labels(Class<?> enumType) {
-        return Arrays.stream(enumType.getEnumConstants()).map(ModelKeys::label).collect(Collectors.toList());
-    }
+  /** How the documentation names a key's type: {@code string}, {@code size}, {@code list of mappings}... */
+  public static String typeName(Key key) {
+    return key.isList() ? "list of " + plural(typeName(key.itemType())) : typeName(key.rawType());
+  }
 
-    private static String label(Object constant) {
-        try {
-            return (String) constant.getClass().getMethod("label").invoke(constant);
-        } catch (ReflectiveOperationException e) {
-            return ((Enum<?>) constant).name();
-        }
+  private static String typeName(Class<?> type) {
+    if (type == String.class) {
+      return "string";
     }
+    if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
+      return "integer";
+    }
+    if (type == boolean.class || type == Boolean.class) {
+      return "boolean";
+    }
+    if (type == DataSize.class) {
+      return "size";
+    }
+    if (type == Duration.class) {
+      return "duration";
+    }
+    if (type.isEnum()) {
+      return "enum";
+    }
+    return "mapping";
+  }
 
-    static Class<?> raw(Type type) {
-        if (type instanceof Class<?> c) {
-            return c;
-        }
-        if (type instanceof ParameterizedType p) {
-            return (Class<?>) p.getRawType();
-        }
-        throw new IllegalArgumentException("unsupported type in the topology model: " + type);
+  private static String plural(String typeName) {
+    return typeName.endsWith("s") ? typeName : typeName + "s";
+  }
+
+  /** The labels an enum accepts, as written in YAML. */
+  public static List<String> labels(Class<?> enumType) {
+    return Arrays.stream(enumType.getEnumConstants()).map(ModelKeys::label).collect(Collectors.toList());
+  }
+
+  private static String label(Object constant) {
+    try {
+      return (String) constant.getClass().getMethod("label").invoke(constant);
+    } catch (ReflectiveOperationException e) {
+      return ((Enum<?>) constant).name();
     }
+  }
+
+  static Class<?> raw(Type type) {
+    if (type instanceof Class<?> c) {
+      return c;
+    }
+    if (type instanceof ParameterizedType p) {
+      return (Class<?>) p.getRawType();
+    }
+    throw new IllegalArgumentException("unsupported type in the topology model: " + type);
+  }
 }
