@@ -28,7 +28,6 @@ import io.spillway.protocol.v1.GpuSessionServiceGrpc;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.InstantSource;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -223,10 +222,6 @@ public final class GatewayCore implements AutoCloseable {
   /** The sessions being forwarded now. */
   public List<SessionInfo> sessions() {
     return sessions.values().stream().map(ForwardedSession::info).toList();
-  }
-
-  Collection<ForwardedSession> liveSessions() {
-    return sessions.values();
   }
 
   void registerSession(ForwardedSession s) {

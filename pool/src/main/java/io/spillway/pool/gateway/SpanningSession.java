@@ -51,7 +51,6 @@ final class SpanningSession {
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
   private final List<Reply> held = new ArrayList<>();
   private long openSeq;
-  private boolean open;
   private boolean done;
   private boolean clientWantsMore;
 
@@ -362,7 +361,6 @@ final class SpanningSession {
     }
     return switch (p.kind) {
       case OPENED -> {
-        open = true;
         Opened.Builder merged = p.opened.toBuilder().setSessionId(sessionId).clearDevices();
         // Devices in the session's order: leg by leg, as placement numbered them.
         List<DeviceInfo> byNode = p.devices;
@@ -420,9 +418,5 @@ final class SpanningSession {
     done = true;
     legs.forEach(l -> l.call.cancel(status.getDescription(), null));
     owner.finish(status);
-  }
-
-  synchronized boolean opened() {
-    return open;
   }
 }
