@@ -12,6 +12,24 @@ final class Figures {
 
   private final List<Row> rows = new ArrayList<>();
 
+  /** Bulk rounds run before measuring: the JIT needs several hundred MiB to settle on the copy paths. */
+  static final int WARMUP_ROUNDS = 9;
+  /** Bulk rounds measured after the warm-up; their median is reported. */
+  static final int MEASURED_ROUNDS = 3;
+
+  /** How many bulk rounds to run in all. */
+  static int rounds(boolean quick) {
+    return quick ? 2 : WARMUP_ROUNDS + MEASURED_ROUNDS;
+  }
+
+  /** The median of the rounds after the warm-up (all of them in a quick run). */
+  static double steady(double[] rounds) {
+    double[] measured = rounds.length > WARMUP_ROUNDS
+        ? java.util.Arrays.copyOfRange(rounds, WARMUP_ROUNDS, rounds.length) : rounds.clone();
+    java.util.Arrays.sort(measured);
+    return measured[measured.length / 2];
+  }
+
   static Histogram histogram() {
     return new Histogram(3_600_000_000_000L, 3);
   }

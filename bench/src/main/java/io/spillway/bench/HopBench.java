@@ -24,6 +24,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import org.HdrHistogram.Histogram;
 
@@ -31,22 +32,32 @@ import org.HdrHistogram.Histogram;
  * The cost of one hop, measured in one run: client -> node against client -> edge gateway -> node, and
  * bulk throughput through the gateway against a plain TCP relay moving the same bytes.
  *
- * <p>Usage: {@code java -cp bench/target/spillway-bench.jar io.spillway.bench.HopBench [--quick]}.
+ * <p>Usage: {@code java -cp bench/target/spillway-bench.jar io.spillway.bench.HopBench [--quick]
+ * [--only rtt|pipelined|bulk]}. Bulk figures are sensitive to what the JVM ran before them (the JIT
+ * compiles the shared forwarding and SDK paths for the small frames of the other phases first), so
+ * {@code --only bulk} measures them in a fresh JVM, as a benchmark harness's fork would.
  */
 public final class HopBench {
 
   private static final long MIB = 1 << 20;
 
   private final boolean quick;
+  private final String only;
   private final Figures figures = new Figures();
 
-  private HopBench(boolean quick) {
+  private HopBench(boolean quick, String only) {
     this.quick = quick;
+    this.only = only;
   }
 
   public static void main(String[] args) throws Exception {
-    boolean quick = Arrays.asList(args).contains("--quick");
-    new HopBench(quick).run();
+    List<String> a = Arrays.asList(args);
+    int i = a.indexOf("--only");
+    String only = i >= 0 && i + 1 < a.size() ? a.get(i + 1) : null;
+    if (only != null && !List.of("rtt", "pipelined", "bulk").contains(only)) {
+      throw new IllegalArgumentException("--only takes rtt, pipelined or bulk, not " + only);
+    }
+    new HopBench(a.contains("--quick"), only).run();
   }
 
   private void run() throws Exception {
@@ -66,9 +77,15 @@ public final class HopBench {
           System.getProperty("java.version"));
       SliceRequest slice = SliceRequest.builder().tenant("bench").memoryBytes(1024 * MIB).build();
       try (GpuSession d = direct.open(slice); GpuSession e = viaEdge.open(slice)) {
-        roundTrip(d, e);
-        pipelined(d, e);
-        bulk(e);
+        if (only == null || only.equals("rtt")) {
+          roundTrip(d, e);
+        }
+        if (only == null || only.equals("pipelined")) {
+          pipelined(d, e);
+        }
+        if (only == null || only.equals("bulk")) {
+          bulk(e);
+        }
       }
     }
     figures.print("One hop: client -> node against client -> edge -> node", "direct / plain relay");
@@ -138,7 +155,7 @@ public final class HopBench {
   private void bulk(GpuSession edge) throws Exception {
     int size = (int) (64 * MIB);
     int reps = quick ? 2 : 8;
-    int rounds = quick ? 2 : 5;
+    int rounds = Figures.rounds(quick);
     byte[] payload = new byte[size];
     new java.util.Random(2).nextBytes(payload);
     DeviceBuffer buf = edge.alloc(size);
@@ -150,18 +167,15 @@ public final class HopBench {
       }
       edge.synchronize();
       up[r] = (double) size * reps / ((System.nanoTime() - t0) / 1e9);
+      if (System.getenv("SPILLWAY_BENCH_ROUNDS") != null) {
+        System.out.printf(Locale.ROOT, "  round %d: %s%n", r, Figures.gbps(up[r]));
+      }
     }
     edge.free(buf);
     double[] relay = plainRelay(payload, reps, rounds);
-    double e = median(up);
-    double t = median(relay);
+    double e = Figures.steady(up);
+    double t = Figures.steady(relay);
     figures.add("upload through the hop, 64 MiB writes", Figures.gbps(e), Figures.gbps(t) + " (TCP relay)", e / t);
-  }
-
-  private static double median(double[] rounds) {
-    double[] measured = rounds.length > 2 ? Arrays.copyOfRange(rounds, 2, rounds.length) : rounds.clone();
-    Arrays.sort(measured);
-    return measured[measured.length / 2];
   }
 
   /**

@@ -218,12 +218,12 @@ public final class NodeBench {
 
   /**
    * Upload and download of 64 MiB buffers against a plain TCP socket moving the same bytes. Each side
-   * gets two warm-up rounds, then the median of three measured rounds is reported.
+   * gets the same warm-up rounds, then the median of the measured rounds is reported.
    */
   private void throughput(GpuSession gpu) throws Exception {
     int size = (int) (64 * MIB);
     int reps = quick ? 2 : 8;
-    int rounds = quick ? 2 : 5;
+    int rounds = Figures.rounds(quick);
     byte[] payload = new byte[size];
     new java.util.Random(1).nextBytes(payload);
     DeviceBuffer buf = gpu.alloc(size);
@@ -244,22 +244,14 @@ public final class NodeBench {
     }
     gpu.free(buf);
     double[][] tcp = plainTcp(payload, reps, rounds);
-    double upMedian = measuredMedian(up);
-    double downMedian = measuredMedian(down);
-    double tcpUp = measuredMedian(tcp[0]);
-    double tcpDown = measuredMedian(tcp[1]);
+    double upMedian = Figures.steady(up);
+    double downMedian = Figures.steady(down);
+    double tcpUp = Figures.steady(tcp[0]);
+    double tcpDown = Figures.steady(tcp[1]);
     figures.add("upload, 64 MiB writes", Figures.gbps(upMedian), Figures.gbps(tcpUp) + " (plain TCP)",
         upMedian / tcpUp);
     figures.add("download, 64 MiB reads", Figures.gbps(downMedian), Figures.gbps(tcpDown) + " (plain TCP)",
         downMedian / tcpDown);
-  }
-
-  /** The median of the rounds after the first two (warm-up); all of them in quick mode. */
-  private static double measuredMedian(double[] rounds) {
-    double[] measured = rounds.length > 2
-        ? java.util.Arrays.copyOfRange(rounds, 2, rounds.length) : rounds.clone();
-    java.util.Arrays.sort(measured);
-    return measured[measured.length / 2];
   }
 
   /**
