@@ -167,9 +167,6 @@ public final class HopBench {
       }
       edge.synchronize();
       up[r] = (double) size * reps / ((System.nanoTime() - t0) / 1e9);
-      if (System.getenv("SPILLWAY_BENCH_ROUNDS") != null) {
-        System.out.printf(Locale.ROOT, "  round %d: %s%n", r, Figures.gbps(up[r]));
-      }
     }
     edge.free(buf);
     double[] relay = plainRelay(payload, reps, rounds);
