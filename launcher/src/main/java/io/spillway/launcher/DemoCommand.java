@@ -147,13 +147,11 @@ public final class DemoCommand implements Callable<Integer> {
 
   private int federationDemo() throws Exception {
     long t0 = System.nanoTime();
-    io.spillway.topology.Topology t;
-    try {
-      t = io.spillway.topology.TopologyLoader.load(topologyFile);
-    } catch (io.spillway.topology.TopologyException e) {
-      System.err.println(e.getMessage());
-      return 2;
+    var loaded = Topologies.load(topologyFile);
+    if (loaded.isEmpty()) {
+      return Topologies.BAD_TOPOLOGY;
     }
+    io.spillway.topology.Topology t = loaded.get();
     System.out.println("Starting topology '" + t.name() + "' from " + topologyFile + " ...");
     try (Federation f = Federation.start(t, System.out, driver)) {
       f.printAddresses();

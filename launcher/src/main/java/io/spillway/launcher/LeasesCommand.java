@@ -33,7 +33,11 @@ public final class LeasesCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Topology t = StatusCommand.load(file);
+    var loaded = Topologies.load(file);
+    if (loaded.isEmpty()) {
+      return Topologies.BAD_TOPOLOGY;
+    }
+    Topology t = loaded.get();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     StringBuilder query = new StringBuilder();
     if (edge != null) {

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spillway.topology.Edge;
 import io.spillway.topology.Gateway;
 import io.spillway.topology.Topology;
-import io.spillway.topology.TopologyException;
-import io.spillway.topology.TopologyLoader;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -43,16 +41,6 @@ public final class StatusCommand implements Callable<Integer> {
     return out;
   }
 
-  static Topology load(Path file) {
-    try {
-      return TopologyLoader.load(file);
-    } catch (TopologyException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
-    }
-  }
-
   static HttpResponse<String> get(HttpClient http, String url) throws IOException, InterruptedException {
     return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
@@ -60,7 +48,11 @@ public final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Topology t = load(file);
+    var loaded = Topologies.load(file);
+    if (loaded.isEmpty()) {
+      return Topologies.BAD_TOPOLOGY;
+    }
+    Topology t = loaded.get();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     System.out.println("| gateway | ready | nodes up | cards up | memory allocated | sessions |");
     System.out.println("| --- | --- | ---: | ---: | ---: | ---: |");

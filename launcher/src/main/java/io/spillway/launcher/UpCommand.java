@@ -1,8 +1,6 @@
 package io.spillway.launcher;
 
 import io.spillway.topology.Topology;
-import io.spillway.topology.TopologyException;
-import io.spillway.topology.TopologyLoader;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -23,13 +21,11 @@ public final class UpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Topology t;
-    try {
-      t = TopologyLoader.load(file);
-    } catch (TopologyException e) {
-      System.err.println(e.getMessage());
-      return 2;
+    var loaded = Topologies.load(file);
+    if (loaded.isEmpty()) {
+      return Topologies.BAD_TOPOLOGY;
     }
+    Topology t = loaded.get();
     System.out.println("Starting topology '" + t.name() + "' from " + file);
     CountDownLatch stop = new CountDownLatch(1);
     try (Federation f = Federation.start(t, System.out, driver)) {

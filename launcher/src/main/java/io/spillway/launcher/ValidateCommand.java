@@ -3,8 +3,6 @@ package io.spillway.launcher;
 import io.spillway.topology.Edge;
 import io.spillway.topology.GpuServer;
 import io.spillway.topology.Topology;
-import io.spillway.topology.TopologyException;
-import io.spillway.topology.TopologyLoader;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,13 +18,11 @@ public final class ValidateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Topology t;
-    try {
-      t = TopologyLoader.load(file);
-    } catch (TopologyException e) {
-      System.err.println(e.getMessage());
-      return 2;
+    var loaded = Topologies.load(file);
+    if (loaded.isEmpty()) {
+      return Topologies.BAD_TOPOLOGY;
     }
+    Topology t = loaded.get();
     System.out.println(file + ": valid topology '" + t.name() + "'");
     System.out.println("  center: " + t.center().gateways().size() + " gateway(s), " + gpus(t.center().gpuServers())
         + " GPUs on " + t.center().gpuServers().size() + " server(s)");
