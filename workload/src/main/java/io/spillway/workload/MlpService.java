@@ -66,12 +66,12 @@ public final class MlpService {
       gpu.launch(module, SpillwayKernels.DENSE,
           Dim3.of((layer.out() + BLOCK - 1) / BLOCK, (batch + BLOCK - 1) / BLOCK, 1),
           Dim3.of(BLOCK, BLOCK, 1),
-          KernelArg.ptr(activations.get(l)), KernelArg.ptr(weights.get(l)), KernelArg.ptr(biases.get(l)),
-          KernelArg.ptr(activations.get(l + 1)), KernelArg.i32(batch), KernelArg.i32(layer.in()),
+          KernelArg.in(activations.get(l)), KernelArg.in(weights.get(l)), KernelArg.in(biases.get(l)),
+          KernelArg.out(activations.get(l + 1)), KernelArg.i32(batch), KernelArg.i32(layer.in()),
           KernelArg.i32(layer.out()), KernelArg.i32(l < layers.size() - 1 ? 1 : 0));
     }
     gpu.launch(module, SpillwayKernels.SOFTMAX, Dim3.of((batch + 127) / 128), Dim3.of(128),
-        KernelArg.ptr(activations.get(layers.size())), KernelArg.ptr(probabilities),
+        KernelArg.in(activations.get(layers.size())), KernelArg.out(probabilities),
         KernelArg.i32(batch), KernelArg.i32(model.outputSize()));
     return gpu.downloadFloats(probabilities, batch * model.outputSize());
   }

@@ -403,7 +403,8 @@ public final class RemoteGpuSession implements GpuSession {
   private static io.spillway.protocol.v1.KernelArg toArg(KernelArg arg) {
     io.spillway.protocol.v1.KernelArg.Builder b = io.spillway.protocol.v1.KernelArg.newBuilder();
     if (arg instanceof KernelArg.Ptr p) {
-      b.setPtr(DevicePointer.newBuilder().setHandle(p.buffer().handle()).setOffset(p.offset()));
+      b.setPtr(DevicePointer.newBuilder().setHandle(p.buffer().handle()).setOffset(p.offset())
+          .setAccessValue(p.access().ordinal()));
     } else if (arg instanceof KernelArg.I32 v) {
       b.setI32(v.value());
     } else if (arg instanceof KernelArg.I64 v) {

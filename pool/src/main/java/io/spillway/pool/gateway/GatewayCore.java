@@ -68,6 +68,7 @@ public final class GatewayCore implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
+  private volatile FailoverConfig failover = FailoverConfig.defaults();
   private final EventLoopGroup eventLoops;
   private final Class<? extends Channel> channelType;
   private final Server server;
@@ -142,6 +143,16 @@ public final class GatewayCore implements AutoCloseable {
   public GatewayCore spillTo(SpillTarget target) {
     this.spillTarget = target;
     return this;
+  }
+
+  /** Sets how sessions are journaled and replayed when their upstream is lost (default: journal on). */
+  public GatewayCore failover(FailoverConfig config) {
+    this.failover = java.util.Objects.requireNonNull(config, "config");
+    return this;
+  }
+
+  public FailoverConfig failoverConfig() {
+    return failover;
   }
 
   LeaseAuthority leaseAuthority() {

@@ -28,6 +28,14 @@ public interface SpillTarget {
    */
   CompletableFuture<Spill> borrow(SessionId session, SliceRequest request, Consumer<Status> lost);
 
-  /** The session ended: the lease can go back. Idempotent. */
+  /** The session ended or moved elsewhere: the lease can go back. Idempotent. */
   void giveBack(Spill spill);
+
+  /**
+   * The session's stream to {@code spill.centerAddress()} broke with {@code UNAVAILABLE} (the center
+   * gateway died, or the link to it): the next borrow should prefer another center replica, and a
+   * fault-tolerance policy may count it as a failure of the center. The session itself is replayed by the
+   * gateway (it gives this spill back and borrows again).
+   */
+  default void unreachable(Spill spill, io.grpc.Status status) {}
 }
