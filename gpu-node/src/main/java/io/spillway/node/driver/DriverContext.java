@@ -16,7 +16,11 @@ public interface DriverContext extends AutoCloseable {
 
   GpuDevice device();
 
-  /** Allocates {@code bytes} (> 0) of device memory and returns its device address. */
+  /**
+   * Allocates {@code bytes} (> 0) of device memory, zeroed, and returns its device address. Zeroed
+   * because memory one tenant freed may be handed to another, and because a gateway that rebuilds a
+   * session on another GPU relies on never-written memory reading the same everywhere.
+   */
   long allocate(long bytes) throws DriverException;
 
   void free(long address) throws DriverException;

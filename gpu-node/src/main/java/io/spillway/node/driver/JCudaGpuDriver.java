@@ -308,6 +308,12 @@ public final class JCudaGpuDriver implements GpuDriver {
       DevicePointer p = new DevicePointer();
       call(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc of " + bytes + " bytes on device "
           + device.index());
+      // Freed memory of another context (another tenant) may come back from cuMemAlloc: zero it.
+      int zeroed = JCudaDriver.cuMemsetD8(p, (byte) 0, bytes);
+      if (zeroed != jcuda.driver.CUresult.CUDA_SUCCESS) {
+        JCudaDriver.cuMemFree(p);
+        call(zeroed, "cuMemsetD8 zeroing " + bytes + " new bytes on device " + device.index());
+      }
       allocations.put(p.address(), new Allocation(p, bytes));
       return p.address();
     }

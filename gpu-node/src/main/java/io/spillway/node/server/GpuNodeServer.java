@@ -31,7 +31,7 @@ public final class GpuNodeServer implements AutoCloseable {
         .directExecutor()
         .maxInboundMessageSize(node.options().maxFrameBytes())
         .flowControlWindow(16 << 20)
-        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveTime(1, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .addService(new GpuNodeService(node, sessionThreads).definition())
         .build();

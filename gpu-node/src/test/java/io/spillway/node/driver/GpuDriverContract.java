@@ -101,6 +101,22 @@ public abstract class GpuDriverContract {
   }
 
   @Test
+  void memoryAnotherContextFreedComesBackZeroed() throws Exception {
+    int size = 1 << 20;
+    try (DriverContext first = driver.createContext(0)) {
+      long buf = first.allocate(size);
+      first.fill(buf, size, (byte) 0x5a);
+      first.synchronize();
+      first.free(buf);
+    }
+    try (DriverContext second = driver.createContext(0)) {
+      long buf = second.allocate(size);
+      assertArrayEquals(new byte[size], readBytes(second, buf, size),
+          "a new allocation must not show what another context left there");
+    }
+  }
+
+  @Test
   void fillSetsExactlyTheRange() throws Exception {
     try (DriverContext ctx = driver.createContext(0)) {
       long buf = ctx.allocate(1024);

@@ -19,14 +19,32 @@ public final class FrameScan {
   private static final int ENTRY = (1 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED;
   /** Field 3, varint: {@code ReadData.last}. */
   private static final int LAST = (3 << 3) | WireFormat.WIRETYPE_VARINT;
+  /** Field 2, length-delimited: {@code ReadData.data}. */
+  private static final int DATA = (2 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED;
+  /** Field 1, varint: {@code Reply.seq}. */
+  private static final int SEQ = (1 << 3) | WireFormat.WIRETYPE_VARINT;
 
   private FrameScan() {}
 
   /** What a client frame holds. */
   public record ClientFacts(int ops, int synchronizing) {}
 
-  /** What a server frame holds. */
-  public record ServerFacts(int replies, int errors, int answers) {}
+  private static final long[] NO_SEQS = new long[0];
+
+  /**
+   * What a server frame holds.
+   *
+   * @param replies replies in the frame
+   * @param errors error replies among them
+   * @param answers replies that complete a synchronizing op (synchronized, closed, the last ReadData)
+   * @param answeredSeq the highest sequence number among those answers, or -1
+   * @param errorSeqs the sequence numbers of the error replies, in order
+   * @param readSeq the sequence number of the last ReadData reply in the frame, or -1
+   * @param readBytes data bytes of the ReadData replies for {@code readSeq} in this frame
+   * @param readDone whether the last ReadData reply for {@code readSeq} is marked last
+   */
+  public record ServerFacts(int replies, int errors, int answers, long answeredSeq, long[] errorSeqs,
+      long readSeq, long readBytes, boolean readDone) {}
 
   public static ClientFacts client(CodedInputStream in) throws IOException {
     int ops = 0;
@@ -54,37 +72,73 @@ public final class FrameScan {
     int replies = 0;
     int errors = 0;
     int answers = 0;
+    long answeredSeq = -1;
+    long[] errorSeqs = NO_SEQS;
+    long readSeq = -1;
+    long readBytes = 0;
+    boolean readDone = false;
     for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
       if (tag == ENTRY) {
         replies++;
         int limit = in.pushLimit(in.readRawVarint32());
+        long seq = 0;
+        int kind = 0;
+        long dataBytes = 0;
+        boolean last = false;
         for (int t = in.readTag(); t != 0; t = in.readTag()) {
           int field = WireFormat.getTagFieldNumber(t);
-          if (field == 5) {
-            errors++;
-            in.skipField(t);
-          } else if (field == 4 || field == 6) {
-            answers++;
-            in.skipField(t);
+          if (t == SEQ) {
+            seq = in.readUInt64();
           } else if (field == 3) {
+            kind = 3;
             int inner = in.pushLimit(in.readRawVarint32());
             for (int r = in.readTag(); r != 0; r = in.readTag()) {
               if (r == LAST) {
-                answers += in.readBool() ? 1 : 0;
+                last = in.readBool();
+              } else if (r == DATA) {
+                int n = in.readRawVarint32();
+                dataBytes += n;
+                in.skipRawBytes(n);
               } else {
                 in.skipField(r);
               }
             }
             in.popLimit(inner);
           } else {
+            if (field == 4 || field == 5 || field == 6) {
+              kind = field;
+            }
             in.skipField(t);
           }
         }
         in.popLimit(limit);
+        switch (kind) {
+          case 5 -> {
+            errorSeqs = java.util.Arrays.copyOf(errorSeqs, errors + 1);
+            errorSeqs[errors++] = seq;
+          }
+          case 4, 6 -> {
+            answers++;
+            answeredSeq = Math.max(answeredSeq, seq);
+          }
+          case 3 -> {
+            if (seq != readSeq) {
+              readSeq = seq;
+              readBytes = 0;
+            }
+            readBytes += dataBytes;
+            readDone = last;
+            if (last) {
+              answers++;
+              answeredSeq = Math.max(answeredSeq, seq);
+            }
+          }
+          default -> { }
+        }
       } else {
         in.skipField(tag);
       }
     }
-    return new ServerFacts(replies, errors, answers);
+    return new ServerFacts(replies, errors, answers, answeredSeq, errorSeqs, readSeq, readBytes, readDone);
   }
 }

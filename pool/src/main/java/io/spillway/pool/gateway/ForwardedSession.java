@@ -72,6 +72,34 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private boolean ended;
   private boolean clientWantsMore;
   private boolean nodeWantsMore;
+  private boolean clientHalfClosed;
+
+  // ---- failover (docs/failover.md); all guarded by this object's monitor
+  /** Null when the gateway does not journal (a center), or for sessions spanning servers. */
+  private SessionJournal journal;
+  /** The client's open op, as it sent it, and the slice it asked for (null under a lease at a center). */
+  private Op openOp;
+  private SliceRequest request;
+  /** Bumped for every new upstream: callbacks of an older one are ignored. */
+  private int generation;
+  /** The upstream was lost and a new one is being found: client frames are journaled, not sent. */
+  private boolean replaying;
+  /** A rebuilt upstream was sent its open and has not answered it yet. */
+  private boolean reopening;
+  /** Replies of a rebuilt upstream are filtered until this op is answered (-1: not filtering). */
+  private long filterThrough = -1;
+  private long rebuildThrough = -1;
+  private java.util.Set<Long> deliveredErrors = java.util.Set.of();
+  private long resendReadSeq = -1;
+  private long resendReadFrom;
+  private long resendReadBytes;
+  private long lossNanos;
+  private int attempts;
+  private Status lastLoss;
+  private int replays;
+  private String lastMove = "";
+  /** A local slice reserved to bring a spilled session home, moved to when the session is idle. */
+  private Placement.Placed failbackTo;
 
   ForwardedSession(GatewayCore core, ServerCall<RawFrame, RawFrame> client, SessionId id) {
     this.core = core;
@@ -88,9 +116,16 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     return leaseId;
   }
 
-  SessionInfo info() {
+  synchronized SessionInfo info() {
+    String why = journal == null ? (core.failoverConfig().journal() ? "not journaled" : "journal off")
+        : journal.whyNotReplayable();
     return new SessionInfo(id.value(), tenant, clientName, upstreamName,
-        nodeSessionId, slices, openedAt, ops.get(), bytesUp.get(), bytesDown.get(), errors.get());
+        nodeSessionId, slices, openedAt, ops.get(), bytesUp.get(), bytesDown.get(), errors.get(),
+        why == null, why == null ? "" : why, journal == null ? 0 : journal.bytes(), replays, lastMove);
+  }
+
+  synchronized boolean spilled() {
+    return spilled != null;
   }
 
   // ---- client -> gateway
@@ -108,7 +143,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         frame.release();
         return;
       }
-      first = node == null;
+      first = openOp == null;
     }
     if (first) {
       open(frame);
@@ -133,35 +168,41 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
           "the first frame of a session must start with an open op"));
       return;
     }
-    Op openOp = parsed.getOps(0);
-    Open open = openOp.getOpen();
-    tenant = open.getTenant();
-    clientName = open.getClientName();
-    String what = "open (seq " + openOp.getSeq() + ")";
+    Op first = parsed.getOps(0);
+    Open open = first.getOpen();
+    synchronized (this) {
+      openOp = first;
+      tenant = open.getTenant();
+      clientName = open.getClientName();
+    }
+    String what = "open (seq " + first.getSeq() + ")";
     if (open.hasLease()) {
       openUnderLease(parsed, what);
       return;
     }
-    SliceRequest request;
+    SliceRequest asked;
     try {
-      request = request(open);
+      asked = request(open);
     } catch (IllegalArgumentException e) {
-      refuse(openOp.getSeq(), Status.INVALID_ARGUMENT.withDescription(what + ": " + e.getMessage()));
+      refuse(first.getSeq(), Status.INVALID_ARGUMENT.withDescription(what + ": " + e.getMessage()));
       return;
+    }
+    synchronized (this) {
+      request = asked;
     }
     SpillTarget spill = core.spillTarget();
     if (spill != null && spill.spillFirst(core.placer().snapshot())) {
-      spill(parsed, what, request, "local pool above its spill threshold");
+      spill(parsed, what, asked, "local pool above its spill threshold");
       return;
     }
-    Placement placement = core.placer().place(id, request);
+    Placement placement = core.placer().place(id, asked);
     if (placement instanceof Placement.Rejected rejected) {
       String local = rejected.message() + " (pool " + core.config().pool() + ")";
       if (spill != null && rejected.reason() != Placement.Reason.QUOTA_EXCEEDED
           && rejected.reason() != Placement.Reason.DUPLICATE_SESSION) {
-        spill(parsed, what, request, local);
+        spill(parsed, what, asked, local);
       } else {
-        refuse(openOp.getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + local));
+        refuse(first.getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + local));
       }
       return;
     }
@@ -181,23 +222,36 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       span.start(parsed);
       return;
     }
+    startJournal(parsed);
     openUpstream(parsed, placed, placed.get(0).address(), null);
+  }
+
+  /** An edge journals its single-server sessions, from the ops that follow the open in the first frame. */
+  private void startJournal(ClientFrame first) {
+    FailoverConfig f = core.failoverConfig();
+    if (!f.journal()) {
+      return;
+    }
+    synchronized (this) {
+      journal = new SessionJournal(f.maxSessionBytes(), core.journalBudget());
+      noticeIfAny(journal.onClientOps(first.getOpsList().subList(1, first.getOpsCount())), false);
+    }
   }
 
   /** A center gateway: the session runs on the cards of the lease the edge names. */
   private void openUnderLease(ClientFrame parsed, String what) {
-    Op openOp = parsed.getOps(0);
+    Op first = parsed.getOps(0);
     LeaseAuthority authority = core.leaseAuthority();
     if (authority == null) {
-      refuse(openOp.getSeq(), Status.FAILED_PRECONDITION.withDescription(what + ": gateway "
+      refuse(first.getSeq(), Status.FAILED_PRECONDITION.withDescription(what + ": gateway "
           + core.config().name() + " does not lend capacity under leases"));
       return;
     }
-    io.spillway.protocol.v1.LeaseRef lease = openOp.getOpen().getLease();
+    io.spillway.protocol.v1.LeaseRef lease = first.getOpen().getLease();
     authority.admit(lease.getLeaseId(), lease.getEpoch(), tenant).whenComplete((cards, error) -> {
       if (error != null) {
         Status st = Status.fromThrowable(error);
-        refuse(openOp.getSeq(), st.withDescription(what + ": " + st.getDescription()));
+        refuse(first.getSeq(), st.withDescription(what + ": " + st.getDescription()));
       } else {
         synchronized (this) {
           leaseId = lease.getLeaseId();
@@ -208,10 +262,14 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   }
 
   /** An edge whose pool cannot take the session: borrow center capacity and open it there. */
-  private void spill(ClientFrame parsed, String what, SliceRequest request, String localRefusal) {
+  private void spill(ClientFrame parsed, String what, SliceRequest asked, String localRefusal) {
     long seq = parsed.getOps(0).getSeq();
     SpillTarget target = core.spillTarget();
-    target.borrow(id, request, this::fail).whenComplete((spill, error) -> {
+    java.util.concurrent.atomic.AtomicReference<String> lease = new java.util.concurrent.atomic.AtomicReference<>();
+    target.borrow(id, asked, st -> leaseLost(lease.get(), st)).whenComplete((spill, error) -> {
+      if (spill != null) {
+        lease.set(spill.leaseId());
+      }
       if (error != null) {
         refuse(seq, Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + localRefusal + "; center: "
             + Status.fromThrowable(error).getDescription()));
@@ -221,32 +279,39 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         spilled = spill;
         leaseId = spill.leaseId();
       }
-      Op openOp = parsed.getOps(0);
-      ClientFrame.Builder withLease = parsed.toBuilder();
-      withLease.setOps(0, openOp.toBuilder().setOpen(openOp.getOpen().toBuilder().setLease(
-          io.spillway.protocol.v1.LeaseRef.newBuilder().setLeaseId(spill.leaseId()).setEpoch(spill.epoch()))));
       core.listener().spilled(tenant);
-      openStream(withLease.build(), spill.centerAddress(), List.of(), "center");
+      startJournal(parsed);
+      openStream(withLease(parsed, spill), spill.centerAddress(), List.of(), "center");
     });
+  }
+
+  private static ClientFrame withLease(ClientFrame parsed, SpillTarget.Spill spill) {
+    Op first = parsed.getOps(0);
+    ClientFrame.Builder b = parsed.toBuilder();
+    b.setOps(0, first.toBuilder().setOpen(first.getOpen().toBuilder().setLease(
+        io.spillway.protocol.v1.LeaseRef.newBuilder().setLeaseId(spill.leaseId()).setEpoch(spill.epoch()))));
+    return b.build();
   }
 
   /** Opens the session on the node holding {@code placed}, pinned to those cards. */
   private void openUpstream(ClientFrame parsed, List<Slice> placed, String address, String via) {
-    Op openOp = parsed.getOps(0);
-    Open open = openOp.getOpen();
+    openStream(pinned(parsed, placed), address, placed, via);
+  }
+
+  private static ClientFrame pinned(ClientFrame parsed, List<Slice> placed) {
+    Op first = parsed.getOps(0);
+    Open open = first.getOpen();
     io.spillway.protocol.v1.SliceRequest.Builder pinned = open.getSlice().toBuilder()
         .clearModels().clearExcludeModels().clearGpuUuids()
         .setGpuCount(placed.size()).setMemoryBytes(placed.get(0).memoryBytes())
         .setComputePercent(placed.get(0).computePercent());
     placed.forEach(s -> pinned.addGpuUuids(s.gpuUuid()));
     ClientFrame.Builder rewritten = parsed.toBuilder();
-    rewritten.setOps(0, openOp.toBuilder().setOpen(open.toBuilder().clearLease().setSlice(pinned)));
-    openStream(rewritten.build(), address, placed, via);
+    rewritten.setOps(0, first.toBuilder().setOpen(open.toBuilder().clearLease().setSlice(pinned)));
+    return rewritten.build();
   }
 
   private void openStream(ClientFrame first, String address, List<Slice> placed, String via) {
-    ClientCall<RawFrame, RawFrame> call = core.channelTo(address).newCall(GatewayCore.NODE_METHOD,
-        CallOptions.DEFAULT);
     synchronized (this) {
       if (ended) {
         core.placer().release(id);
@@ -254,14 +319,22 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       }
       slices = placed;
       upstreamName = via != null ? via : placed.get(0).nodeId();
-      node = call;
-      call.start(new NodeListener(), new Metadata());
-      call.request(1);
-      call.sendMessage(RawFrame.of(first));
+      node = newUpstream(address);
+      node.sendMessage(RawFrame.of(first));
       count(first.getOpsCount(), 0, 0);
     }
     core.registerSession(this);
     askClientIfNodeReady();
+  }
+
+  /** Called with the monitor held: a started call to {@code address} whose callbacks carry a new generation. */
+  private ClientCall<RawFrame, RawFrame> newUpstream(String address) {
+    ClientCall<RawFrame, RawFrame> call = core.channelTo(address).newCall(GatewayCore.NODE_METHOD,
+        CallOptions.DEFAULT);
+    NodeListener listener = new NodeListener(++generation, call);
+    call.start(listener, new Metadata());
+    call.request(1);
+    return call;
   }
 
   private static SliceRequest request(Open open) {
@@ -289,17 +362,57 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private void forwardUp(RawFrame frame) {
     int opCount = 0;
     int sync = 0;
+    List<Op> journaled = null;
+    boolean journaling;
+    synchronized (this) {
+      journaling = journal != null;
+    }
     try {
-      FrameScan.ClientFacts facts = FrameScan.client(frame.reader());
-      opCount = facts.ops();
-      sync = facts.synchronizing();
+      if (journaling) {
+        // The journal keeps the ops; they alias one copy of the frame's bytes.
+        com.google.protobuf.CodedInputStream in = frame.reader();
+        byte[] bytes = in.readRawBytes(frame.size());
+        com.google.protobuf.CodedInputStream aliased = com.google.protobuf.CodedInputStream.newInstance(bytes);
+        aliased.enableAliasing(true);
+        aliased.setSizeLimit(Integer.MAX_VALUE);
+        journaled = ClientFrame.parseFrom(aliased).getOpsList();
+        opCount = journaled.size();
+        for (Op op : journaled) {
+          if (op.hasRead() || op.hasSynchronize() || op.hasClose()) {
+            sync++;
+          }
+        }
+      } else {
+        FrameScan.ClientFacts facts = FrameScan.client(frame.reader());
+        opCount = facts.ops();
+        sync = facts.synchronizing();
+      }
     } catch (IOException e) {
       // Not a frame the gateway understands: the node answers it as malformed, the session goes on.
+      // A journaled session cannot be rebuilt past it, so it stops being replayable.
+      if (journaling) {
+        synchronized (this) {
+          if (journal != null) {
+            noticeIfAny(journal.markUnreplayable("a client frame of " + frame.size()
+                + " bytes could not be parsed (" + e.getMessage() + ")"), true);
+          }
+        }
+      }
     }
     int size = frame.size();
     synchronized (this) {
       if (ended) {
         frame.release();
+        return;
+      }
+      if (journal != null && journaled != null) {
+        noticeIfAny(journal.onClientOps(journaled), true);
+      }
+      if (replaying || node == null) {
+        // Sent with the journal's tail once the session is rebuilt.
+        frame.release();
+        clientWantsMore = true;
+        count(opCount, size, 0);
         return;
       }
       long now = System.nanoTime();
@@ -315,7 +428,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private void askClientIfNodeReady() {
     boolean ask;
     synchronized (this) {
-      ask = !ended && node.isReady();
+      ask = !ended && node != null && !replaying && node.isReady();
       clientWantsMore = !ask && !ended;
     }
     if (ask) {
@@ -334,11 +447,14 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       if (ended) {
         return;
       }
-      if (node == null) {
+      clientHalfClosed = true;
+      if (openOp == null) {
         end(Status.OK, true);
         return;
       }
-      node.halfClose();
+      if (node != null && !replaying) {
+        node.halfClose();
+      }
     }
   }
 
@@ -372,35 +488,58 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       span.clientReady();
       return;
     }
-    boolean ask;
+    ClientCall<RawFrame, RawFrame> ask;
     synchronized (this) {
-      ask = nodeWantsMore && !ended;
+      ask = nodeWantsMore && !ended ? node : null;
       nodeWantsMore = false;
     }
-    if (ask) {
-      node.request(1);
+    if (ask != null) {
+      ask.request(1);
     }
   }
 
   // ---- node -> gateway
 
   private final class NodeListener extends ClientCall.Listener<RawFrame> {
+    private final int gen;
+    private final ClientCall<RawFrame, RawFrame> call;
+
+    NodeListener(int gen, ClientCall<RawFrame, RawFrame> call) {
+      this.gen = gen;
+      this.call = call;
+    }
+
+    private boolean current() {
+      return !ended && generation == gen && node == call;
+    }
+
     @Override
     public void onMessage(RawFrame frame) {
       synchronized (ForwardedSession.this) {
-        if (ended) {
+        if (!current()) {
           frame.release();
           return;
         }
-        if (!opened) {
+        if (reopening) {
+          reopenAnswer(frame);
+        } else if (filterThrough >= 0) {
+          filterDown(frame);
+        } else if (!opened) {
           firstAnswer(frame);
         } else {
           forwardDown(frame);
         }
+        if (!current()) {
+          return;
+        }
+        maybeFailBack();
+        if (!current()) {
+          return;
+        }
         boolean ready = client.isReady();
         nodeWantsMore = !ready;
         if (ready) {
-          node.request(1);
+          call.request(1);
         }
       }
     }
@@ -409,8 +548,10 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     public void onReady() {
       boolean ask;
       synchronized (ForwardedSession.this) {
-        ask = clientWantsMore && !ended;
-        clientWantsMore = false;
+        ask = current() && !replaying && clientWantsMore;
+        if (ask) {
+          clientWantsMore = false;
+        }
       }
       if (ask) {
         client.request(1);
@@ -420,24 +561,34 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     @Override
     public void onClose(Status status, Metadata trailers) {
       synchronized (ForwardedSession.this) {
-        if (ended) {
+        if (!current()) {
           return;
         }
         if (status.isOk()) {
           end(Status.OK, true);
-        } else if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.INTERNAL
-            || status.getCode() == Status.Code.CANCELLED) {
-          String nodeId = upstreamName;
-          String who = spilled != null ? "center gateway" : "node " + nodeId;
-          end(Status.UNAVAILABLE.withDescription(who + " holding session " + id.value()
-              + " is unreachable: " + status.getCode() + (status.getDescription() == null ? ""
-              : " " + status.getDescription())), true);
-          if (status.getCode() == Status.Code.UNAVAILABLE && spilled == null) {
-            core.nodeUnreachable(nodeId, status);
-          }
-        } else {
-          end(status, true);
+          return;
         }
+        Status.Code code = status.getCode();
+        boolean lost = code == Status.Code.UNAVAILABLE || code == Status.Code.INTERNAL
+            || code == Status.Code.CANCELLED || code == Status.Code.DEADLINE_EXCEEDED
+            || code == Status.Code.UNKNOWN;
+        if (!lost && !reopening) {
+          // The session's own failure (a fatal op): nothing to rebuild.
+          end(status, true);
+          return;
+        }
+        String who = spilled != null ? "center gateway " + spilled.centerAddress() : "node " + upstreamName;
+        Status why = Status.UNAVAILABLE.withDescription(who + " holding session " + id.value()
+            + (reopening ? " refused it" : " is unreachable") + ": " + code
+            + (status.getDescription() == null ? "" : " " + status.getDescription()));
+        if (code == Status.Code.UNAVAILABLE) {
+          if (spilled != null) {
+            core.spillTarget().unreachable(spilled, status);
+          } else {
+            core.nodeUnreachable(upstreamName, status);
+          }
+        }
+        upstreamLost(why);
       }
     }
   }
@@ -465,6 +616,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (opened) {
       core.listener().sessionOpened(info());
     }
+    journalFacts(parsed);
     count(0, 0, frame.size());
     core.listener().forwardedDown(tenant, parsed.getRepliesCount(), frame.size(), 0);
     client.sendMessage(RawFrame.of(out.build()));
@@ -479,6 +631,9 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       replies = facts.replies();
       errs = facts.errors();
       answers = facts.answers();
+      if (journal != null) {
+        journal.onServerFacts(facts);
+      }
     } catch (IOException e) {
       LOG.log(Level.FINE, "unreadable node frame in session " + id.value(), e);
     }
@@ -492,6 +647,25 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     client.sendMessage(frame);
   }
 
+  /** Feeds the journal what a parsed frame (on its way to the client) answered. */
+  private void journalFacts(ServerFrame frame) {
+    if (journal == null) {
+      return;
+    }
+    for (Reply r : frame.getRepliesList()) {
+      switch (r.getKindCase()) {
+        case ERROR -> journal.failed(r.getSeq());
+        case SYNCHRONIZED, CLOSED -> journal.answered(r.getSeq());
+        case READ_DATA -> {
+          if (r.getReadData().getLast()) {
+            journal.answered(r.getSeq());
+          }
+        }
+        default -> { }
+      }
+    }
+  }
+
   private void count(int opCount, long up, long down) {
     ops.addAndGet(opCount);
     bytesUp.addAndGet(up);
@@ -501,8 +675,49 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     }
   }
 
-  /** Ends the session from outside: its node went down, or the gateway stops. */
+  /** Tells the client something that answers no op. Called with the monitor held. */
+  private void notice(String message, List<io.spillway.protocol.v1.DeviceInfo> devices) {
+    client.sendMessage(RawFrame.of(ServerFrame.newBuilder().addReplies(Reply.newBuilder().setSeq(0)
+        .setNotice(io.spillway.protocol.v1.Notice.newBuilder().setMessage(message).addAllDevices(devices)))
+        .build()));
+  }
+
+  private void noticeIfAny(String message, boolean log) {
+    if (message != null && !ended) {
+      if (log) {
+        LOG.warning(() -> "session " + id.value() + " of tenant " + tenant + ": " + message);
+      }
+      notice(message, List.of());
+    }
+  }
+
+  // ---- failover
+
+  /** The upstream is gone or must be left (node down, lease lost, link cut): rebuild the session elsewhere. */
   void fail(Status status) {
+    SpanningSession span = spanning;
+    if (span != null) {
+      span.fail(status);
+      return;
+    }
+    synchronized (this) {
+      if (!ended && !replaying) {
+        upstreamLost(status);
+      }
+    }
+  }
+
+  /** Lease {@code lost} was lost (expired, revoked, not renewable): move if the session still runs on it. */
+  private void leaseLost(String lost, Status status) {
+    synchronized (this) {
+      if (!ended && !replaying && spilled != null && spilled.leaseId().equals(lost)) {
+        upstreamLost(status);
+      }
+    }
+  }
+
+  /** Ends the session without rebuilding it: the gateway stops. */
+  void shutdown(Status status) {
     SpanningSession span = spanning;
     if (span != null) {
       span.fail(status);
@@ -517,6 +732,418 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       }
       end(status, true);
     }
+  }
+
+  /** Called with the monitor held. */
+  private void upstreamLost(Status why) {
+    String notReplayable = !opened ? "it was not open yet"
+        : journal == null ? null : journal.whyNotReplayable();
+    if (journal == null || notReplayable != null || !core.serving()) {
+      if (node != null) {
+        node.cancel(why.getDescription(), null);
+      }
+      if (journal != null && notReplayable != null && opened) {
+        core.listener().replayFailed(tenant, why.getDescription());
+        end(Status.FAILED_PRECONDITION.withDescription(why.getDescription() + "; the session cannot be"
+            + " rebuilt on another GPU: " + notReplayable), true);
+      } else {
+        end(why, true);
+      }
+      return;
+    }
+    if (lossNanos == 0) {
+      lossNanos = System.nanoTime();
+    }
+    lastLoss = why;
+    leaveUpstream("lost: " + why.getDescription());
+    LOG.info(() -> "session " + id.value() + " of tenant " + tenant + ": " + why.getDescription()
+        + "; rebuilding it (attempt " + (attempts + 1) + ")");
+    scheduleReplay();
+  }
+
+  /** Called with the monitor held: cancels the current upstream and gives back what it held. */
+  private void leaveUpstream(String why) {
+    replaying = true;
+    reopening = false;
+    filterThrough = -1;
+    ClientCall<RawFrame, RawFrame> old = node;
+    node = null;
+    generation++;
+    if (old != null) {
+      old.cancel("session " + id.value() + " moves elsewhere (" + why + ")", null);
+    }
+    if (spilled != null) {
+      core.spillTarget().giveBack(spilled);
+      spilled = null;
+      leaseId = null;
+    } else {
+      core.placer().release(id);
+    }
+    if (failbackTo != null) {
+      core.placer().release(id);
+      failbackTo = null;
+    }
+    waitingAnswers.clear();
+  }
+
+  private void scheduleReplay() {
+    long delay = attempts == 0 ? 0 : Math.min(2000, 50L << Math.min(attempts, 6));
+    attempts++;
+    core.schedule(this::replay, delay);
+  }
+
+  /** Finds a new slice (local first, then the center) and rebuilds the session there. Off the monitor. */
+  private void replay() {
+    SliceRequest asked;
+    synchronized (this) {
+      if (ended || !replaying) {
+        return;
+      }
+      long waited = System.nanoTime() - lossNanos;
+      if (waited > core.failoverConfig().replayDeadline().toNanos()) {
+        core.listener().replayFailed(tenant, lastLoss.getDescription());
+        end(Status.UNAVAILABLE.withDescription("session " + id.value() + " could not be rebuilt within "
+            + core.failoverConfig().replayDeadline() + " after it was " + lastLoss.getDescription()), true);
+        return;
+      }
+      asked = request;
+    }
+    SpillTarget spill = core.spillTarget();
+    boolean spillFirst = spill != null && spill.spillFirst(core.placer().snapshot());
+    String localRefusal = "local pool above its spill threshold";
+    if (!spillFirst) {
+      Placement p = core.placer().place(id, asked);
+      if (p instanceof Placement.Placed placed && sameNode(placed.slices())) {
+        resendLocal(placed.slices());
+        return;
+      }
+      if (p instanceof Placement.Placed) {
+        core.placer().release(id);
+        localRefusal = "the local pool can only place it across servers";
+      } else {
+        localRefusal = ((Placement.Rejected) p).message();
+      }
+    }
+    if (spill == null) {
+      retryLater(Status.UNAVAILABLE.withDescription(localRefusal));
+      return;
+    }
+    String refusal = localRefusal;
+    java.util.concurrent.atomic.AtomicReference<String> lease = new java.util.concurrent.atomic.AtomicReference<>();
+    spill.borrow(id, asked, st -> leaseLost(lease.get(), st)).whenComplete((borrowed, error) -> {
+      if (borrowed != null) {
+        lease.set(borrowed.leaseId());
+      }
+      if (error != null) {
+        retryLater(Status.UNAVAILABLE.withDescription(refusal + "; center: "
+            + Status.fromThrowable(error).getDescription()));
+      } else {
+        resendSpilled(borrowed);
+      }
+    });
+  }
+
+  private static boolean sameNode(List<Slice> placed) {
+    return placed.stream().map(Slice::nodeId).distinct().count() == 1;
+  }
+
+  private void retryLater(Status why) {
+    synchronized (this) {
+      if (ended || !replaying) {
+        return;
+      }
+      lastLoss = Status.UNAVAILABLE.withDescription(lastLoss.getDescription() + " (then: "
+          + why.getDescription() + ")");
+      scheduleReplay();
+    }
+  }
+
+  private void resendLocal(List<Slice> placed) {
+    synchronized (this) {
+      if (ended || !replaying) {
+        core.placer().release(id);
+        return;
+      }
+      ClientFrame open = pinned(ClientFrame.newBuilder().addOps(openOp).build(), placed);
+      rebuild(open, placed.get(0).address(), placed, placed.get(0).nodeId());
+    }
+  }
+
+  private void resendSpilled(SpillTarget.Spill borrowed) {
+    synchronized (this) {
+      if (ended || !replaying) {
+        core.spillTarget().giveBack(borrowed);
+        return;
+      }
+      spilled = borrowed;
+      leaseId = borrowed.leaseId();
+      ClientFrame open = withLease(ClientFrame.newBuilder().addOps(openOp).build(), borrowed);
+      rebuild(open, borrowed.centerAddress(), List.of(), "center");
+    }
+  }
+
+  /** Largest frame of rebuild ops the gateway sends. */
+  private static final int REBUILD_FRAME_BYTES = 4 << 20;
+
+  /**
+   * Called with the monitor held: opens the session on the new upstream and sends the journal's base
+   * and tail. Replies are filtered until the tail is answered: the new Opened becomes a Notice, errors
+   * and read data the client already has are dropped.
+   */
+  private void rebuild(ClientFrame open, String address, List<Slice> placed, String via) {
+    List<Op> base = journal.rebuildOps();
+    List<Op> tailOps = journal.tailOps();
+    String from = upstreamName;
+    slices = placed;
+    upstreamName = via;
+    node = newUpstream(address);
+    replaying = false;
+    reopening = true;
+    rebuildThrough = base.isEmpty() ? -1 : base.get(base.size() - 1).getSeq();
+    filterThrough = tailOps.isEmpty() ? Math.max(0, rebuildThrough) : tailOps.get(tailOps.size() - 1).getSeq();
+    deliveredErrors = journal.failedInTail();
+    resendReadSeq = journal.partialReadSeq();
+    resendReadBytes = journal.partialReadBytes();
+    resendReadFrom = 0;
+    for (Op op : tailOps) {
+      if (op.getSeq() == resendReadSeq && op.hasRead()) {
+        resendReadFrom = op.getRead().getOffset();
+      }
+    }
+    node.sendMessage(RawFrame.of(open));
+    sendBatched(base);
+    sendBatched(tailOps);
+    // The last op sent in the old stream may have been a synchronizing one whose answer now comes from the
+    // new stream; the latency metric restarts from here.
+    long now = System.nanoTime();
+    for (Op op : tailOps) {
+      if (op.hasRead() || op.hasSynchronize() || op.hasClose()) {
+        waitingAnswers.add(now);
+      }
+    }
+    if (clientHalfClosed) {
+      node.halfClose();
+    }
+    lastMove = from + " -> " + via;
+    LOG.info(() -> "session " + id.value() + " of tenant " + tenant + ": rebuilding on " + via + " ("
+        + base.size() + " journaled ops, " + tailOps.size() + " resent)");
+    core.schedule(this::askClientIfNodeReady, 0);
+  }
+
+  private void sendBatched(List<Op> list) {
+    ClientFrame.Builder frame = ClientFrame.newBuilder();
+    long bytes = 0;
+    for (Op op : list) {
+      int size = op.getSerializedSize();
+      if (frame.getOpsCount() > 0 && bytes + size > REBUILD_FRAME_BYTES) {
+        node.sendMessage(RawFrame.of(frame.build()));
+        frame = ClientFrame.newBuilder();
+        bytes = 0;
+      }
+      frame.addOps(op);
+      bytes += size;
+    }
+    if (frame.getOpsCount() > 0) {
+      node.sendMessage(RawFrame.of(frame.build()));
+    }
+  }
+
+  /** The rebuilt upstream's first frame: its Opened becomes a Notice to the client. */
+  private void reopenAnswer(RawFrame frame) {
+    ServerFrame parsed;
+    try {
+      parsed = ServerFrame.parseFrom(frame.reader());
+    } catch (IOException e) {
+      upstreamLost(Status.UNAVAILABLE.withDescription("malformed answer to a rebuilt open: " + e.getMessage()));
+      return;
+    } finally {
+      frame.release();
+    }
+    ServerFrame.Builder rest = ServerFrame.newBuilder();
+    for (Reply r : parsed.getRepliesList()) {
+      if (r.hasOpened()) {
+        reopening = false;
+        nodeSessionId = r.getOpened().getSessionId();
+        replays++;
+        attempts = 0;
+        long gapNanos = System.nanoTime() - lossNanos;
+        lossNanos = 0;
+        String message = "session " + id.value() + " moved to " + upstreamName + " (" + lastMove + ", after "
+            + (lastLoss == null ? "a move" : lastLoss.getDescription()) + ")";
+        LOG.info(() -> message + " in " + gapNanos / 1_000_000 + " ms");
+        core.listener().sessionReplayed(tenant, gapNanos);
+        notice(message, r.getOpened().getDevicesList());
+      } else if (r.hasError() && reopening) {
+        upstreamLost(Status.UNAVAILABLE.withDescription(upstreamName + " refused the rebuilt open: "
+            + r.getError().getDescription()));
+        return;
+      } else {
+        rest.addReplies(r);
+      }
+    }
+    if (rest.getRepliesCount() > 0) {
+      filterParsed(rest.build());
+    }
+  }
+
+  private void filterDown(RawFrame frame) {
+    ServerFrame parsed;
+    try {
+      parsed = ServerFrame.parseFrom(frame.reader());
+    } catch (IOException e) {
+      frame.release();
+      upstreamLost(Status.UNAVAILABLE.withDescription("malformed frame from a rebuilt upstream: "
+          + e.getMessage()));
+      return;
+    }
+    frame.release();
+    filterParsed(parsed);
+  }
+
+  /** Drops from a rebuilt upstream's replies what the client already has; ends filtering past the tail. */
+  private void filterParsed(ServerFrame parsed) {
+    ServerFrame.Builder out = ServerFrame.newBuilder();
+    long answeredSeq = -1;
+    int errs = 0;
+    for (Reply r : parsed.getRepliesList()) {
+      switch (r.getKindCase()) {
+        case OPENED -> { }
+        case ERROR -> {
+          if (r.getSeq() <= rebuildThrough) {
+            node.cancel("rebuild failed", null);
+            core.listener().replayFailed(tenant, r.getError().getDescription());
+            end(Status.FAILED_PRECONDITION.withDescription("session " + id.value() + " could not be rebuilt on "
+                + upstreamName + ": journaled " + r.getError().getOp() + " (seq " + r.getSeq() + ") failed there: "
+                + r.getError().getDescription()), true);
+            return;
+          }
+          if (!deliveredErrors.contains(r.getSeq())) {
+            out.addReplies(r);
+            errs++;
+          }
+          // The node got this far: ops up to it are done.
+          answeredSeq = Math.max(answeredSeq, r.getSeq());
+        }
+        case READ_DATA -> {
+          io.spillway.protocol.v1.ReadData d = r.getReadData();
+          if (r.getSeq() == resendReadSeq) {
+            long delivered = resendReadFrom + resendReadBytes;
+            long start = d.getOffset();
+            long end = start + d.getData().size();
+            if (end <= delivered && !d.getLast()) {
+              continue;
+            }
+            if (start < delivered) {
+              int skip = (int) Math.min(d.getData().size(), delivered - start);
+              d = d.toBuilder().setOffset(start + skip).setData(d.getData().substring(skip)).build();
+            }
+            resendReadBytes = Math.max(resendReadBytes, end - resendReadFrom);
+            if (!d.getLast()) {
+              journal.readDelivered(r.getSeq(), resendReadBytes);
+            }
+          }
+          if (d.getData().isEmpty() && !d.getLast()) {
+            continue;
+          }
+          out.addReplies(r.toBuilder().setReadData(d));
+          if (d.getLast()) {
+            answeredSeq = Math.max(answeredSeq, r.getSeq());
+          }
+        }
+        case SYNCHRONIZED, CLOSED -> {
+          out.addReplies(r);
+          answeredSeq = Math.max(answeredSeq, r.getSeq());
+        }
+        default -> out.addReplies(r);
+      }
+    }
+    ServerFrame built = out.build();
+    journalFacts(built);
+    if (built.getRepliesCount() > 0) {
+      int size = built.getSerializedSize();
+      errors.addAndGet(errs);
+      bytesDown.addAndGet(size);
+      long now = System.nanoTime();
+      for (Reply r : built.getRepliesList()) {
+        if ((r.hasSynchronized() || r.hasClosed() || (r.hasReadData() && r.getReadData().getLast()))
+            && !waitingAnswers.isEmpty()) {
+          core.listener().answered(tenant, now - waitingAnswers.poll());
+        }
+      }
+      core.listener().forwardedDown(tenant, built.getRepliesCount(), size, errs);
+      client.sendMessage(RawFrame.of(built));
+    }
+    if (answeredSeq >= filterThrough) {
+      filterThrough = -1;
+      resendReadSeq = -1;
+      deliveredErrors = java.util.Set.of();
+    }
+  }
+
+  // ---- failback: a spilled session comes home when local capacity returns
+
+  /** Called on the gateway's timer for spilled sessions when the failback policy is not NEVER. */
+  void tryFailBack() {
+    FailoverConfig.Failback policy = core.failoverConfig().failback();
+    SliceRequest asked;
+    synchronized (this) {
+      if (policy == FailoverConfig.Failback.NEVER || ended || replaying || reopening || filterThrough >= 0
+          || spilled == null || journal == null || failbackTo != null || request == null
+          || journal.whyNotReplayable() != null) {
+        return;
+      }
+      asked = request;
+    }
+    SpillTarget spill = core.spillTarget();
+    if (spill != null && spill.spillFirst(core.placer().snapshot())) {
+      return;
+    }
+    Placement p = core.placer().place(id, asked);
+    if (!(p instanceof Placement.Placed placed) || !sameNode(placed.slices())) {
+      if (p instanceof Placement.Placed) {
+        core.placer().release(id);
+      }
+      return;
+    }
+    synchronized (this) {
+      if (ended || replaying || spilled == null) {
+        core.placer().release(id);
+        return;
+      }
+      failbackTo = placed;
+      if (policy == FailoverConfig.Failback.IMMEDIATE || journal.idle()) {
+        maybeFailBack();
+      }
+    }
+  }
+
+  /** Called with the monitor held: moves to the reserved local slice if the session may move now. */
+  private void maybeFailBack() {
+    if (failbackTo == null || ended || replaying || reopening || filterThrough >= 0) {
+      return;
+    }
+    boolean now = core.failoverConfig().failback() == FailoverConfig.Failback.IMMEDIATE || journal.idle();
+    if (!now || journal.whyNotReplayable() != null) {
+      return;
+    }
+    List<Slice> home = failbackTo.slices();
+    failbackTo = null;
+    lastLoss = Status.OK.withDescription("local capacity returned (failback "
+        + core.failoverConfig().failback().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ")");
+    lossNanos = System.nanoTime();
+    // Leave the center without releasing the local reservation just made.
+    replaying = true;
+    ClientCall<RawFrame, RawFrame> old = node;
+    node = null;
+    generation++;
+    old.cancel("session " + id.value() + " moves back to the local pool", null);
+    core.spillTarget().giveBack(spilled);
+    spilled = null;
+    leaseId = null;
+    waitingAnswers.clear();
+    core.listener().failedBack(tenant);
+    ClientFrame open = pinned(ClientFrame.newBuilder().addOps(openOp).build(), home);
+    rebuild(open, home.get(0).address(), home, home.get(0).nodeId());
   }
 
   // ---- for SpanningSession, which calls these holding its own monitor (lock order: span, then this)
@@ -586,6 +1213,9 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     core.unregisterSession(this);
     if (spilled != null) {
       core.spillTarget().giveBack(spilled);
+    }
+    if (journal != null) {
+      journal.close();
     }
   }
 }

@@ -69,6 +69,26 @@ public final class GatewayCore implements AutoCloseable {
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
   private volatile FailoverConfig failover = FailoverConfig.defaults();
+  private final java.util.concurrent.atomic.AtomicLong journalBytes = new java.util.concurrent.atomic.AtomicLong();
+  private final SessionJournal.Budget journalBudget = new SessionJournal.Budget() {
+    @Override
+    public boolean tryTake(long bytes) {
+      long limit = failover.maxGatewayBytes();
+      for (long now = journalBytes.get(); ; now = journalBytes.get()) {
+        if (now + bytes > limit) {
+          return false;
+        }
+        if (journalBytes.compareAndSet(now, now + bytes)) {
+          return true;
+        }
+      }
+    }
+
+    @Override
+    public void give(long bytes) {
+      journalBytes.addAndGet(-bytes);
+    }
+  };
   private final EventLoopGroup eventLoops;
   private final Class<? extends Channel> channelType;
   private final Server server;
@@ -126,7 +146,7 @@ public final class GatewayCore implements AutoCloseable {
         .directExecutor()
         .maxInboundMessageSize(MAX_FRAME_BYTES)
         .flowControlWindow(16 << 20)
-        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveTime(1, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .addService(sessionsService)
         .addService(new RegistrationService(this))
@@ -155,6 +175,30 @@ public final class GatewayCore implements AutoCloseable {
     return failover;
   }
 
+  /** Bytes the journals of all sessions hold now. */
+  public long journalBytes() {
+    return journalBytes.get();
+  }
+
+  SessionJournal.Budget journalBudget() {
+    return journalBudget;
+  }
+
+  /** Runs {@code task} on the gateway's timer thread after {@code delayMillis}. */
+  void schedule(Runnable task, long delayMillis) {
+    try {
+      timer.schedule(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "gateway task failed", e);
+        }
+      }, delayMillis, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      // The gateway is shutting down; its sessions end with it.
+    }
+  }
+
   LeaseAuthority leaseAuthority() {
     return leaseAuthority;
   }
@@ -177,9 +221,27 @@ public final class GatewayCore implements AutoCloseable {
     server.start();
     long period = Math.max(50, config.heartbeatInterval().toMillis() / 2);
     timer.scheduleAtFixedRate(this::checkLiveness, period, period, TimeUnit.MILLISECONDS);
+    long failback = failover.failbackInterval().toMillis();
+    timer.scheduleAtFixedRate(this::failBack, failback, failback, TimeUnit.MILLISECONDS);
     LOG.info(() -> "gateway " + config.name() + " (pool " + config.pool() + ") listening on "
         + config.host() + ":" + server.getPort());
     return this;
+  }
+
+  /** Offers local capacity to spilled sessions, per the failback policy. */
+  private void failBack() {
+    if (failover.failback() == FailoverConfig.Failback.NEVER || spillTarget == null) {
+      return;
+    }
+    try {
+      for (ForwardedSession s : List.copyOf(sessions.values())) {
+        if (s.spilled()) {
+          s.tryFailBack();
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "failback check failed", e);
+    }
   }
 
   private void checkLiveness() {
@@ -267,16 +329,21 @@ public final class GatewayCore implements AutoCloseable {
         .directExecutor()
         .flowControlWindow(16 << 20)
         .maxInboundMessageSize(MAX_FRAME_BYTES)
-        .keepAliveTime(10, TimeUnit.SECONDS)
+        // A node or center that vanishes without closing its connections (a cut link, a frozen host) is
+        // found by keepalive: no answer to a ping within the timeout breaks the streams, which are then
+        // rebuilt elsewhere. Servers permit pings every second.
+        .keepAliveTime(2, TimeUnit.SECONDS)
+        .keepAliveTimeout(2, TimeUnit.SECONDS)
+        .keepAliveWithoutCalls(false)
         .build());
   }
 
   @Override
   public void close() {
-    for (ForwardedSession s : List.copyOf(sessions.values())) {
-      s.fail(Status.UNAVAILABLE.withDescription("gateway " + config.name() + " is shutting down"));
-    }
     server.shutdownNow();
+    for (ForwardedSession s : List.copyOf(sessions.values())) {
+      s.shutdown(Status.UNAVAILABLE.withDescription("gateway " + config.name() + " is shutting down"));
+    }
     timer.shutdownNow();
     channels.values().forEach(ManagedChannel::shutdownNow);
     try {

@@ -28,4 +28,13 @@ public interface GatewayListener {
 
   /** A synchronizing op (read, synchronize, close) was answered, {@code nanos} after the gateway sent it. */
   default void answered(String tenant, long nanos) {}
+
+  /** A session was rebuilt on another slice, {@code gapNanos} after its upstream was lost. */
+  default void sessionReplayed(String tenant, long gapNanos) {}
+
+  /** A session whose upstream was lost could not be rebuilt and ended. */
+  default void replayFailed(String tenant, String reason) {}
+
+  /** A spilled session moved back to the local pool. */
+  default void failedBack(String tenant) {}
 }

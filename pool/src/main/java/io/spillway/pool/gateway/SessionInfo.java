@@ -15,9 +15,15 @@ import java.util.List;
  * @param bytesUp bytes of client frames forwarded
  * @param bytesDown bytes of node frames forwarded
  * @param errors error replies seen
+ * @param replayable whether the gateway could rebuild the session on another slice now
+ * @param notReplayableReason why not, when it could not; empty otherwise
+ * @param journalBytes bytes the gateway's journal holds for the session
+ * @param replays times the session was rebuilt on another slice
+ * @param lastMove the last move, "from -> to" (empty if none)
  */
 public record SessionInfo(String id, String tenant, String clientName, String nodeId, String nodeSessionId,
-    List<Slice> slices, Instant openedAt, long opsForwarded, long bytesUp, long bytesDown, long errors) {
+    List<Slice> slices, Instant openedAt, long opsForwarded, long bytesUp, long bytesDown, long errors,
+    boolean replayable, String notReplayableReason, long journalBytes, int replays, String lastMove) {
 
   public SessionInfo {
     slices = List.copyOf(slices);

@@ -211,8 +211,9 @@ class EdgeForwardingTest {
   }
 
   @Test
-  void aNodeDyingFailsItsSessionsWithUnavailableAtOnce() throws Exception {
+  void withoutAJournalANodeDyingFailsItsSessionsWithUnavailableAtOnce() throws Exception {
     try (TestPool pool = new TestPool()) {
+      pool.gateway.failover(FailoverConfig.off());
       GpuNodeServer doomed = pool.addNode("node-a", 1, "V100", 32 * GIB);
       pool.addNode("node-b", 1, "V100", 32 * GIB);
       SpillwayClient client = pool.client();
@@ -249,6 +250,7 @@ class EdgeForwardingTest {
     GatewayConfig fast = GatewayConfig.local("edge-t", "edge/t")
         .withHeartbeat(java.time.Duration.ofMillis(100), java.time.Duration.ofMillis(500));
     try (TestPool pool = new TestPool(fast)) {
+      pool.gateway.failover(FailoverConfig.off()); // FailoverTest covers the session moving instead
       pool.addNode("node-a", 1, "V100", 32 * GIB);
       GpuSession gpu = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
       pool.registrars.get(0).close(); // the node still serves, but the gateway hears nothing from it

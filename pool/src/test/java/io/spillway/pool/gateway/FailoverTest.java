@@ -1,0 +1,261 @@
+package io.spillway.pool.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import io.spillway.client.DeviceBuffer;
+import io.spillway.client.Dim3;
+import io.spillway.client.GpuSession;
+import io.spillway.client.KernelArg;
+import io.spillway.client.Module;
+import io.spillway.client.SliceRequest;
+import io.spillway.client.SpillwayClient;
+import io.spillway.client.SpillwayException;
+import io.spillway.kernels.SpillwayKernels;
+import io.spillway.node.server.GpuNodeServer;
+import io.spillway.workload.MlpModel;
+import io.spillway.workload.MlpService;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Sessions outliving their GPU server: the edge rebuilds them on another node from its journal, and
+ * the client sees correct results and no error; sessions that cannot be rebuilt fail with
+ * FAILED_PRECONDITION and the reason, never with a wrong result.
+ */
+class FailoverTest {
+
+  private static final long GIB = 1L << 30;
+
+  /** Opens a session on whichever node; returns it with the server it landed on. */
+  private record Placed(GpuSession session, GpuNodeServer server) {}
+
+  private static Placed open(TestPool pool, SpillwayClient client) {
+    GpuSession s = client.open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
+    String node = s.devices().get(0).node();
+    GpuNodeServer server = pool.nodes.stream().filter(n -> n.node().options().nodeId().equals(node)).findFirst()
+        .orElseThrow();
+    return new Placed(s, server);
+  }
+
+  private static TestPool twoNodes() throws Exception {
+    TestPool pool = new TestPool();
+    pool.addNode("node-a", 1, "V100", 32 * GIB);
+    pool.addNode("node-b", 1, "V100", 32 * GIB);
+    return pool;
+  }
+
+  @Test
+  void mlpInferenceGoesOnCorrectlyWhenItsNodeDies() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      SpillwayClient client = pool.client();
+      Placed p = open(pool, client);
+      MlpModel model = MlpModel.random(7, 64, 128, 10);
+      MlpService mlp = new MlpService(p.session(), model, 8);
+      SplittableRandom seeds = new SplittableRandom(3);
+      for (int i = 0; i < 5; i++) {
+        check(model, mlp, seeds.nextLong(), 1 + i);
+      }
+      String before = p.session().devices().get(0).node();
+      pool.kill(p.server());
+      for (int i = 0; i < 20; i++) {
+        check(model, mlp, seeds.nextLong(), 1 + i % 8);
+      }
+      String after = p.session().devices().get(0).node();
+      assertNotEquals(before, after, "the client was told where the session lives now");
+      SessionInfo info = pool.gateway.sessions().get(0);
+      assertEquals(1, info.replays());
+      assertTrue(info.replayable(), info.notReplayableReason());
+      assertTrue(info.journalBytes() >= model.parameterBytes(), "weights journaled: " + info.journalBytes());
+      p.session().close();
+    }
+  }
+
+  private static void check(MlpModel model, MlpService mlp, long seed, int batch) {
+    float[] x = model.randomInput(seed, batch);
+    float[] got = mlp.infer(x, batch);
+    float diff = MlpModel.maxAbsDiff(model.forwardCpu(x, batch), got);
+    assertTrue(diff < 1e-4f, "result differs from the CPU reference by " + diff);
+  }
+
+  @Test
+  void opsSentButNotYetSynchronizedAreReplayedOnTheNewNode() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      Placed p = open(pool, pool.client());
+      GpuSession s = p.session();
+      int n = 4096;
+      Module m = s.loadModule(SpillwayKernels.ptx(), SpillwayKernels.MODULE_NAME);
+      DeviceBuffer a = s.allocPersistent(4L * n);
+      s.upload(a, ramp(n, 1));
+      s.synchronize();
+      // After the last synchronizing call: a scratch input, a kernel, and a read still to come.
+      DeviceBuffer b = s.alloc(4L * n);
+      DeviceBuffer c = s.alloc(4L * n);
+      s.upload(b, ramp(n, 10));
+      s.launch(m, SpillwayKernels.VECTOR_ADD, Dim3.of((n + 255) / 256), Dim3.of(256),
+          KernelArg.in(a), KernelArg.in(b), KernelArg.out(c), KernelArg.i32(n));
+      s.flush();
+      pool.kill(p.server());
+      float[] got = s.downloadFloats(c, n);
+      float[] want = new float[n];
+      for (int i = 0; i < n; i++) {
+        want[i] = i * 1f + i * 10f;
+      }
+      assertArrayEquals(want, got);
+      assertEquals(1, pool.gateway.sessions().get(0).replays());
+      s.close();
+    }
+  }
+
+  @Test
+  void aKernelGivenAPersistentBufferToWriteMakesTheSessionNonReplayable() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      Placed p = open(pool, pool.client());
+      GpuSession s = p.session();
+      int n = 256;
+      Module m = s.loadModule(SpillwayKernels.ptx(), SpillwayKernels.MODULE_NAME);
+      DeviceBuffer x = s.allocPersistent(4L * n);
+      DeviceBuffer y = s.allocPersistent(4L * n);
+      s.upload(x, ramp(n, 1));
+      s.upload(y, ramp(n, 1));
+      // saxpy updates y in place: its journaled contents would be stale.
+      s.launch(m, SpillwayKernels.SAXPY, Dim3.of(1), Dim3.of(256), KernelArg.f32(2f), KernelArg.in(x),
+          KernelArg.inOut(y), KernelArg.i32(n));
+      s.synchronize();
+      SessionInfo info = pool.gateway.sessions().get(0);
+      assertFalse(info.replayable());
+      assertTrue(info.notReplayableReason().contains("persistent buffer " + y.handle()),
+          info.notReplayableReason());
+      assertEquals(0, info.journalBytes(), "a journal that cannot be used is dropped");
+      pool.kill(p.server());
+      SpillwayException e = assertThrows(SpillwayException.class, () -> s.downloadFloats(y, n));
+      assertEquals(Status.Code.FAILED_PRECONDITION, e.code(), e.getMessage());
+      assertTrue(e.getMessage().contains("cannot be rebuilt"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aScratchBufferCarriedAcrossASynchronizeIsNotReplayedWrongly() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      Placed p = open(pool, pool.client());
+      GpuSession s = p.session();
+      int n = 256;
+      Module m = s.loadModule(SpillwayKernels.ptx(), SpillwayKernels.MODULE_NAME);
+      DeviceBuffer x = s.allocPersistent(4L * n);
+      DeviceBuffer acc = s.alloc(4L * n);
+      s.upload(x, ramp(n, 1));
+      s.upload(acc, ramp(n, 5));
+      s.synchronize();
+      // The accumulator's value from before the synchronize is read: it was never journaled.
+      s.launch(m, SpillwayKernels.SAXPY, Dim3.of(1), Dim3.of(256), KernelArg.f32(1f), KernelArg.in(x),
+          KernelArg.inOut(acc), KernelArg.i32(n));
+      s.flush();
+      pool.kill(p.server());
+      SpillwayException e = assertThrows(SpillwayException.class, () -> s.downloadFloats(acc, n));
+      assertEquals(Status.Code.FAILED_PRECONDITION, e.code(), e.getMessage());
+      assertTrue(e.getMessage().contains("scratch buffer " + acc.handle()), e.getMessage());
+    }
+  }
+
+  @Test
+  void aJournalOverItsBoundSaysSoAndTheSessionFailsCleanly() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      pool.gateway.failover(FailoverConfig.defaults().withBounds(64 << 10, 1L << 30));
+      Placed p = open(pool, pool.client());
+      GpuSession s = p.session();
+      DeviceBuffer weights = s.allocPersistent(256 << 10);
+      s.write(weights, 0, new byte[256 << 10]);
+      s.synchronize();
+      SessionInfo info = pool.gateway.sessions().get(0);
+      assertFalse(info.replayable());
+      assertTrue(info.notReplayableReason().contains("journal bound"), info.notReplayableReason());
+      // The session itself goes on where it is.
+      assertArrayEquals(new byte[16], s.read(weights, 0, 16));
+      pool.kill(p.server());
+      SpillwayException e = assertThrows(SpillwayException.class, () -> s.read(weights, 0, 16));
+      assertEquals(Status.Code.FAILED_PRECONDITION, e.code(), e.getMessage());
+      assertEquals(0, pool.gateway.journalBytes(), "the gateway's journal budget is given back");
+    }
+  }
+
+  @Test
+  void withNowhereToGoTheSessionFailsWithUnavailableAfterTheReplayDeadline() throws Exception {
+    try (TestPool pool = new TestPool()) {
+      pool.gateway.failover(FailoverConfig.defaults().withReplayDeadline(Duration.ofMillis(800)));
+      pool.addNode("node-a", 1, "V100", 32 * GIB);
+      Placed p = open(pool, pool.client());
+      DeviceBuffer b = p.session().alloc(64);
+      p.session().synchronize();
+      pool.kill(p.server());
+      long t0 = System.nanoTime();
+      SpillwayException e = assertThrows(SpillwayException.class, () -> p.session().read(b, 0, 8));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(Status.Code.UNAVAILABLE, e.code(), e.getMessage());
+      assertTrue(e.getMessage().contains("could not be rebuilt"), e.getMessage());
+      assertTrue(ms >= 700, "gave up after " + ms + " ms, before its deadline");
+    }
+  }
+
+  @Test
+  void manySessionsOnADyingNodeAllMoveAndStayIsolated() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      SpillwayClient client = pool.client();
+      MlpModel model = MlpModel.random(11, 32, 64, 8);
+      List<GpuSession> sessions = new java.util.ArrayList<>();
+      List<MlpService> services = new java.util.ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        GpuSession s = client.open(SliceRequest.builder().tenant("t" + (i % 2)).memoryBytes(GIB).build());
+        sessions.add(s);
+        services.add(new MlpService(s, model, 4));
+      }
+      pool.kill(pool.nodes.get(0));
+      SplittableRandom seeds = new SplittableRandom(5);
+      for (int round = 0; round < 5; round++) {
+        for (MlpService mlp : services) {
+          check(model, mlp, seeds.nextLong(), 1 + round % 4);
+        }
+      }
+      for (GpuSession s : sessions) {
+        assertEquals("node-b", s.devices().get(0).node());
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void aNodeThatMissesItsHeartbeatsLosesItsSessionsToAnotherNode() throws Exception {
+    GatewayConfig fast = GatewayConfig.local("edge-t", "edge/t")
+        .withHeartbeat(Duration.ofMillis(100), Duration.ofMillis(500));
+    try (TestPool pool = new TestPool(fast)) {
+      pool.addNode("node-a", 1, "V100", 32 * GIB);
+      pool.addNode("node-b", 1, "V100", 32 * GIB);
+      Placed p = open(pool, pool.client());
+      MlpModel model = MlpModel.random(13, 16, 32, 4);
+      MlpService mlp = new MlpService(p.session(), model, 2);
+      check(model, mlp, 1, 2);
+      // The node still serves, but the gateway hears nothing from it: its heartbeats time out.
+      pool.registrars.get(pool.nodes.indexOf(p.server())).close();
+      String before = p.session().devices().get(0).node();
+      TestPool.await(() -> pool.gateway.sessions().stream().anyMatch(i -> i.replays() == 1),
+          "the session moved off " + before);
+      check(model, mlp, 2, 2);
+      assertNotEquals(before, p.session().devices().get(0).node());
+      assertTrue(p.server().node().sessions().isEmpty(), "the abandoned stream was cancelled on the old node");
+    }
+  }
+
+  private static float[] ramp(int n, float scale) {
+    float[] f = new float[n];
+    for (int i = 0; i < n; i++) {
+      f[i] = i * scale;
+    }
+    return f;
+  }
+}
