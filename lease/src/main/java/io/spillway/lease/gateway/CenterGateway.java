@@ -29,7 +29,8 @@ public final class CenterGateway implements AutoCloseable {
 
   public CenterGateway(GatewayConfig config, String bootstrapServers, LeaseConfig leases, InstantSource clock,
       GatewayListener listener) {
-    this.core = new GatewayCore(config, clock, listener);
+    // The edge that sent a session here journals and rebuilds it; the center only forwards.
+    this.core = new GatewayCore(config, clock, listener).failover(io.spillway.pool.gateway.FailoverConfig.off());
     this.bootstrapServers = bootstrapServers;
     this.leases = leases;
     this.clock = clock;
