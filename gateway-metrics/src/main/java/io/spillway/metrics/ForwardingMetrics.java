@@ -117,4 +117,28 @@ final class ForwardingMetrics implements GatewayListener {
   public void answered(String tenant, long nanos) {
     meters(tenant).answers().record(nanos, TimeUnit.NANOSECONDS);
   }
+
+  @Override
+  public void sessionReplayed(String tenant, long gapNanos) {
+    Timer.builder("spillway.session.replays")
+        .description("Sessions rebuilt on another slice after losing theirs, and the gap from the loss to the"
+            + " rebuilt session's open")
+        .tag("tenant", tenant)
+        .serviceLevelObjectives(ANSWER_BUCKETS)
+        .register(registry).record(gapNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void replayFailed(String tenant, String reason) {
+    Counter.builder("spillway.session.replay.failures")
+        .description("Sessions that lost their slice and could not be rebuilt (they ended)")
+        .tag("tenant", tenant).register(registry).increment();
+  }
+
+  @Override
+  public void failedBack(String tenant) {
+    Counter.builder("spillway.session.failbacks")
+        .description("Spilled sessions moved back to the local pool under the failback policy")
+        .tag("tenant", tenant).register(registry).increment();
+  }
 }

@@ -40,6 +40,15 @@ public final class GatewayMetrics {
     tenantsBeforeAttach.clear();
   }
 
+  /** A gauge of the bytes the session journals hold (edge gateways; {@code GatewayCore::journalBytes}). */
+  public void watchJournal(java.util.function.LongSupplier bytes) {
+    io.micrometer.core.instrument.Gauge.builder("spillway.journal.bytes", bytes, b -> (double) b.getAsLong())
+        .baseUnit("bytes")
+        .description("Bytes held by the session journals (modules, persistent buffers, ops since the last"
+            + " synchronizing call) that let the gateway rebuild sessions on another slice")
+        .register(registry);
+  }
+
   /** Makes a tenant's gauges exist (from its first session, or ahead of it for configured tenants). */
   public synchronized void watchTenant(String tenant) {
     if (pool == null) {
