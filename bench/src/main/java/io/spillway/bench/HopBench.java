@@ -14,6 +14,7 @@ import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.pool.gateway.GatewayConfig;
+import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.gateway.GatewayListener;
 import java.io.DataInputStream;
@@ -33,7 +34,8 @@ import org.HdrHistogram.Histogram;
  * bulk throughput through the gateway against a plain TCP relay moving the same bytes.
  *
  * <p>Usage: {@code java -cp bench/target/spillway-bench.jar io.spillway.bench.HopBench [--quick]
- * [--only rtt|pipelined|bulk]}. Bulk figures are sensitive to what the JVM ran before them (the JIT
+ * [--only rtt|pipelined|bulk] [--journal off]}. The edge journals sessions for failover unless
+ * {@code --journal off} (docs/failover.md); comparing the two runs gives the journal's cost. Bulk figures are sensitive to what the JVM ran before them (the JIT
  * compiles the shared forwarding and SDK paths for the small frames of the other phases first), so
  * {@code --only bulk} measures them in a fresh JVM, as a benchmark harness's fork would.
  */
@@ -43,11 +45,13 @@ public final class HopBench {
 
   private final boolean quick;
   private final String only;
+  private final boolean journal;
   private final Figures figures = new Figures();
 
-  private HopBench(boolean quick, String only) {
+  private HopBench(boolean quick, String only, boolean journal) {
     this.quick = quick;
     this.only = only;
+    this.journal = journal;
   }
 
   public static void main(String[] args) throws Exception {
@@ -57,7 +61,12 @@ public final class HopBench {
     if (only != null && !List.of("rtt", "pipelined", "bulk").contains(only)) {
       throw new IllegalArgumentException("--only takes rtt, pipelined or bulk, not " + only);
     }
-    new HopBench(a.contains("--quick"), only).run();
+    int j = a.indexOf("--journal");
+    String journal = j >= 0 && j + 1 < a.size() ? a.get(j + 1) : "on";
+    if (!List.of("on", "off").contains(journal)) {
+      throw new IllegalArgumentException("--journal takes on or off, not " + journal);
+    }
+    new HopBench(a.contains("--quick"), only, journal.equals("on")).run();
   }
 
   private void run() throws Exception {
@@ -65,7 +74,7 @@ public final class HopBench {
         NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), HostGpuDriver.withCards(1, "V100", 4096 * MIB));
     try (GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
         GatewayCore edge = new GatewayCore(GatewayConfig.local("edge-bench", "edge/bench"), Clock.systemUTC(),
-            GatewayListener.NONE).start();
+            GatewayListener.NONE).failover(journal ? FailoverConfig.defaults() : FailoverConfig.off()).start();
         GatewayRegistrar registrar = new GatewayRegistrar(node, edge.address(), "127.0.0.1:" + server.port(),
             500).start();
         SpillwayClient direct = SpillwayClient.connect("127.0.0.1:" + server.port());
@@ -73,8 +82,8 @@ public final class HopBench {
       while (!edge.ready()) {
         Thread.sleep(10);
       }
-      System.out.printf(Locale.ROOT, "%d cores, java %s%n", Runtime.getRuntime().availableProcessors(),
-          System.getProperty("java.version"));
+      System.out.printf(Locale.ROOT, "%d cores, java %s, session journal %s%n",
+          Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), journal ? "on" : "off");
       SliceRequest slice = SliceRequest.builder().tenant("bench").memoryBytes(1024 * MIB).build();
       try (GpuSession d = direct.open(slice); GpuSession e = viaEdge.open(slice)) {
         if (only == null || only.equals("rtt")) {

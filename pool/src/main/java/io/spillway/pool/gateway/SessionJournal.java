@@ -302,7 +302,26 @@ final class SessionJournal {
     b.contentBytes = 0;
   }
 
+  /**
+   * Appends a write or fill of a persistent buffer. One that covers exactly the range of an earlier one
+   * replaces it (re-uploading weights chunk by chunk keeps the journal the size of the weights); the
+   * new op goes last, so overlapping ranges still replay in their original order.
+   */
   private void addContent(BaseBuffer b, Op op, long bytes) {
+    long offset = op.hasWrite() ? op.getWrite().getOffset() : op.getFill().getOffset();
+    long length = op.hasWrite() ? op.getWrite().getData().size() : op.getFill().getBytes();
+    for (java.util.Iterator<Op> it = b.contents.iterator(); it.hasNext(); ) {
+      Op old = it.next();
+      long o = old.hasWrite() ? old.getWrite().getOffset() : old.getFill().getOffset();
+      long n = old.hasWrite() ? old.getWrite().getData().size() : old.getFill().getBytes();
+      if (o == offset && n == length) {
+        long freed = old.hasWrite() ? n + OP_OVERHEAD : OP_OVERHEAD;
+        it.remove();
+        b.contentBytes -= freed;
+        charge(-freed);
+        break;
+      }
+    }
     b.contents.add(op);
     b.contentBytes += bytes;
     charge(bytes);

@@ -251,6 +251,55 @@ class FailoverTest {
     }
   }
 
+  @Test
+  void aReadCutHalfwayIsCompletedFromTheNewNodeWithoutRepeatingBytes() throws Exception {
+    try (TestPool pool = new TestPool()) {
+      // node-a is reached through a link that dies in the middle of a read's answer.
+      io.spillway.node.GpuNode a = new io.spillway.node.GpuNode(new io.spillway.node.NodeOptions("node-a",
+          "edge/t", 0, 256 << 10, io.spillway.node.NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000),
+          io.spillway.node.driver.HostGpuDriver.withCards(1, "V100", 32 * GIB));
+      GpuNodeServer server = new GpuNodeServer(a, "127.0.0.1", 0).start();
+      pool.nodes.add(server);
+      try (CuttingProxy link = new CuttingProxy(server.port())) {
+        pool.registrars.add(new io.spillway.node.registration.GatewayRegistrar(a, pool.gateway.address(),
+            "127.0.0.1:" + link.port(), 200).start());
+        TestPool.await(() -> pool.gateway.registry().node("node-a").map(n -> n.isUp()).orElse(false),
+            "node-a registered");
+        GpuSession s = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
+        assertEquals("node-a", s.devices().get(0).node());
+        pool.addNode("node-b", 1, "V100", 32 * GIB);
+        int size = 8 << 20;
+        byte[] data = new byte[size];
+        new SplittableRandom(9).nextBytes(data);
+        DeviceBuffer w = s.allocPersistent(size);
+        s.write(w, 0, data);
+        s.synchronize();
+        link.cutAfter(3 << 20);
+        byte[] back = s.read(w, 0, size);
+        assertTrue(link.didCut(), "the link was cut during the read");
+        assertEquals("node-b", s.devices().get(0).node());
+        assertArrayEquals(data, back, "every byte once, in place");
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void reUploadingWeightsDoesNotGrowTheJournal() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      Placed p = open(pool, pool.client());
+      int size = 4 << 20;
+      DeviceBuffer w = p.session().allocPersistent(size);
+      for (int i = 0; i < 5; i++) {
+        p.session().write(w, 0, new byte[size]);
+        p.session().synchronize();
+      }
+      long bytes = pool.gateway.sessions().get(0).journalBytes();
+      assertTrue(bytes >= size && bytes < size + (64 << 10), "journal holds one copy: " + bytes);
+      p.session().close();
+    }
+  }
+
   private static float[] ramp(int n, float scale) {
     float[] f = new float[n];
     for (int i = 0; i < n; i++) {
