@@ -11,6 +11,7 @@ import io.spillway.lease.LeaseTopics;
 import io.spillway.lease.gateway.CenterGateway;
 import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayConfig;
+import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuotas;
 import io.spillway.pool.registry.Node;
@@ -60,6 +61,8 @@ public class CenterApp {
     LeaseConfig leases = leaseConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
     center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(), metrics.listener());
+    // The center does not journal: the edge that sent a session here replays it when it is lost.
+    center.core().failover(FailoverConfig.off());
     metrics.attach(center.core().registry(), center.core().placer());
     // Before the view starts, so that the book hears the lease log from its first record.
     center.view().addListener(book);

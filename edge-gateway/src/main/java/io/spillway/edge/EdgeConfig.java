@@ -1,6 +1,7 @@
 package io.spillway.edge;
 
 import io.quarkus.runtime.configuration.MemorySize;
+import io.spillway.pool.gateway.FailoverConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
@@ -37,6 +38,13 @@ public interface EdgeConfig {
 
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
   Spill spill();
+
+  /** Journaling sessions and replaying them on another slice when their GPU, link or lease is lost. */
+  Failover failover();
+
+  /** What happens to a spilled session when local capacity returns: never, when-idle or immediate. */
+  @WithDefault("never")
+  FailoverConfig.Failback failback();
 
   interface Grpc {
     /** Address the session and registration services listen on. */
@@ -84,7 +92,10 @@ public interface EdgeConfig {
     /** Kafka bootstrap servers (host:port, comma-separated) of the lease topics; required when enabled. */
     Optional<String> kafkaBootstrap();
 
-    /** host:port of the center gateway's gRPC session service; required when enabled. */
+    /**
+     * host:port of the center gateway's gRPC session service, or of each center replica,
+     * comma-separated, most preferred first; required when enabled.
+     */
     Optional<String> center();
 
     /** {@code when-full} or {@code above-utilization}. */
@@ -106,5 +117,91 @@ public interface EdgeConfig {
     /** How long a session open waits for the lease leader's answer before it fails. */
     @WithDefault("5s")
     Duration grantTimeout();
+
+    /** Timeout, retry, circuit breaker and bulkhead on the way to the center. */
+    FaultTolerance faultTolerance();
+  }
+
+  /** The fault-tolerance policies of the edge -> center path ({@code GuardedSpillTarget}). */
+  interface FaultTolerance {
+    /** How long one attempt to borrow a lease may take; the grant timeout when not set. */
+    Optional<Duration> timeout();
+
+    /** Retrying borrows that failed with UNAVAILABLE. */
+    Retry retry();
+
+    /** Failing fast while the center looks down. */
+    CircuitBreaker circuitBreaker();
+
+    /** Concurrent borrows per tenant. */
+    Bulkhead bulkhead();
+  }
+
+  interface Retry {
+    /** Retries after the first attempt; 0 retries nothing. */
+    @WithDefault("2")
+    int maxRetries();
+
+    /** Wait before the first retry. */
+    @WithDefault("200ms")
+    Duration delay();
+
+    /** Each further wait is the previous one times this factor. */
+    @WithDefault("2")
+    int factor();
+
+    /** The longest wait between two attempts. */
+    @WithDefault("2s")
+    Duration maxDelay();
+
+    /** Random variation added to or taken from each wait. */
+    @WithDefault("100ms")
+    Duration jitter();
+  }
+
+  interface CircuitBreaker {
+    /** Borrows in the rolling window the failure ratio is computed over. */
+    @WithDefault("10")
+    int requestVolumeThreshold();
+
+    /** Share of failed borrows in the window at which the breaker opens; 0 < ratio <= 1. */
+    @WithDefault("0.5")
+    double failureRatio();
+
+    /** How long the breaker stays open before it lets a probe through. */
+    @WithDefault("10s")
+    Duration delay();
+
+    /** Successful probes that close a half-open breaker. */
+    @WithDefault("1")
+    int successThreshold();
+  }
+
+  interface Bulkhead {
+    /** Borrows one tenant may have in flight at once. */
+    @WithDefault("8")
+    int perTenant();
+  }
+
+  interface Failover {
+    /** Whether sessions are journaled and replayed elsewhere when their upstream is lost. */
+    @WithDefault("true")
+    boolean journal();
+
+    /** Journal bound per session; past it the session is no longer replayable. */
+    @WithDefault("256M")
+    MemorySize maxSessionJournal();
+
+    /** Journal bound for all sessions of the gateway together. */
+    @WithDefault("4G")
+    MemorySize maxGatewayJournal();
+
+    /** How long a lost session may take to be rebuilt before it fails with UNAVAILABLE. */
+    @WithDefault("30s")
+    Duration replayDeadline();
+
+    /** How often spilled sessions look for local capacity (failback). */
+    @WithDefault("1s")
+    Duration failbackInterval();
   }
 }

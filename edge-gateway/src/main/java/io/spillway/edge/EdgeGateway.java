@@ -6,6 +6,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.gateway.LeaseSpill;
+import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayCore;
@@ -19,9 +20,12 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeoutException;
@@ -51,14 +55,17 @@ public class EdgeGateway {
   private final EdgeConfig config;
   private LeaseClient leases;
   private ScheduledExecutorService renewals;
+  private volatile LeaseSpill leaseSpill;
+  private volatile GuardedSpillTarget guarded;
 
   @Inject
   public EdgeGateway(EdgeConfig config, MeterRegistry meters) {
     this.config = config;
     GatewayConfig gateway = gatewayConfig(config);
     spillSettings(config.spill());
+    FailoverConfig failover = failoverConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
-    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener());
+    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener()).failover(failover);
     metrics.attach(core.registry(), core.placer());
     config.tenants().keySet().forEach(metrics::watchTenant);
   }
@@ -99,9 +106,7 @@ public class EdgeGateway {
     String p = "spillway.edge.spill.";
     require(spill.kafkaBootstrap().filter(s -> !s.isBlank()).isPresent(),
         p + "kafka-bootstrap is not set; spilling needs the Kafka cluster of the lease topics (host:port)");
-    require(spill.center().filter(EdgeGateway::isHostPort).isPresent(),
-        p + "center is " + spill.center().orElse("not set")
-            + "; it must be host:port of the center gateway's gRPC service");
+    centers(spill.center());
     require(spill.threshold() >= 1 && spill.threshold() <= 100,
         p + "threshold is " + spill.threshold() + "; it must be a percentage 1..100");
     require(positive(spill.leaseDuration()), p + "lease-duration is " + spill.leaseDuration()
@@ -111,26 +116,85 @@ public class EdgeGateway {
     require(!spill.skewMargin().isNegative() && spill.skewMargin().compareTo(spill.leaseDuration()) < 0,
         p + "skew-margin is " + spill.skewMargin() + "; it must be >= 0 and shorter than "
             + p + "lease-duration (" + spill.leaseDuration() + ")");
+    faultTolerance(spill);
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
         .withSkewMargin(spill.skewMargin());
+  }
+
+  /**
+   * Parses {@code spillway.edge.spill.center}: one host:port, or several comma-separated (center
+   * replicas, most preferred first).
+   *
+   * @throws IllegalArgumentException naming the key and the offending value
+   */
+  static List<String> centers(Optional<String> value) {
+    String key = "spillway.edge.spill.center";
+    require(value.filter(v -> !v.isBlank()).isPresent(), key
+        + " is not set; spilling needs host:port of the center gateway's gRPC service (comma-separated for "
+        + "several replicas)");
+    List<String> out = new ArrayList<>();
+    for (String part : value.orElseThrow().split(",", -1)) {
+      String c = part.trim();
+      require(isHostPort(c), key + " is " + value.orElseThrow() + "; '" + c
+          + "' is not host:port (port 1..65535); give one host:port per center replica, comma-separated");
+      require(!out.contains(c), key + " is " + value.orElseThrow() + "; it names " + c + " twice");
+      out.add(c);
+    }
+    return out;
+  }
+
+  /**
+   * Maps {@code spillway.edge.spill.fault-tolerance.*} onto the guard's policy.
+   *
+   * @throws IllegalArgumentException naming the key, the value and what is accepted
+   */
+  static GuardedSpillTarget.Policy faultTolerance(EdgeConfig.Spill spill) {
+    EdgeConfig.FaultTolerance ft = spill.faultTolerance();
+    EdgeConfig.Retry r = ft.retry();
+    EdgeConfig.CircuitBreaker cb = ft.circuitBreaker();
+    return new GuardedSpillTarget.Policy(ft.timeout().orElse(spill.grantTimeout()), r.maxRetries(), r.delay(),
+        r.factor(), r.maxDelay(), r.jitter(), cb.requestVolumeThreshold(), cb.failureRatio(), cb.delay(),
+        cb.successThreshold(), ft.bulkhead().perTenant());
+  }
+
+  /**
+   * Maps {@code spillway.edge.failover.*} and {@code spillway.edge.failback} onto the core's failover.
+   *
+   * @throws IllegalArgumentException naming the key, the value and what is accepted
+   */
+  static FailoverConfig failoverConfig(EdgeConfig config) {
+    EdgeConfig.Failover f = config.failover();
+    String p = "spillway.edge.failover.";
+    long perSession = f.maxSessionJournal().asLongValue();
+    long perGateway = f.maxGatewayJournal().asLongValue();
+    require(perSession > 0, p + "max-session-journal is " + perSession + " bytes; it must be positive");
+    require(perGateway >= perSession, p + "max-gateway-journal is " + perGateway + " bytes; it must be at least "
+        + p + "max-session-journal (" + perSession + " bytes)");
+    require(positive(f.replayDeadline()), p + "replay-deadline is " + f.replayDeadline()
+        + "; it must be positive");
+    require(positive(f.failbackInterval()), p + "failback-interval is " + f.failbackInterval()
+        + "; it must be positive");
+    return new FailoverConfig(f.journal(), perSession, perGateway, f.replayDeadline(), config.failback(),
+        f.failbackInterval());
   }
 
   private static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();
   }
 
+  /** A host name, an IPv4 address or a bracketed IPv6 address, then a port. */
+  private static final java.util.regex.Pattern HOST_PORT =
+      java.util.regex.Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):([0-9]{1,5})");
+
   private static boolean isHostPort(String s) {
-    int colon = s.lastIndexOf(':');
-    if (colon <= 0 || colon == s.length() - 1) {
+    var m = HOST_PORT.matcher(s);
+    if (!m.matches()) {
       return false;
     }
-    try {
-      int port = Integer.parseInt(s.substring(colon + 1));
-      return port > 0 && port <= 65535;
-    } catch (NumberFormatException e) {
-      return false;
-    }
+    int port = Integer.parseInt(m.group(2));
+    return port > 0 && port <= 65535;
   }
+
 
   private static TenantQuota quota(EdgeConfig.Quota quota, String prefix) {
     require(quota.maxSessions() >= 0,
@@ -156,12 +220,21 @@ public class EdgeGateway {
         return t;
       });
       LeaseSpill.Mode mode = LeaseSpill.Mode.valueOf(spill.mode().name());
-      core.spillTo(new LeaseSpill(leases, spill.center().orElseThrow(), mode, spill.threshold(),
-          spill.leaseDuration(), spill.grantTimeout(), renewals));
-      LOG.infof("edge gateway %s spills to center %s (%s, threshold %d%%) under leases over Kafka %s",
-          config.name(), spill.center().orElseThrow(), spill.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'),
-          spill.threshold(), spill.kafkaBootstrap().orElseThrow());
+      List<String> centers = centers(spill.center());
+      leaseSpill = new LeaseSpill(leases, centers, mode, spill.threshold(), spill.leaseDuration(),
+          spill.grantTimeout(), renewals);
+      guarded = new GuardedSpillTarget(leaseSpill, faultTolerance(spill));
+      core.spillTo(guarded);
+      LOG.infof("edge gateway %s spills to center %s (%s, threshold %d%%) under leases over Kafka %s; %s",
+          config.name(), String.join(", ", centers),
+          spill.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'), spill.threshold(),
+          spill.kafkaBootstrap().orElseThrow(), guarded.policy());
     }
+    FailoverConfig failover = core.failoverConfig();
+    LOG.infof("failover: journal %s (%d bytes per session, %d per gateway), replay deadline %s, failback %s "
+        + "every %s", failover.journal() ? "on" : "off", failover.maxSessionBytes(), failover.maxGatewayBytes(),
+        failover.replayDeadline(), failover.failback().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+        failover.failbackInterval());
     core.start();
     GatewayConfig c = core.config();
     LOG.infof("edge gateway %s (pool %s): gRPC sessions and node registration on %s", c.name(), c.pool(),
@@ -180,6 +253,19 @@ public class EdgeGateway {
       leases.close();
     }
   }
+
+  /** The spill path as an operator sees it; empty when spilling is off (or not started yet). */
+  Optional<SpillView> spillView() {
+    LeaseSpill l = leaseSpill;
+    GuardedSpillTarget g = guarded;
+    if (l == null || g == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new SpillView(l.centers(), l.preferredCenter(), g.breaker()));
+  }
+
+  /** Where spills go and whether the center's circuit breaker lets them. */
+  record SpillView(List<String> centers, String preferredCenter, GuardedSpillTarget.BreakerView circuitBreaker) {}
 
   @Produces
   @Singleton

@@ -31,6 +31,33 @@ final class GatewayHealth {
     }
   }
 
+  /**
+   * The way to the center, for operators: always UP (a center that is down does not make the edge
+   * unready: it still places sessions locally), with the circuit breaker's state as data.
+   */
+  @Readiness
+  @ApplicationScoped
+  static class Center implements HealthCheck {
+    @Inject
+    EdgeGateway edge;
+
+    @Override
+    public HealthCheckResponse call() {
+      var builder = HealthCheckResponse.named("spillway-center").up();
+      edge.spillView().ifPresentOrElse(v -> {
+        builder.withData("spilling", "on")
+            .withData("centers", String.join(",", v.centers()))
+            .withData("preferred center", v.preferredCenter())
+            .withData("circuit breaker", v.circuitBreaker().state())
+            .withData("circuit breaker since", v.circuitBreaker().since().toString());
+        if (v.circuitBreaker().probeAt() != null) {
+          builder.withData("probe at", v.circuitBreaker().probeAt().toString());
+        }
+      }, () -> builder.withData("spilling", "off"));
+      return builder.build();
+    }
+  }
+
   /** UP while the gateway's gRPC server (sessions and node registration) is serving. */
   @Liveness
   @ApplicationScoped

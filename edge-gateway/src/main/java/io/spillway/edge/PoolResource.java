@@ -29,6 +29,9 @@ public class PoolResource {
   @Inject
   GatewayCore core;
 
+  @Inject
+  EdgeGateway edge;
+
   @GET
   @Path("pool")
   @Operation(summary = "The pool now",
@@ -42,7 +45,8 @@ public class PoolResource {
     TotalsDto totals = new TotalsDto(gpus.size(), up.size(),
         up.stream().mapToLong(GpuView::memoryFreeBytes).sum(), snapshot.busyCardMemoryUtilization());
     List<PlacedSessionDto> sessions = snapshot.sessions().stream().map(PlacedSessionDto::of).toList();
-    return new PoolDto(gpus, nodes, totals, sessions);
+    SpillDto spill = edge.spillView().map(SpillDto::of).orElse(null);
+    return new PoolDto(gpus, nodes, totals, sessions, spill);
   }
 
   @GET
@@ -58,7 +62,24 @@ public class PoolResource {
 
   @Schema(description = "The pool at one instant")
   public record PoolDto(List<GpuDto> gpus, List<NodeDto> nodes, TotalsDto totals,
-      List<PlacedSessionDto> sessions) {}
+      List<PlacedSessionDto> sessions,
+      @Schema(description = "The way to the center; null when spilling is off") SpillDto spill) {}
+
+  @Schema(description = "Where spilled sessions go and whether the center's circuit breaker lets them")
+  public record SpillDto(
+      @Schema(description = "Center replicas, most preferred first") List<String> centers,
+      @Schema(description = "The replica the next spill names (not reported unreachable lately)")
+      String preferredCenter,
+      @Schema(description = "CLOSED (spilling), OPEN (the center is considered down: spills fail fast) or "
+          + "HALF_OPEN (probing)") String circuitBreaker,
+      @Schema(description = "When the breaker entered its state") Instant circuitBreakerSince,
+      @Schema(description = "While OPEN: when the next borrow may probe the center") Instant probeAt) {
+
+    static SpillDto of(EdgeGateway.SpillView v) {
+      return new SpillDto(v.centers(), v.preferredCenter(), v.circuitBreaker().state(),
+          v.circuitBreaker().since(), v.circuitBreaker().probeAt());
+    }
+  }
 
   @Schema(description = "One card as the placer sees it")
   public record GpuDto(

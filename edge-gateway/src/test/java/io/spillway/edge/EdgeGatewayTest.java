@@ -84,6 +84,18 @@ class EdgeGatewayTest {
     given().get("/q/health/live").then()
         .statusCode(200)
         .body("checks.find { it.name == 'spillway-grpc' }.data.address", equalTo(core.address()));
+    given().get("/q/health/ready").then()
+        .body("checks.find { it.name == 'spillway-center' }.status", equalTo("UP"))
+        .body("checks.find { it.name == 'spillway-center' }.data.spilling", equalTo("off"));
+    given().get("/pool").then().statusCode(200).body("spill", org.hamcrest.Matchers.nullValue());
+  }
+
+  @Test
+  @Order(1)
+  void failoverKeysReachTheCore() {
+    // application.properties (test) sets replay-deadline=20s and max-session-journal=64M; the rest default.
+    assertEquals(io.spillway.pool.gateway.FailoverConfig.defaults().withReplayDeadline(Duration.ofSeconds(20))
+        .withBounds(64 * MIB, 4 * GIB), core.failoverConfig());
   }
 
   @Test

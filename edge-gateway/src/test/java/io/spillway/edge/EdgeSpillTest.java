@@ -68,6 +68,17 @@ class EdgeSpillTest {
             .matcher(metrics);
         assertTrue(m.find(), "spillway_spilled_sessions_total{tenant=acme} is exposed");
         assertEquals(1.0, Double.parseDouble(m.group(1)));
+
+        // The way to the center, for operators: its replica and the circuit breaker, closed.
+        String centerAddress = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+            .getValue("spillway.edge.spill.center", String.class);
+        JsonPath pool = given().get("/pool").then().statusCode(200).extract().jsonPath();
+        assertEquals(List.of(centerAddress), pool.getList("spill.centers", String.class));
+        assertEquals(centerAddress, pool.getString("spill.preferredCenter"));
+        assertEquals("CLOSED", pool.getString("spill.circuitBreaker"));
+        assertEquals(null, pool.getString("spill.probeAt"));
+        JsonPath ready = given().get("/q/health/ready").then().extract().jsonPath();
+        assertEquals("CLOSED", ready.getString("checks.find { it.name == 'spillway-center' }.data.'circuit breaker'"));
       }
     }
   }

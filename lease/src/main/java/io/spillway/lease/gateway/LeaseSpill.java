@@ -12,24 +12,39 @@ import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseSlice;
 import io.spillway.protocol.v1.LeaseState;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * An edge's spill to the center through leases: one lease per spilled session, sized to its slice.
  * While the session runs, the lease is renewed every third of its duration; the session is told the
- * lease is lost when it is revoked or expires, or when it could not be renewed before its usable
- * deadline (its deadline less the clock-skew margin). The lease goes back when the session ends.
+ * lease is lost (its {@code lost} callback, at most once per lease) when an admin revokes it (the lease
+ * turns DRAINING: the session is told at once, so the gateway moves it while the lease still holds
+ * capacity, then gives the spill back), when it is revoked or expires, or when it could not be renewed
+ * before its usable deadline (its deadline less the clock-skew margin). The lease goes back when the
+ * session ends or moves ({@link #giveBack}, idempotent, harmless after {@code lost}).
+ *
+ * <p>The center may run several replicas; each follows the lease log, so any of them admits a session
+ * under any lease. Each {@link Spill} names one: the first of {@code centers} not reported
+ * {@link #unreachable} within the last {@link #DEFAULT_COOL_OFF} (or, when every replica was, the one
+ * reported longest ago).
  */
 public final class LeaseSpill implements SpillTarget {
   private static final Logger LOG = Logger.getLogger(LeaseSpill.class.getName());
+
+  /** How long a center replica reported unreachable is passed over when another one is not. */
+  public static final Duration DEFAULT_COOL_OFF = Duration.ofSeconds(5);
 
   /** When to go to the center. */
   public enum Mode {
@@ -39,32 +54,110 @@ public final class LeaseSpill implements SpillTarget {
     ABOVE_UTILIZATION
   }
 
-  private record Borrowed(Lease lease, Consumer<Status> lost, ScheduledFuture<?> renewals) {}
+  private record Borrowed(Lease lease, Consumer<Status> lost, ScheduledFuture<?> renewals,
+      AtomicBoolean told) {
+
+    /** Calls {@code lost} unless it was called already for this lease. */
+    void tell(Status status) {
+      if (told.compareAndSet(false, true)) {
+        lost.accept(status);
+      }
+    }
+  }
 
   private final LeaseClient client;
-  private final String centerAddress;
+  private final List<String> centers;
   private final Mode mode;
   private final int thresholdPercent;
   private final Duration grantTimeout;
   private final Duration renewEvery;
   private final ScheduledExecutorService timer;
   private final Map<String, Borrowed> borrowed = new ConcurrentHashMap<>();
+  /** Center address to the {@link #nanos} at which it was last reported unreachable. */
+  private final Map<String, Long> unreachableAt = new ConcurrentHashMap<>();
+  private volatile long coolOffNanos = DEFAULT_COOL_OFF.toNanos();
+  private volatile LongSupplier nanos = System::nanoTime;
 
+  /** One center gateway (or one address in front of its replicas). */
   public LeaseSpill(LeaseClient client, String centerAddress, Mode mode, int thresholdPercent,
       Duration leaseDuration, Duration grantTimeout, ScheduledExecutorService timer) {
+    this(client, List.of(centerAddress), mode, thresholdPercent, leaseDuration, grantTimeout, timer);
+  }
+
+  /**
+   * @param centers host:port of each center replica's session service, most preferred first; not empty
+   */
+  public LeaseSpill(LeaseClient client, List<String> centers, Mode mode, int thresholdPercent,
+      Duration leaseDuration, Duration grantTimeout, ScheduledExecutorService timer) {
+    if (centers.isEmpty()) {
+      throw new IllegalArgumentException("at least one center address is needed");
+    }
     this.client = client;
-    this.centerAddress = centerAddress;
+    this.centers = List.copyOf(centers);
     this.mode = mode;
     this.thresholdPercent = thresholdPercent;
     this.grantTimeout = grantTimeout;
     this.renewEvery = leaseDuration.dividedBy(3);
     this.timer = timer;
     client.addListener((previous, current) -> {
-      Borrowed b = borrowed.get(current.getLeaseId());
-      if (b != null && (current.getState() == LeaseState.REVOKED || current.getState() == LeaseState.EXPIRED)) {
-        lose(current.getLeaseId(), "lease " + current.getLeaseId() + " is " + current.getState());
+      String id = current.getLeaseId();
+      Borrowed b = borrowed.get(id);
+      if (b == null) {
+        return;
+      }
+      switch (current.getState()) {
+        case DRAINING -> draining(id, b, current);
+        case REVOKED, EXPIRED -> lose(id, "lease " + id + " is " + current.getState()
+            + (current.getReason().isEmpty() ? "" : " (" + current.getReason() + ")"), false);
+        default -> { }
       }
     });
+  }
+
+  /** Sets how long a replica reported unreachable is passed over (default {@link #DEFAULT_COOL_OFF}). */
+  public LeaseSpill coolOff(Duration coolOff) {
+    this.coolOffNanos = coolOff.toNanos();
+    return this;
+  }
+
+  /** For tests: the clock of the cool-off, in nanoseconds. */
+  LeaseSpill nanoClock(LongSupplier nanos) {
+    this.nanos = nanos;
+    return this;
+  }
+
+  /** The center replicas, most preferred first. */
+  public List<String> centers() {
+    return centers;
+  }
+
+  /** The replica the next borrow names. */
+  public String preferredCenter() {
+    long now = nanos.getAsLong();
+    String oldest = null;
+    long oldestAt = Long.MAX_VALUE;
+    for (String c : centers) {
+      Long at = unreachableAt.get(c);
+      if (at == null || now - at >= coolOffNanos) {
+        return c;
+      }
+      if (oldest == null || at - oldestAt < 0) {
+        oldest = c;
+        oldestAt = at;
+      }
+    }
+    return oldest;
+  }
+
+  @Override
+  public void unreachable(Spill spill, Status status) {
+    String center = spill.centerAddress();
+    if (centers.contains(center)) {
+      unreachableAt.put(center, nanos.getAsLong());
+      LOG.warning(() -> "center " + center + " unreachable (" + status.getCode()
+          + (status.getDescription() == null ? "" : " " + status.getDescription())
+          + "); for " + Duration.ofNanos(coolOffNanos) + " spills prefer " + preferredCenter());
+    }
   }
 
   @Override
@@ -102,9 +195,25 @@ public final class LeaseSpill implements SpillTarget {
       }
       ScheduledFuture<?> renewals = timer.scheduleAtFixedRate(() -> renew(lease.getLeaseId()),
           renewEvery.toMillis(), renewEvery.toMillis(), TimeUnit.MILLISECONDS);
-      borrowed.put(lease.getLeaseId(), new Borrowed(lease, lost, renewals));
-      return new Spill(centerAddress, lease.getLeaseId(), lease.getEpoch());
+      Borrowed b = new Borrowed(lease, lost, renewals, new AtomicBoolean());
+      borrowed.put(lease.getLeaseId(), b);
+      // Revoked between the grant and now: the listener saw no borrowed lease, so look again.
+      client.lease(lease.getLeaseId()).filter(l -> l.getState() == LeaseState.DRAINING)
+          .ifPresent(l -> draining(l.getLeaseId(), b, l));
+      return new Spill(preferredCenter(), lease.getLeaseId(), lease.getEpoch());
     });
+  }
+
+  /**
+   * An admin revoked the lease: it holds its capacity until the drain deadline and cannot be renewed.
+   * The session is told now, so that the gateway moves it meanwhile; the lease stays borrowed until
+   * the gateway gives the spill back (which releases it) or the lease turns REVOKED.
+   */
+  private void draining(String leaseId, Borrowed b, Lease current) {
+    b.renewals().cancel(false);
+    b.tell(Status.UNAVAILABLE.withDescription("lease " + leaseId + " was revoked by an admin (draining until "
+        + Instant.ofEpochMilli(current.getDeadlineMillis())
+        + (current.getReason().isEmpty() ? "" : "; " + current.getReason()) + "): moving the session"));
   }
 
   private void renew(String leaseId) {
@@ -113,9 +222,13 @@ public final class LeaseSpill implements SpillTarget {
       return;
     }
     Lease current = client.lease(leaseId).orElse(b.lease());
+    if (current.getState() == LeaseState.DRAINING) {
+      draining(leaseId, b, current);
+      return;
+    }
     if (!client.usable(current)) {
       lose(leaseId, "lease " + leaseId + " was not renewed before its usable deadline "
-          + client.usableUntil(current));
+          + client.usableUntil(current), true);
       return;
     }
     client.renew(current, renewEvery).whenComplete((renewed, error) -> {
@@ -126,13 +239,17 @@ public final class LeaseSpill implements SpillTarget {
     });
   }
 
-  private void lose(String leaseId, String why) {
+  /** The lease is gone or unusable: forget it, tell the session (unless told already), release it if live. */
+  private void lose(String leaseId, String why, boolean release) {
     Borrowed b = borrowed.remove(leaseId);
     if (b != null) {
       b.renewals().cancel(false);
-      b.lost().accept(Status.UNAVAILABLE.withDescription(why));
-      client.lease(leaseId).filter(l -> l.getState() == LeaseState.GRANTED || l.getState() == LeaseState.DRAINING)
-          .ifPresent(l -> client.release(l, grantTimeout));
+      b.tell(Status.UNAVAILABLE.withDescription(why));
+      if (release) {
+        client.lease(leaseId)
+            .filter(l -> l.getState() == LeaseState.GRANTED || l.getState() == LeaseState.DRAINING)
+            .ifPresent(l -> client.release(l, grantTimeout));
+      }
     }
   }
 
