@@ -23,10 +23,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
+import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
 import org.jboss.logging.Logger;
 
 /**
@@ -34,8 +34,9 @@ import org.jboss.logging.Logger;
  * through, outermost first:
  *
  * <ol>
- *   <li>a bulkhead per tenant ({@link Policy#bulkheadPerTenant()} borrows in flight at once; over it the
- *       borrow fails at once with {@code RESOURCE_EXHAUSTED} naming the tenant and the limit);
+ *   <li>a SmallRye bulkhead per tenant: {@link Policy#bulkheadPerTenant()} borrows in flight at once and
+ *       one more waiting (SmallRye's asynchronous bulkhead queues at least one); beyond that a borrow fails
+ *       at once with {@code RESOURCE_EXHAUSTED} naming the tenant and the limit;
  *   <li>a retry with exponential backoff and jitter, only for failures whose gRPC status is
  *       {@code UNAVAILABLE} (no answer from the lease leader, Kafka down, an attempt timed out);
  *       {@code RESOURCE_EXHAUSTED} (the center is full) and everything else fail at once;
@@ -45,9 +46,6 @@ import org.jboss.logging.Logger;
  *       center will be probed, and {@link #spillFirst} is false; after its delay one borrow probes it;
  *   <li>a timeout per attempt.
  * </ol>
- *
- * <p>SmallRye's bulkhead for asynchronous actions always queues at least one waiting action, so it cannot
- * refuse the (N+1)th borrow outright; the per-tenant limit is a semaphore per tenant instead.
  *
  * <p>An attempt abandoned by the timeout may still be granted later; such a lease is given back at once,
  * as is any grant other than the one the session uses, and only the session's own lease may call its
@@ -115,7 +113,7 @@ public final class GuardedSpillTarget implements SpillTarget {
   private final InstantSource clock;
   private final TypedGuard<CompletionStage<Spill>> retry;
   private final TypedGuard<CompletionStage<Spill>> center;
-  private final Map<String, Semaphore> tenants = new ConcurrentHashMap<>();
+  private final Map<String, TypedGuard<CompletionStage<Spill>>> tenants = new ConcurrentHashMap<>();
   private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
   private volatile Instant since;
 
@@ -190,25 +188,31 @@ public final class GuardedSpillTarget implements SpillTarget {
   @Override
   public CompletableFuture<Spill> borrow(SessionId session, SliceRequest request, Consumer<Status> lost) {
     String tenant = request.tenant();
-    Semaphore permits = tenants.computeIfAbsent(tenant, t -> new Semaphore(policy.bulkheadPerTenant()));
-    if (!permits.tryAcquire()) {
-      return CompletableFuture.failedFuture(Status.RESOURCE_EXHAUSTED.withDescription("tenant " + tenant
-          + " already has " + policy.bulkheadPerTenant() + " borrows from the center in flight, its limit ("
-          + KEYS + "bulkhead.per-tenant); try again once one is answered").asException());
-    }
+    TypedGuard<CompletionStage<Spill>> bulkhead = tenants.computeIfAbsent(tenant, t -> TypedGuard.create(STAGE)
+        .withDescription("center borrows of tenant " + t)
+        .withBulkhead()
+            .limit(policy.bulkheadPerTenant())
+            .queueSize(1)
+            .done()
+        .build());
     Attempts attempts = new Attempts(session, request, lost);
     CompletableFuture<Spill> out = new CompletableFuture<>();
     CompletionStage<Spill> guarded;
     try {
-      guarded = retry.get(() -> unavailableOnTimeout(center.get(attempts::next)));
+      guarded = bulkhead.get(() -> retry.get(() -> unavailableOnTimeout(center.get(attempts::next))));
     } catch (RuntimeException e) {
       guarded = CompletableFuture.failedFuture(e);
     }
     guarded.whenComplete((spill, error) -> {
-      permits.release();
       if (error == null) {
         attempts.decide(spill);
         out.complete(spill);
+      } else if (unwrap(error) instanceof BulkheadException) {
+        attempts.decide(null);
+        out.completeExceptionally(Status.RESOURCE_EXHAUSTED.withDescription("tenant " + tenant
+            + " already has " + policy.bulkheadPerTenant() + " borrows from the center in flight and one"
+            + " waiting, its limit (" + KEYS + "bulkhead.per-tenant); try again once one is answered")
+            .asException());
       } else {
         attempts.decide(null);
         out.completeExceptionally(toStatus(error).asException());

@@ -212,7 +212,7 @@ class GuardedSpillTargetTest {
   }
 
   @Test
-  void thePerTenantBulkheadRefusesTheNPlusFirstBorrowOfOneTenantOnly() throws Exception {
+  void thePerTenantBulkheadQueuesOneAndRefusesTheNextBorrowOfOneTenantOnly() throws Exception {
     List<CompletableFuture<SpillTarget.Spill>> pending = new CopyOnWriteArrayList<>();
     FakeCenter center = new FakeCenter(n -> {
       CompletableFuture<SpillTarget.Spill> f = new CompletableFuture<>();
@@ -223,24 +223,35 @@ class GuardedSpillTargetTest {
         policy(Duration.ofSeconds(10), 0, 100, 0.99, Duration.ofSeconds(5), 2));
     CompletableFuture<SpillTarget.Spill> a1 = borrow(guard, "acme");
     CompletableFuture<SpillTarget.Spill> a2 = borrow(guard, "acme");
-    CompletableFuture<SpillTarget.Spill> a3 = borrow(guard, "acme");
-    assertEquals(Status.Code.RESOURCE_EXHAUSTED, failureCode(a3));
-    String why = failureText(a3);
+    CompletableFuture<SpillTarget.Spill> a3 = borrow(guard, "acme"); // waits in the bulkhead's queue
+    CompletableFuture<SpillTarget.Spill> refused = borrow(guard, "acme");
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, failureCode(refused));
+    String why = failureText(refused);
     assertTrue(why.contains("acme") && why.contains("2") && why.contains("bulkhead.per-tenant"), why);
     CompletableFuture<SpillTarget.Spill> g1 = borrow(guard, "globex");
-    assertEquals(3, center.borrows.get(), "acme's third borrow never reached the center; globex's did");
-    assertFalse(a1.isDone() || a2.isDone() || g1.isDone());
+    assertEquals(3, center.borrows.get(), "acme's third borrow waits, its fourth is refused; globex's went on");
+    assertFalse(a1.isDone() || a2.isDone() || a3.isDone() || g1.isDone());
 
     pending.get(0).complete(spill(0));
     assertEquals(spill(0), a1.get(5, TimeUnit.SECONDS));
-    CompletableFuture<SpillTarget.Spill> a4 = borrow(guard, "acme");
-    assertEquals(4, center.borrows.get(), "a finished borrow frees its tenant's place");
+    awaitBorrows(center, 4, "a finished borrow lets the waiting one through");
+    CompletableFuture<SpillTarget.Spill> a4 = a3;
     pending.get(1).complete(spill(1));
     pending.get(2).complete(spill(2));
     pending.get(3).complete(spill(3));
     assertEquals(spill(1), a2.get(5, TimeUnit.SECONDS));
     assertEquals(spill(2), g1.get(5, TimeUnit.SECONDS));
     assertEquals(spill(3), a4.get(5, TimeUnit.SECONDS));
+  }
+
+  private static void awaitBorrows(FakeCenter center, int n, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (center.borrows.get() < n) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what + " (" + center.borrows.get() + " borrows)");
+      }
+      Thread.sleep(5);
+    }
   }
 
   @Test
