@@ -286,6 +286,11 @@ public final class GuardedSpillTarget implements SpillTarget {
   }
 
   @Override
+  public java.util.Optional<Spill> elsewhere(Spill spill) {
+    return delegate.elsewhere(spill);
+  }
+
+  @Override
   public void unreachable(Spill spill, Status status) {
     delegate.unreachable(spill, status);
     // One failed call through the breaker records the report (ignored while the breaker is open).

@@ -1,12 +1,18 @@
 package io.spillway.lease;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * An embedded single-node KRaft broker in its own process, for {@code spillway up}: prints
- * {@code READY 127.0.0.1:PORT} once it serves, and stops (deleting its data) on SIGTERM.
+ * {@code READY 127.0.0.1:PORT} once it serves, and stops on SIGTERM.
  *
- * <p>Usage: {@code KafkaMain [PORT]} (0 or none: a free port).
+ * <p>Usage: {@code KafkaMain [PORT [DATA_DIR]]} (PORT 0 or none: a free port). Without DATA_DIR the broker
+ * keeps its data in a temporary directory deleted when it stops. With DATA_DIR it keeps its data there
+ * (created and formatted on first use) and leaves it in place when it stops or is killed, so a broker
+ * started again with the same PORT and DATA_DIR comes back with its topics, offsets and records (the
+ * lease log survives), which is what a chaos test that stops the broker needs.
  */
 public final class KafkaMain {
   private KafkaMain() {}
@@ -14,7 +20,14 @@ public final class KafkaMain {
   public static void main(String[] args) throws Exception {
     int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
     EmbeddedKafka kafka = new EmbeddedKafka().onPort(port);
-    String bootstrap = kafka.start();
+    String bootstrap;
+    if (args.length > 1) {
+      Path dir = Path.of(args[1]);
+      Files.createDirectories(dir);
+      bootstrap = kafka.start(dir);
+    } else {
+      bootstrap = kafka.start();
+    }
     LeaseTopics.ensure(bootstrap, (short) 1);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

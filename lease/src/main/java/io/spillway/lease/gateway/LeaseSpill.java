@@ -161,6 +161,21 @@ public final class LeaseSpill implements SpillTarget {
   }
 
   @Override
+  public java.util.Optional<Spill> elsewhere(Spill spill) {
+    Borrowed b = borrowed.get(spill.leaseId());
+    if (b == null) {
+      return java.util.Optional.empty();
+    }
+    Lease current = client.lease(spill.leaseId()).orElse(b.lease());
+    String other = preferredCenter();
+    if (current.getState() != LeaseState.GRANTED || !client.usable(current)
+        || other.equals(spill.centerAddress())) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new Spill(other, spill.leaseId(), current.getEpoch()));
+  }
+
+  @Override
   public boolean spillFirst(PoolSnapshot local) {
     if (mode != Mode.ABOVE_UTILIZATION) {
       return false;

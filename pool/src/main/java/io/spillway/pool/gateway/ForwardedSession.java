@@ -47,6 +47,14 @@ import java.util.logging.Logger;
 final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private static final Logger LOG = Logger.getLogger(ForwardedSession.class.getName());
 
+  /**
+   * Trailer a gateway that does not journal (a center) sets when it ends a session because what was
+   * under it was lost (its node, its lease): the edge then knows the gateway itself is alive, and that
+   * the lease's cards are not worth trying again.
+   */
+  static final Metadata.Key<String> UPSTREAM_LOST =
+      Metadata.Key.of("spillway-upstream-lost", Metadata.ASCII_STRING_MARSHALLER);
+
   private final GatewayCore core;
   private final ServerCall<RawFrame, RawFrame> client;
   private final SessionId id;
@@ -100,6 +108,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private String lastMove = "";
   /** A local slice reserved to bring a spilled session home, moved to when the session is idle. */
   private Placement.Placed failbackTo;
+  /** The lease of a session whose center gateway was lost, kept to try it through another replica. */
+  private SpillTarget.Spill heldSpill;
+  /** The held lease was tried through another replica; if that fails too, it is given back. */
+  private boolean triedHeldSpill;
+  private Metadata closeTrailers;
 
   ForwardedSession(GatewayCore core, ServerCall<RawFrame, RawFrame> client, SessionId id) {
     this.core = core;
@@ -581,12 +594,19 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         Status why = Status.UNAVAILABLE.withDescription(who + " holding session " + id.value()
             + (reopening ? " refused it" : " is unreachable") + ": " + code
             + (status.getDescription() == null ? "" : " " + status.getDescription()));
-        if (code == Status.Code.UNAVAILABLE) {
+        boolean centerAlive = trailers != null && trailers.containsKey(UPSTREAM_LOST);
+        boolean keepLease = false;
+        if (code == Status.Code.UNAVAILABLE && !centerAlive) {
           if (spilled != null) {
             core.spillTarget().unreachable(spilled, status);
+            keepLease = !triedHeldSpill;
           } else {
             core.nodeUnreachable(upstreamName, status);
           }
+        }
+        if (keepLease) {
+          heldSpill = spilled;
+          spilled = null;
         }
         upstreamLost(why);
       }
@@ -742,11 +762,19 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       if (node != null) {
         node.cancel(why.getDescription(), null);
       }
+      if (heldSpill != null) {
+        core.spillTarget().giveBack(heldSpill);
+        heldSpill = null;
+      }
       if (journal != null && notReplayable != null && opened) {
         core.listener().replayFailed(tenant, why.getDescription());
         end(Status.FAILED_PRECONDITION.withDescription(why.getDescription() + "; the session cannot be"
             + " rebuilt on another GPU: " + notReplayable), true);
       } else {
+        if (journal == null && core.serving()) {
+          closeTrailers = new Metadata();
+          closeTrailers.put(UPSTREAM_LOST, upstreamName.isEmpty() ? "lost" : upstreamName);
+        }
         end(why, true);
       }
       return;
@@ -814,6 +842,14 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (!spillFirst) {
       Placement p = core.placer().place(id, asked);
       if (p instanceof Placement.Placed placed && sameNode(placed.slices())) {
+        SpillTarget.Spill held;
+        synchronized (this) {
+          held = heldSpill;
+          heldSpill = null;
+        }
+        if (held != null) {
+          spill.giveBack(held);
+        }
         resendLocal(placed.slices());
         return;
       }
@@ -827,6 +863,22 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (spill == null) {
       retryLater(Status.UNAVAILABLE.withDescription(localRefusal));
       return;
+    }
+    SpillTarget.Spill held;
+    synchronized (this) {
+      held = heldSpill;
+      heldSpill = null;
+    }
+    if (held != null) {
+      java.util.Optional<SpillTarget.Spill> again = spill.elsewhere(held);
+      if (again.isPresent()) {
+        synchronized (this) {
+          triedHeldSpill = true;
+        }
+        resendSpilled(again.get());
+        return;
+      }
+      spill.giveBack(held);
     }
     String refusal = localRefusal;
     java.util.concurrent.atomic.AtomicReference<String> lease = new java.util.concurrent.atomic.AtomicReference<>();
@@ -966,6 +1018,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         nodeSessionId = r.getOpened().getSessionId();
         replays++;
         attempts = 0;
+        triedHeldSpill = false;
         long gapNanos = System.nanoTime() - lossNanos;
         lossNanos = 0;
         String message = "session " + id.value() + " moved to " + upstreamName + " (" + lastMove + ", after "
@@ -1202,7 +1255,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     ended = true;
     if (closeClient) {
       try {
-        client.close(status, new Metadata());
+        client.close(status, closeTrailers != null ? closeTrailers : new Metadata());
       } catch (IllegalStateException alreadyClosed) {
         // The client cancelled meanwhile.
       }
@@ -1213,6 +1266,10 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     core.unregisterSession(this);
     if (spilled != null) {
       core.spillTarget().giveBack(spilled);
+    }
+    if (heldSpill != null) {
+      core.spillTarget().giveBack(heldSpill);
+      heldSpill = null;
     }
     if (journal != null) {
       journal.close();

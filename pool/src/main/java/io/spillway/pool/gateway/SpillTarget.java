@@ -38,4 +38,14 @@ public interface SpillTarget {
    * gateway (it gives this spill back and borrows again).
    */
   default void unreachable(Spill spill, io.grpc.Status status) {}
+
+  /**
+   * The same lease reached through another center replica, for a session whose center gateway (not its
+   * GPU) was lost: any replica admits a session under any live lease, so the session can go on on the same
+   * cards at once. Empty when the lease is no longer usable or no other replica is known; the caller then
+   * gives the spill back and borrows again.
+   */
+  default java.util.Optional<Spill> elsewhere(Spill spill) {
+    return java.util.Optional.empty();
+  }
 }
