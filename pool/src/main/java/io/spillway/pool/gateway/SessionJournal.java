@@ -85,6 +85,7 @@ final class SessionJournal {
   private long readSeq = -1;
   private long readDelivered;
   private String broken;
+  private boolean overflowTold;
 
   SessionJournal(long maxBytes, Budget budget) {
     this.maxBytes = maxBytes;
@@ -140,9 +141,12 @@ final class SessionJournal {
       budget.give(-small);
       tail.add(new Entry(stripped, small, true));
       tailBytes += small;
-      if (strippedInTail++ == 0) {
+      if (strippedInTail++ == 0 && !overflowTold) {
+        // Said once per session: a client that uploads more than the bound between synchronizing calls
+        // does it every time, and the reason does not change.
+        overflowTold = true;
         notice = "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
-            + describe(op) + " would pass " + bound;
+            + describe(op) + " would pass " + bound + " (said once; /sessions shows it each time)";
       }
     }
     return notice;
