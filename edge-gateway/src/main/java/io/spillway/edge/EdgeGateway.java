@@ -67,6 +67,7 @@ public class EdgeGateway {
     GatewayMetrics metrics = new GatewayMetrics(meters);
     core = new GatewayCore(gateway, InstantSource.system(), metrics.listener()).failover(failover);
     metrics.attach(core.registry(), core.placer());
+    metrics.watchJournal(core::journalBytes);
     config.tenants().keySet().forEach(metrics::watchTenant);
   }
 

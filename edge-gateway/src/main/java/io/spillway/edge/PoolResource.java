@@ -145,12 +145,19 @@ public class PoolResource {
 
   @Schema(description = "A session being forwarded, with its counters")
   public record SessionDto(String id, String tenant, String client, String node, List<SliceDto> slices,
-      Instant openedAt, long ops, long bytesUp, long bytesDown, long errors) {
+      Instant openedAt, long ops, long bytesUp, long bytesDown, long errors,
+      @Schema(description = "Whether the gateway could rebuild the session on another slice now "
+          + "(docs/failover.md)") boolean replayable,
+      @Schema(description = "Why not, when it could not") String notReplayableReason,
+      @Schema(description = "Bytes the gateway's journal holds for the session") long journalBytes,
+      @Schema(description = "Times the session was rebuilt on another slice") int replays,
+      @Schema(description = "The last move, from -> to") String lastMove) {
 
     static SessionDto of(SessionInfo s) {
       return new SessionDto(s.id(), s.tenant(), s.clientName(), s.nodeId(),
           s.slices().stream().map(SliceDto::of).toList(), s.openedAt(), s.opsForwarded(), s.bytesUp(),
-          s.bytesDown(), s.errors());
+          s.bytesDown(), s.errors(), s.replayable(), s.notReplayableReason(), s.journalBytes(), s.replays(),
+          s.lastMove());
     }
   }
 }

@@ -976,10 +976,32 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (clientHalfClosed) {
       node.halfClose();
     }
+    // A link that accepts connections but carries nothing (a cut that blackholes, a half-open proxy) would
+    // leave the rebuilt open unanswered with no error: give it a bound, then try again elsewhere.
+    int gen = generation;
+    core.schedule(() -> reopenTimedOut(gen), REOPEN_TIMEOUT_MILLIS);
     lastMove = from + " -> " + via;
     LOG.info(() -> "session " + id.value() + " of tenant " + tenant + ": rebuilding on " + via + " ("
         + base.size() + " journaled ops, " + tailOps.size() + " resent)");
     core.schedule(this::askClientIfNodeReady, 0);
+  }
+
+  /** How long a rebuilt open may go unanswered before the attempt counts as failed. */
+  static final long REOPEN_TIMEOUT_MILLIS = 5_000;
+
+  private void reopenTimedOut(int gen) {
+    synchronized (this) {
+      if (ended || !reopening || generation != gen) {
+        return;
+      }
+      String who = spilled != null ? "center gateway " + spilled.centerAddress() : "node " + upstreamName;
+      Status why = Status.UNAVAILABLE.withDescription(who + " did not answer the rebuilt open of session "
+          + id.value() + " within " + REOPEN_TIMEOUT_MILLIS + " ms");
+      if (spilled != null) {
+        core.spillTarget().unreachable(spilled, why);
+      }
+      upstreamLost(why);
+    }
   }
 
   private void sendBatched(List<Op> list) {

@@ -332,6 +332,7 @@ public final class GatewayCore implements AutoCloseable {
         // A node or center that vanishes without closing its connections (a cut link, a frozen host) is
         // found by keepalive: no answer to a ping within the timeout breaks the streams, which are then
         // rebuilt elsewhere. Servers permit pings every second.
+        .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, 3000)
         .keepAliveTime(2, TimeUnit.SECONDS)
         .keepAliveTimeout(2, TimeUnit.SECONDS)
         .keepAliveWithoutCalls(false)
