@@ -7,7 +7,10 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,11 +26,13 @@ public final class ChildProcess implements AutoCloseable {
   private final Process process;
   private final CompletableFuture<String> ready = new CompletableFuture<>();
   private final Path log;
+  private final List<String> command;
 
-  private ChildProcess(String name, Process process, Path log) {
+  private ChildProcess(String name, Process process, Path log, List<String> command) {
     this.name = name;
     this.process = process;
     this.log = log;
+    this.command = List.copyOf(command);
   }
 
   /** Starts {@code mainClass} with {@code args}; its output goes to {@code logDir/name.log}. */
@@ -44,11 +49,18 @@ public final class ChildProcess implements AutoCloseable {
     return start(name, cmd, logDir);
   }
 
-  /** Starts a full command line; its output goes to {@code logDir/name.log}. */
+  /**
+   * Starts a full command line; its output goes to {@code logDir/name.log} (appended to, so the log of a
+   * component started again keeps what its earlier incarnation printed).
+   */
   public static ChildProcess start(String name, List<String> cmd, Path logDir) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     Path log = logDir.resolve(name + ".log");
-    ChildProcess child = new ChildProcess(name, p, log);
+    if (Files.exists(log)) {
+      Files.writeString(log, "---- started again: " + java.time.Instant.now() + " ----"
+          + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+    }
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    ChildProcess child = new ChildProcess(name, p, log, cmd);
     Thread pump = new Thread(child::pump, name + "-output");
     pump.setDaemon(true);
     pump.start();
@@ -58,7 +70,8 @@ public final class ChildProcess implements AutoCloseable {
   private void pump() {
     try (BufferedReader in = new BufferedReader(
         new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        PrintWriter out = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true)) {
+        PrintWriter out = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE, StandardOpenOption.APPEND), true)) {
       String line;
       while ((line = in.readLine()) != null) {
         out.println(line);
@@ -102,6 +115,46 @@ public final class ChildProcess implements AutoCloseable {
 
   public boolean isAlive() {
     return process.isAlive();
+  }
+
+  /** The command line it was started with; starting it again runs the same component. */
+  public List<String> command() {
+    return command;
+  }
+
+  /** Its log file (everything it printed, every incarnation). */
+  public Path log() {
+    return log;
+  }
+
+  /** The last {@code lines} lines of its log, for diagnosing a failure; empty if there is none. */
+  public String tail(int lines) {
+    Deque<String> last = new ArrayDeque<>();
+    try (BufferedReader in = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        last.addLast(line);
+        if (last.size() > lines) {
+          last.removeFirst();
+        }
+      }
+    } catch (IOException e) {
+      return "(cannot read " + log + ": " + e.getMessage() + ")";
+    }
+    return String.join(System.lineSeparator(), last);
+  }
+
+  /**
+   * Sends a POSIX signal by name ({@code STOP}, {@code CONT}, ...) with {@code kill}; for pausing a
+   * process without killing it.
+   */
+  public void signal(String signal) throws IOException, InterruptedException {
+    Process k = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid()))
+        .redirectErrorStream(true).start();
+    if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+      throw new IOException("kill -" + signal + " " + process.pid() + " failed: "
+          + new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+    }
   }
 
   /** SIGKILL: the process dies at once, as when a server loses power. */

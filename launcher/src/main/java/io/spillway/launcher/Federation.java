@@ -8,47 +8,124 @@ import io.spillway.topology.GpuGroup;
 import io.spillway.topology.GpuServer;
 import io.spillway.topology.Tenant;
 import io.spillway.topology.Topology;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 /**
  * A whole topology on this machine, every component its own process: the Kafka broker (embedded, when
  * the file asks for one), the center gateways and their GPU nodes, the edge gateways and theirs. GPU
  * nodes use the JCuda driver where a CUDA driver answers, and otherwise emulate the cards the file
  * declares. Closing it stops every process, newest first, and removes the logs.
+ *
+ * <p>Components can be killed and started again ({@link #kill}, {@link #restart}) with the command line
+ * they were first started with, which is what the chaos suite ({@code chaos/}) does.
  */
-final class Federation implements AutoCloseable {
+public final class Federation implements AutoCloseable {
 
-  /** A started component and where to reach it. */
-  record Component(String kind, String name, String grpc, String http, ChildProcess process) {}
+  /** Component kinds, as {@link Component#kind()} names them. */
+  public static final String KAFKA = "kafka";
+  public static final String CENTER_GATEWAY = "center gateway";
+  public static final String EDGE_GATEWAY = "edge gateway";
+  public static final String GPU_NODE = "GPU node";
+
+  /**
+   * A started component and where to reach it.
+   *
+   * @param pool for a GPU node, the pool it serves ({@code center} or {@code edge/<edge>}); for an edge
+   *     gateway {@code edge/<edge>}; for a center gateway {@code center}; empty for Kafka
+   */
+  public record Component(String kind, String name, String grpc, String http, ChildProcess process, String pool) {
+    Component(String kind, String name, String grpc, String http, ChildProcess process) {
+      this(kind, name, grpc, http, process, "");
+    }
+
+    Component withProcess(ChildProcess p) {
+      return new Component(kind, name, grpc, http, p, pool);
+    }
+  }
+
+  /**
+   * How to start a topology beyond what the file says; {@link #defaults()} is what {@code spillway up}
+   * and {@code spillway demo} use.
+   *
+   * @param centerRoute maps a center gateway's gRPC address to the address edge gateways dial for it
+   *     (a test puts a proxy in between); identity by default
+   * @param centerProperties extra {@code -Dkey=value} settings for every center gateway
+   * @param edgeProperties extra {@code -Dkey=value} settings for every edge gateway
+   * @param kafkaDataDir where the embedded broker keeps its data so that it can be killed and started
+   *     again with its topics and records (deleted on close); null: a temporary directory of the broker's
+   *     own, lost when it stops
+   * @param tmp where the log directory is created
+   */
+  public record Options(UnaryOperator<String> centerRoute, List<String> centerProperties,
+      List<String> edgeProperties, Path kafkaDataDir, Path tmp) {
+    public Options {
+      centerProperties = List.copyOf(centerProperties);
+      edgeProperties = List.copyOf(edgeProperties);
+    }
+
+    public static Options defaults() {
+      return new Options(UnaryOperator.identity(), List.of(), List.of(), null,
+          Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    public Options withCenterRoute(UnaryOperator<String> route) {
+      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp);
+    }
+
+    public Options withCenterProperties(List<String> props) {
+      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp);
+    }
+
+    public Options withEdgeProperties(List<String> props) {
+      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp);
+    }
+
+    public Options withKafkaDataDir(Path dir) {
+      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp);
+    }
+  }
 
   private final Topology topology;
   private final Site site;
   private final PrintStream out;
   private final String driver;
+  private final Options options;
   private final Map<String, Component> components = new LinkedHashMap<>();
   private String kafka;
 
-  private Federation(Topology topology, Site site, PrintStream out, String driver) {
+  private Federation(Topology topology, Site site, PrintStream out, String driver, Options options) {
     this.topology = topology;
     this.site = site;
     this.out = out;
     this.driver = driver;
+    this.options = options;
   }
 
   /** Starts everything the topology describes and waits until every gateway is ready. */
-  static Federation start(Topology t, PrintStream out, String driver) throws Exception {
-    Federation f = new Federation(t, new Site(Path.of(System.getProperty("java.io.tmpdir"))), out, driver);
+  public static Federation start(Topology t, PrintStream out, String driver) throws Exception {
+    return start(t, out, driver, Options.defaults());
+  }
+
+  /** Starts everything the topology describes, as {@code options} say, and waits until every gateway is ready. */
+  public static Federation start(Topology t, PrintStream out, String driver, Options options) throws Exception {
+    Federation f = new Federation(t, new Site(options.tmp()), out, driver, options);
     try {
       f.startAll();
       return f;
     } catch (Exception | Error e) {
+      f.printTails(20);
       f.close();
       throw e;
     }
@@ -58,10 +135,13 @@ final class Federation implements AutoCloseable {
     long t0 = System.nanoTime();
     if (topology.kafka().embedded()) {
       step("kafka", "embedded KRaft broker");
-      ChildProcess k = site.startJava("kafka", KafkaMain.class.getName(),
-          List.of(String.valueOf(topology.kafka().port())));
+      List<String> args = new ArrayList<>(List.of(String.valueOf(topology.kafka().port())));
+      if (options.kafkaDataDir() != null) {
+        args.add(options.kafkaDataDir().toAbsolutePath().toString());
+      }
+      ChildProcess k = site.startJava("kafka", KafkaMain.class.getName(), args);
       kafka = "127.0.0.1:" + topology.kafka().port();
-      components.put("kafka", new Component("kafka", "kafka", kafka, "", k));
+      components.put("kafka", new Component(KAFKA, "kafka", kafka, "", k));
     } else {
       kafka = topology.kafka().bootstrap();
     }
@@ -70,7 +150,7 @@ final class Federation implements AutoCloseable {
     for (Gateway g : topology.center().gateways()) {
       step(g.name(), "center gateway");
       String grpc = g.host() + ":" + g.grpcPort();
-      ChildProcess p = site.startProcess(g.name(), GatewayProcess.command("center-gateway", List.of(
+      ChildProcess p = site.startProcess(g.name(), GatewayProcess.command("center-gateway", concat(List.of(
           "-Dspillway.center.name=" + g.name(), "-Dspillway.center.member-id=" + g.name(),
           "-Dspillway.center.grpc.host=" + g.host(), "-Dspillway.center.grpc.port=" + g.grpcPort(),
           "-Dquarkus.http.port=" + g.httpPort(), "-Dspillway.center.kafka-bootstrap=" + kafka,
@@ -79,9 +159,10 @@ final class Federation implements AutoCloseable {
           "-Dspillway.center.heartbeat.interval=" + millis(topology.heartbeat().interval()),
           "-Dspillway.center.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           // Leases are granted on the cards registered when leasing starts: wait for every server.
-          "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size())));
-      components.put(g.name(), new Component("center gateway", g.name(), grpc,
-          "http://" + g.host() + ":" + g.httpPort(), p));
+          "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size()),
+          options.centerProperties())));
+      components.put(g.name(), new Component(CENTER_GATEWAY, g.name(), grpc,
+          "http://" + g.host() + ":" + g.httpPort(), p, "center"));
       centerGrpc.add(grpc);
     }
     for (GpuServer s : topology.center().gpuServers()) {
@@ -97,7 +178,9 @@ final class Federation implements AutoCloseable {
           "-Dspillway.edge.heartbeat.interval=" + millis(topology.heartbeat().interval()),
           "-Dspillway.edge.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           "-Dspillway.edge.spill.enabled=true", "-Dspillway.edge.spill.kafka-bootstrap=" + kafka,
-          "-Dspillway.edge.spill.center=" + centerGrpc.get(0),
+          // Every replica: the edge fails over between them (comma-separated list).
+          "-Dspillway.edge.spill.center=" + String.join(",", centerGrpc.stream().map(options.centerRoute()).toList()),
+          "-Dspillway.edge.failback=" + (e.failback() == null ? "never" : e.failback().label()),
           "-Dspillway.edge.spill.mode=" + e.spill().mode().label(),
           "-Dspillway.edge.spill.threshold=" + e.spill().threshold(),
           "-Dspillway.edge.spill.lease-duration=" + millis(lease),
@@ -108,14 +191,15 @@ final class Federation implements AutoCloseable {
           props.add("-Dspillway.edge.tenants.\"" + tenant.name() + "\".max-memory=" + tenant.maxMemory().bytes());
         }
       }
+      props.addAll(options.edgeProperties());
       ChildProcess p = site.startProcess(e.name(), GatewayProcess.command("edge-gateway", props));
-      components.put(e.name(), new Component("edge gateway", e.name(), grpc,
-          "http://" + e.gateway().host() + ":" + e.gateway().httpPort(), p));
+      components.put(e.name(), new Component(EDGE_GATEWAY, e.name(), grpc,
+          "http://" + e.gateway().host() + ":" + e.gateway().httpPort(), p, "edge/" + e.name()));
       for (GpuServer s : e.gpuServers()) {
         startNode(s, "edge/" + e.name(), List.of(grpc));
       }
     }
-    for (Component c : components.values()) {
+    for (Component c : components().values()) {
       if (!c.http().isEmpty()) {
         site.awaitHttp(c.http() + "/q/health/ready", body -> true);
       }
@@ -142,7 +226,13 @@ final class Federation implements AutoCloseable {
       args.add(gateway);
     }
     ChildProcess p = site.startJava(s.name(), NodeMain.class.getName(), args);
-    components.put(s.name(), new Component("GPU node", s.name(), s.host() + ":" + s.nodePort(), "", p));
+    components.put(s.name(), new Component(GPU_NODE, s.name(), s.host() + ":" + s.nodePort(), "", p, pool));
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   private static String millis(Duration d) {
@@ -153,27 +243,82 @@ final class Federation implements AutoCloseable {
     out.printf(Locale.ROOT, "  starting %-14s %s%n", name, what);
   }
 
-  Map<String, Component> components() {
-    return components;
+  /** Every component by name, in start order. */
+  public Map<String, Component> components() {
+    synchronized (components) {
+      return new LinkedHashMap<>(components);
+    }
   }
 
-  String kafka() {
+  /** One component by name. */
+  public Component component(String name) {
+    synchronized (components) {
+      Component c = components.get(name);
+      if (c == null) {
+        throw new IllegalArgumentException("no component " + name + "; there are " + components.keySet());
+      }
+      return c;
+    }
+  }
+
+  /** SIGKILL: the component dies at once, as when its server loses power. */
+  public void kill(String name) throws InterruptedException {
+    component(name).process().kill();
+  }
+
+  /**
+   * Starts a component again with the command line it was first started with (killing it first if it
+   * still runs) and waits for its {@code READY} line; a gateway also for its readiness probe.
+   */
+  public Component restart(String name) throws Exception {
+    Component old = component(name);
+    ChildProcess p = site.restart(old.process());
+    Component c = old.withProcess(p);
+    synchronized (components) {
+      components.put(name, c);
+    }
+    if (!c.http().isEmpty()) {
+      site.awaitHttp(c.http() + "/q/health/ready", body -> true);
+    }
+    return c;
+  }
+
+  /** Prints the last {@code lines} lines of every component's log (after a failure: the logs go on close). */
+  public void printTails(int lines) {
+    for (Component c : components().values()) {
+      out.println("---- " + c.name() + " (" + c.kind() + ", " + (c.process().isAlive() ? "running" : "exited")
+          + "), " + c.process().log());
+      out.println(c.process().tail(lines));
+    }
+  }
+
+  /** The last {@code lines} lines of a component's log. */
+  public String tail(String name, int lines) {
+    return component(name).process().tail(lines);
+  }
+
+  /** Keeps the log directory when closing (to read after a failed run). */
+  public void keepLogs(boolean keep) {
+    site.keepLogs(keep);
+  }
+
+  public String kafka() {
     return kafka;
   }
 
-  Topology topology() {
+  public Topology topology() {
     return topology;
   }
 
-  Path logs() {
+  public Path logs() {
     return site.logs();
   }
 
-  void printAddresses() {
+  public void printAddresses() {
     out.println();
     out.println("| component | kind | gRPC | HTTP |");
     out.println("| --- | --- | --- | --- |");
-    for (Component c : components.values()) {
+    for (Component c : components().values()) {
       out.printf(Locale.ROOT, "| %s | %s | %s | %s |%n", c.name(), c.kind(), c.grpc(), c.http().isEmpty() ? "-" : c.http());
     }
     out.println();
@@ -182,5 +327,12 @@ final class Federation implements AutoCloseable {
   @Override
   public void close() {
     site.close();
+    if (options.kafkaDataDir() != null && Files.isDirectory(options.kafkaDataDir())) {
+      try (Stream<Path> paths = Files.walk(options.kafkaDataDir())) {
+        paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (IOException e) {
+        out.println("could not remove " + options.kafkaDataDir() + ": " + e.getMessage());
+      }
+    }
   }
 }

@@ -6,11 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** How to start a gateway (one of the Quarkus apps) as its own process. */
-final class GatewayProcess {
+public final class GatewayProcess {
   private GatewayProcess() {}
 
   /** The edge gateway's command line; see {@link #command(String, List)}. */
-  static List<String> command(List<String> properties) {
+  public static List<String> command(List<String> properties) {
     return command("edge-gateway", properties);
   }
 
@@ -20,7 +20,7 @@ final class GatewayProcess {
    *
    * @param properties {@code -Dkey=value} settings, see docs/configuration.md
    */
-  static List<String> command(String module, List<String> properties) {
+  public static List<String> command(String module, List<String> properties) {
     String home = System.getProperty("spillway.home", ".");
     Path jar = Path.of(home, module, "target", "quarkus-app", "quarkus-run.jar");
     if (!Files.isRegularFile(jar)) {
