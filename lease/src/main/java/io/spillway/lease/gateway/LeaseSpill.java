@@ -167,12 +167,12 @@ public final class LeaseSpill implements SpillTarget {
       return java.util.Optional.empty();
     }
     Lease current = client.lease(spill.leaseId()).orElse(b.lease());
-    String other = preferredCenter();
-    if (current.getState() != LeaseState.GRANTED || !client.usable(current)
-        || other.equals(spill.centerAddress())) {
+    if (current.getState() != LeaseState.GRANTED || !client.usable(current)) {
       return java.util.Optional.empty();
     }
-    return java.util.Optional.of(new Spill(other, spill.leaseId(), current.getEpoch()));
+    // Another replica if one was not reported unreachable lately; else the one reported longest ago,
+    // which may be this one again: a cut link comes back, and the lease is still good.
+    return java.util.Optional.of(new Spill(preferredCenter(), spill.leaseId(), current.getEpoch()));
   }
 
   @Override

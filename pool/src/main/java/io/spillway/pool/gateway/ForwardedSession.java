@@ -108,10 +108,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private String lastMove = "";
   /** A local slice reserved to bring a spilled session home, moved to when the session is idle. */
   private Placement.Placed failbackTo;
-  /** The lease of a session whose center gateway was lost, kept to try it through another replica. */
+  /**
+   * The lease of a session whose center gateway or link was lost (not its cards), kept while it is usable
+   * to reopen the session under it through another replica, or the same one once it answers again.
+   */
   private SpillTarget.Spill heldSpill;
-  /** The held lease was tried through another replica; if that fails too, it is given back. */
-  private boolean triedHeldSpill;
   private Metadata closeTrailers;
 
   ForwardedSession(GatewayCore core, ServerCall<RawFrame, RawFrame> client, SessionId id) {
@@ -599,7 +600,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         if (code == Status.Code.UNAVAILABLE && !centerAlive) {
           if (spilled != null) {
             core.spillTarget().unreachable(spilled, status);
-            keepLease = !triedHeldSpill;
+            keepLease = true;
           } else {
             core.nodeUnreachable(upstreamName, status);
           }
@@ -872,9 +873,6 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (held != null) {
       java.util.Optional<SpillTarget.Spill> again = spill.elsewhere(held);
       if (again.isPresent()) {
-        synchronized (this) {
-          triedHeldSpill = true;
-        }
         resendSpilled(again.get());
         return;
       }
@@ -987,7 +985,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   }
 
   /** How long a rebuilt open may go unanswered before the attempt counts as failed. */
-  static final long REOPEN_TIMEOUT_MILLIS = 5_000;
+  static final long REOPEN_TIMEOUT_MILLIS = 3_000;
 
   private void reopenTimedOut(int gen) {
     synchronized (this) {
@@ -999,6 +997,8 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
           + id.value() + " within " + REOPEN_TIMEOUT_MILLIS + " ms");
       if (spilled != null) {
         core.spillTarget().unreachable(spilled, why);
+        heldSpill = spilled;
+        spilled = null;
       }
       upstreamLost(why);
     }
@@ -1040,7 +1040,6 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         nodeSessionId = r.getOpened().getSessionId();
         replays++;
         attempts = 0;
-        triedHeldSpill = false;
         long gapNanos = System.nanoTime() - lossNanos;
         lossNanos = 0;
         String message = "session " + id.value() + " moved to " + upstreamName + " (" + lastMove + ", after "

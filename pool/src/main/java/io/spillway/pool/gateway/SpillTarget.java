@@ -40,10 +40,10 @@ public interface SpillTarget {
   default void unreachable(Spill spill, io.grpc.Status status) {}
 
   /**
-   * The same lease reached through another center replica, for a session whose center gateway (not its
-   * GPU) was lost: any replica admits a session under any live lease, so the session can go on on the same
-   * cards at once. Empty when the lease is no longer usable or no other replica is known; the caller then
-   * gives the spill back and borrows again.
+   * The same lease reached through a center replica (another one if one is not reported unreachable),
+   * for a session whose center gateway or link (not its GPU) was lost: any replica admits a session under
+   * any live lease, so the session can go on on the same cards without a new grant. Empty when the lease
+   * is no longer usable; the caller then gives the spill back and borrows again.
    */
   default java.util.Optional<Spill> elsewhere(Spill spill) {
     return java.util.Optional.empty();
