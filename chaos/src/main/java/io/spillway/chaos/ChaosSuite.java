@@ -469,8 +469,7 @@ final class ChaosSuite implements AutoCloseable {
       await("edge node " + victim + " UP again", Duration.ofSeconds(30), () -> nodeUp(victim));
       p.healedNanos = System.nanoTime();
     }
-    recorder.begin(new Phase("stopping", "none"));
-    stopClients();
+    // Read before the clients stop: their sessions (and the counts) end with them.
     long replays = 0;
     boolean replayField = false;
     for (JsonNode s : Rest.get(edgeHttp() + "/sessions")) {
@@ -479,6 +478,8 @@ final class ChaosSuite implements AutoCloseable {
         replays += s.path("replays").asLong();
       }
     }
+    recorder.begin(new Phase("stopping", "none"));
+    stopClients();
     GapReport report = new GapReport(results, journal, topology.heartbeat(), model.parameterBytes(),
         replayField ? replays : -1, recorder.phases().stream().filter(x -> x.name.startsWith("gap run")).toList());
     report.print(out);

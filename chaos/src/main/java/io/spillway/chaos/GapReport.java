@@ -71,7 +71,7 @@ final class GapReport {
           + "(model weights %.0f KiB)%n", journalBytes.size(), mean / 1024, max / 1024.0, modelBytes / 1024.0);
     }
     out.println(replays < 0 ? "Replays: n/a (no replays field in /sessions)"
-        : "Replays counted by the edge's /sessions at the end: " + replays);
+        : "Replays counted by the edge's /sessions before the clients stopped: " + replays);
     for (Phase p : phases) {
       Phase.sorted(p.failures).forEach((k, v) -> out.printf(Locale.ROOT, "- %s: failed with a clear status: %d x %s%n",
           p.name, v, k));
