@@ -141,4 +141,57 @@ public final class FrameScan {
     }
     return new ServerFacts(replies, errors, answers, answeredSeq, errorSeqs, readSeq, readBytes, readDone);
   }
+
+  /** A write op seen without copying its data. */
+  public record WriteFacts(long seq, long handle, long offset, long length) {}
+
+  /**
+   * The ops of a client frame that holds only writes (a bulk upload), read in place; null if the frame
+   * holds any other op.
+   */
+  public static java.util.List<WriteFacts> writesOnly(CodedInputStream in) throws IOException {
+    java.util.List<WriteFacts> out = new java.util.ArrayList<>();
+    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+      if (tag != ENTRY) {
+        in.skipField(tag);
+        continue;
+      }
+      int limit = in.pushLimit(in.readRawVarint32());
+      long seq = 0;
+      boolean write = false;
+      long handle = 0;
+      long offset = 0;
+      long length = 0;
+      for (int t = in.readTag(); t != 0; t = in.readTag()) {
+        int field = WireFormat.getTagFieldNumber(t);
+        if (t == SEQ) {
+          seq = in.readUInt64();
+        } else if (field == 5 && WireFormat.getTagWireType(t) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+          write = true;
+          int inner = in.pushLimit(in.readRawVarint32());
+          for (int w = in.readTag(); w != 0; w = in.readTag()) {
+            switch (w) {
+              case (1 << 3) -> handle = in.readUInt64();
+              case (2 << 3) -> offset = in.readUInt64();
+              case (3 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED -> {
+                int n = in.readRawVarint32();
+                length += n;
+                in.skipRawBytes(n);
+              }
+              default -> in.skipField(w);
+            }
+          }
+          in.popLimit(inner);
+        } else {
+          return null;
+        }
+      }
+      in.popLimit(limit);
+      if (!write) {
+        return null;
+      }
+      out.add(new WriteFacts(seq, handle, offset, length));
+    }
+    return out;
+  }
 }

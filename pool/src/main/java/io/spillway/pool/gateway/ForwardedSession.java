@@ -382,7 +382,19 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       journaling = journal != null;
     }
     try {
-      if (journaling) {
+      List<FrameScan.WriteFacts> writes = journaling ? FrameScan.writesOnly(frame.reader()) : null;
+      boolean dataless;
+      synchronized (this) {
+        dataless = writes != null && journal != null && journal.dropsWithoutData(writes);
+        if (dataless) {
+          noticeIfAny(journal.onWritesWithoutData(writes), true);
+        }
+      }
+      if (dataless) {
+        // A bulk upload the tail cannot keep: journaled without its data, the frame is not copied.
+        journaling = false;
+        opCount = writes.size();
+      } else if (journaling) {
         // The journal keeps the ops; they alias one copy of the frame's bytes.
         com.google.protobuf.CodedInputStream in = frame.reader();
         byte[] bytes = in.readRawBytes(frame.size());
@@ -941,6 +953,15 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
    * and read data the client already has are dropped.
    */
   private void rebuild(ClientFrame open, String address, List<Slice> placed, String via) {
+    String notReplayable = journal.whyNotReplayable();
+    if (notReplayable != null) {
+      // What the client sent while a new slice was being found could not all be journaled.
+      core.listener().replayFailed(tenant, notReplayable);
+      end(Status.FAILED_PRECONDITION.withDescription("session " + id.value() + " was lost ("
+          + (lastLoss == null ? "moved" : lastLoss.getDescription()) + ") and cannot be rebuilt on another"
+          + " GPU: " + notReplayable), true);
+      return;
+    }
     List<Op> base = journal.rebuildOps();
     List<Op> tailOps = journal.tailOps();
     String from = upstreamName;

@@ -124,13 +124,17 @@ final class SessionJournal {
         continue;
       }
       long bytes = op.getSerializedSize() + OP_OVERHEAD;
-      if (baseBytes + tailBytes + bytes <= maxBytes && budget.tryTake(bytes)) {
+      boolean fits = baseBytes + tailBytes + bytes <= maxBytes
+          && (needsBase(op) || (strippedInTail == 0 && tailBytes + bytes <= maxTailBytes()));
+      if (fits && budget.tryTake(bytes)) {
         tail.add(new Entry(op, bytes, false));
         tailBytes += bytes;
         continue;
       }
       String bound = baseBytes + tailBytes + bytes > maxBytes
           ? "the session's journal bound of " + maxBytes + " bytes"
+          : !fits ? "the bound on data since the last synchronizing call (" + maxTailBytes() + " bytes, a"
+              + " quarter of the session's)"
           : "the gateway's journal bound (all sessions together)";
       if (needsBase(op)) {
         notice = breakJournal("journaling " + describe(op) + " would pass " + bound);
@@ -147,6 +151,53 @@ final class SessionJournal {
         overflowTold = true;
         notice = "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
             + describe(op) + " would pass " + bound + " (said once; /sessions shows it each time)";
+      }
+    }
+    return notice;
+  }
+
+  /** Scratch data since the last synchronizing call: at most a quarter of the session's bound. */
+  private long maxTailBytes() {
+    return maxBytes / 4;
+  }
+
+  /**
+   * Whether a frame of writes only ({@code writes}) can be journaled without its data: every write is
+   * to a scratch buffer, and the tail cannot keep them anyway (it already passed its bound, or would).
+   * Then the gateway does not copy the frame (a bulk upload passes through untouched).
+   */
+  boolean dropsWithoutData(List<FrameScan.WriteFacts> writes) {
+    if (broken != null) {
+      return true;
+    }
+    long total = 0;
+    for (FrameScan.WriteFacts w : writes) {
+      if (!Boolean.FALSE.equals(persistentNow.get(w.handle()))) {
+        return false;
+      }
+      total += w.length() + OP_OVERHEAD;
+    }
+    return strippedInTail > 0 || tailBytes + total > maxTailBytes();
+  }
+
+  /** Journals the writes of {@link #dropsWithoutData} as ops without data; returns a notice or null. */
+  String onWritesWithoutData(List<FrameScan.WriteFacts> writes) {
+    if (broken != null) {
+      return null;
+    }
+    String notice = null;
+    for (FrameScan.WriteFacts w : writes) {
+      Op stripped = Op.newBuilder().setSeq(w.seq()).setWrite(io.spillway.protocol.v1.Write.newBuilder()
+          .setHandle(w.handle()).setOffset(w.offset())).build();
+      long small = stripped.getSerializedSize() + OP_OVERHEAD;
+      budget.give(-small);
+      tail.add(new Entry(stripped, small, true));
+      tailBytes += small;
+      if (strippedInTail++ == 0 && !overflowTold) {
+        overflowTold = true;
+        notice = "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
+            + "writes since the last one pass the bound on data since the last synchronizing call ("
+            + maxTailBytes() + " bytes, a quarter of the session's) (said once; /sessions shows it each time)";
       }
     }
     return notice;

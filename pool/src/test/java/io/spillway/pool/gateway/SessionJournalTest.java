@@ -189,4 +189,26 @@ class SessionJournalTest {
     assertNotNull(notice);
     assertTrue(j.whyNotReplayable().contains("8192"), j.whyNotReplayable());
   }
+
+  @Test
+  void aBulkUploadPastTheTailBoundIsJournaledWithoutItsData() {
+    Budget budget = new Budget(1 << 30);
+    SessionJournal j = new SessionJournal(4L << 20, budget); // tail bound: 1 MiB
+    j.onClientOps(List.of(alloc(1, 8L << 20, false), alloc(2, 8L << 20, true)));
+    List<io.spillway.pool.forward.FrameScan.WriteFacts> small =
+        List.of(new io.spillway.pool.forward.FrameScan.WriteFacts(++seq, 1, 0, 64 << 10));
+    assertFalse(j.dropsWithoutData(small), "fits the tail: its data is kept");
+    List<io.spillway.pool.forward.FrameScan.WriteFacts> big =
+        List.of(new io.spillway.pool.forward.FrameScan.WriteFacts(++seq, 1, 0, 2 << 20));
+    assertTrue(j.dropsWithoutData(big));
+    assertFalse(j.dropsWithoutData(List.of(new io.spillway.pool.forward.FrameScan.WriteFacts(seq + 1, 2, 0,
+        2 << 20))), "persistent data is always kept");
+    assertNotNull(j.onWritesWithoutData(big));
+    assertFalse(j.replayable());
+    assertTrue(budget.used.get() < 64 << 10, "no payload held: " + budget.used.get());
+    Op s = sync();
+    j.onClientOps(List.of(s));
+    j.answered(s.getSeq());
+    assertTrue(j.replayable());
+  }
 }
