@@ -24,6 +24,7 @@ class FairShareSchedulerTest {
    */
   private static double[] runBusy(long millis, FairShareScheduler.Share... shares) throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     CountDownLatch go = new CountDownLatch(1);
     Thread[] threads = new Thread[shares.length];
     for (int i = 0; i < shares.length; i++) {
@@ -32,10 +33,20 @@ class FairShareSchedulerTest {
         try {
           go.await();
           while (!stop.get()) {
+            waiting.incrementAndGet();
             assertTrue(share.acquire());
-            long t0 = System.nanoTime();
+            waiting.decrementAndGet();
             spin(200_000);
-            share.release(System.nanoTime() - t0);
+            // Every other session waits for the GPU before this one lets it go, so each decision of
+            // the scheduler is made with all of them backlogged, however the OS schedules the threads
+            // on a busy machine (otherwise a preempted thread is simply absent and loses its turns).
+            long patience = System.nanoTime() + 50_000_000L;
+            while (waiting.get() < shares.length - 1 && !stop.get() && System.nanoTime() < patience) {
+              Thread.onSpinWait();
+            }
+            // Charged what the kernel asked for, not the wall time: a thread the OS preempts while it
+            // spins would otherwise be charged for time it did not use the GPU.
+            share.release(200_000);
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
