@@ -140,20 +140,30 @@ final class SessionJournal {
         notice = breakJournal("journaling " + describe(op) + " would pass " + bound);
         continue;
       }
-      Op stripped = strip(op);
-      long small = stripped.getSerializedSize() + OP_OVERHEAD;
-      budget.give(-small);
-      tail.add(new Entry(stripped, small, true));
-      tailBytes += small;
-      if (strippedInTail++ == 0 && !overflowTold) {
-        // Said once per session: a client that uploads more than the bound between synchronizing calls
-        // does it every time, and the reason does not change.
-        overflowTold = true;
-        notice = "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
-            + describe(op) + " would pass " + bound + " (said once; /sessions shows it each time)";
-      }
+      String told = addStripped(strip(op), describe(op) + " would pass " + bound);
+      notice = told != null ? told : notice;
     }
     return notice;
+  }
+
+  /**
+   * Adds a tail op whose data is not kept; the session cannot be rebuilt until the tail clears.
+   *
+   * @return the notice for the client the first time this happens to the session, else null (a client
+   *     that uploads more than the bound between synchronizing calls does it every time, and the reason
+   *     does not change)
+   */
+  private String addStripped(Op stripped, String why) {
+    long small = stripped.getSerializedSize() + OP_OVERHEAD;
+    budget.give(-small);
+    tail.add(new Entry(stripped, small, true));
+    tailBytes += small;
+    if (strippedInTail++ == 0 && !overflowTold) {
+      overflowTold = true;
+      return "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
+          + why + " (said once; /sessions shows it each time)";
+    }
+    return null;
   }
 
   /** Scratch data since the last synchronizing call: at most a quarter of the session's bound. */
@@ -187,18 +197,11 @@ final class SessionJournal {
     }
     String notice = null;
     for (FrameScan.WriteFacts w : writes) {
-      Op stripped = Op.newBuilder().setSeq(w.seq()).setWrite(io.spillway.protocol.v1.Write.newBuilder()
-          .setHandle(w.handle()).setOffset(w.offset())).build();
-      long small = stripped.getSerializedSize() + OP_OVERHEAD;
-      budget.give(-small);
-      tail.add(new Entry(stripped, small, true));
-      tailBytes += small;
-      if (strippedInTail++ == 0 && !overflowTold) {
-        overflowTold = true;
-        notice = "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
-            + "writes since the last one pass the bound on data since the last synchronizing call ("
-            + maxTailBytes() + " bytes, a quarter of the session's) (said once; /sessions shows it each time)";
-      }
+      String told = addStripped(Op.newBuilder().setSeq(w.seq()).setWrite(io.spillway.protocol.v1.Write
+          .newBuilder().setHandle(w.handle()).setOffset(w.offset())).build(), "writes since the last one pass"
+          + " the bound on data since the last synchronizing call (" + maxTailBytes() + " bytes, a quarter of"
+          + " the session's)");
+      notice = told != null ? told : notice;
     }
     return notice;
   }
