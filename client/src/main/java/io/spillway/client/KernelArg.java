@@ -8,7 +8,9 @@ package io.spillway.client;
  * {@link #out} (writes before it reads) or {@link #inOut}; {@link #ptr} says nothing and counts as
  * {@link #inOut}. Gateways use this to rebuild a session on another GPU when its GPU is lost: a session
  * whose kernels only read its persistent buffers can be rebuilt; one that passes a persistent buffer as
- * {@code out}, {@code inOut} or {@code ptr} cannot (see docs/failover.md). Nodes do not check it.
+ * {@code out}, {@code inOut} or {@code ptr} cannot (see docs/failover.md). Nodes do not check it. For the
+ * functions of the Spillway kernel library the SDK fills in a {@code ptr}'s access from the library's own
+ * declaration ({@code SpillwayKernels.POINTER_ACCESS}).
  */
 public sealed interface KernelArg {
 

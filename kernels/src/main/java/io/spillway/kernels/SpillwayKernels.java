@@ -35,6 +35,19 @@ public final class SpillwayKernels {
   public static final String SOFTMAX = "softmax";
   public static final String FILL_F32 = "fill_f32";
 
+  /**
+   * What each function does with its pointer parameters, by parameter: {@code "in"} (reads only),
+   * {@code "out"} (writes before reading), {@code "inout"}; {@code ""} for a value parameter. The SDK
+   * fills in the access of a pointer passed to a library function without one ({@code KernelArg.ptr}), so
+   * a gateway can rebuild sessions that use the library without their code saying it.
+   */
+  public static final java.util.Map<String, List<String>> POINTER_ACCESS = java.util.Map.of(
+      "vector_add", List.of("in", "in", "out", ""),
+      "saxpy", List.of("", "in", "inout", ""),
+      "dense", List.of("in", "in", "in", "out", "", "", "", ""),
+      "softmax", List.of("in", "out", "", ""),
+      "fill_f32", List.of("out", "", ""));
+
   /** Every function the library declares, in source order. */
   public static final List<String> FUNCTIONS = List.of(VECTOR_ADD, SAXPY, DENSE, SOFTMAX, FILL_F32);
 

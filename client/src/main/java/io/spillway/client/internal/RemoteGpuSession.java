@@ -54,6 +54,9 @@ public final class RemoteGpuSession implements GpuSession {
   private final SpillwayClient.Options options;
   private final String sessionId;
   private final int chunkBytes;
+  /** Handles of modules loaded from the Spillway kernel library's own PTX. */
+  private final java.util.Set<Long> libraryModules = new java.util.HashSet<>();
+
   /** Set from Opened, replaced on gRPC's thread by each Notice that lists devices. */
   private final AtomicReference<List<DeviceInfo>> devices;
   private long nextHandle = 1;
@@ -264,6 +267,9 @@ public final class RemoteGpuSession implements GpuSession {
       throw new IllegalArgumentException("loadModule image is empty");
     }
     long handle = nextHandle;
+    if (java.util.Arrays.equals(image, io.spillway.kernels.SpillwayKernels.ptx())) {
+      libraryModules.add(handle);
+    }
     String moduleName = name == null || name.isBlank() ? "module-" + handle : name;
     stream.append(Op.newBuilder().setLoadModule(LoadModule.newBuilder()
         .setModule(handle).setImage(ByteString.copyFrom(image)).setName(moduleName)));
@@ -303,7 +309,20 @@ public final class RemoteGpuSession implements GpuSession {
         .setBlock(toDim3(block))
         .setSharedMemoryBytes(sharedMemBytes)
         .setDevice(device);
-    for (KernelArg arg : args) {
+    List<String> declared = libraryModules.contains(module.handle())
+        ? io.spillway.kernels.SpillwayKernels.POINTER_ACCESS.get(function) : null;
+    for (int i = 0; i < args.length; i++) {
+      KernelArg arg = args[i];
+      if (declared != null && i < declared.size() && arg instanceof KernelArg.Ptr p
+          && p.access() == KernelArg.Access.UNSPECIFIED) {
+        // The kernel library says what its functions do with each pointer.
+        arg = new KernelArg.Ptr(p.buffer(), p.offset(), switch (declared.get(i)) {
+          case "in" -> KernelArg.Access.READ;
+          case "out" -> KernelArg.Access.WRITE;
+          case "inout" -> KernelArg.Access.READ_WRITE;
+          default -> KernelArg.Access.UNSPECIFIED;
+        });
+      }
       launch.addArgs(toArg(arg));
     }
     stream.append(Op.newBuilder().setLaunch(launch));

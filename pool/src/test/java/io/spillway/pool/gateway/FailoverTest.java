@@ -115,6 +115,33 @@ class FailoverTest {
   }
 
   @Test
+  void launchesOfTheKernelLibraryNeedNoAccessDeclaredToBeReplayable() throws Exception {
+    try (TestPool pool = twoNodes()) {
+      Placed p = open(pool, pool.client());
+      GpuSession s = p.session();
+      int n = 1024;
+      Module m = s.loadModule(SpillwayKernels.ptx(), SpillwayKernels.MODULE_NAME);
+      DeviceBuffer weights = s.allocPersistent(4L * n);
+      DeviceBuffer x = s.alloc(4L * n);
+      DeviceBuffer y = s.alloc(4L * n);
+      s.upload(weights, ramp(n, 2));
+      s.synchronize();
+      // Plain ptr() arguments: the SDK knows what the library's vector_add does with each.
+      s.upload(x, ramp(n, 1));
+      s.launch(m, SpillwayKernels.VECTOR_ADD, Dim3.of((n + 255) / 256), Dim3.of(256),
+          KernelArg.ptr(weights), KernelArg.ptr(x), KernelArg.ptr(y), KernelArg.i32(n));
+      s.flush();
+      assertTrue(pool.gateway.sessions().get(0).replayable(), pool.gateway.sessions().get(0).notReplayableReason());
+      pool.kill(p.server());
+      float[] got = s.downloadFloats(y, n);
+      for (int i = 0; i < n; i++) {
+        assertEquals(3f * i, got[i], "y[" + i + "]");
+      }
+      s.close();
+    }
+  }
+
+  @Test
   void aKernelGivenAPersistentBufferToWriteMakesTheSessionNonReplayable() throws Exception {
     try (TestPool pool = twoNodes()) {
       Placed p = open(pool, pool.client());
