@@ -107,7 +107,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private int replays;
   private String lastMove = "";
   /** A local slice reserved to bring a spilled session home, moved to when the session is idle. */
-  private Placement.Placed failbackTo;
+  private List<Slice> failbackTo;
   /**
    * The lease of a session whose center gateway or link was lost (not its cards), kept while it is usable
    * to reopen the session under it through another replica, or the same one once it answers again.
@@ -279,11 +279,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private void spill(ClientFrame parsed, String what, SliceRequest asked, String localRefusal) {
     long seq = parsed.getOps(0).getSeq();
     SpillTarget target = core.spillTarget();
-    java.util.concurrent.atomic.AtomicReference<String> lease = new java.util.concurrent.atomic.AtomicReference<>();
-    target.borrow(id, asked, st -> leaseLost(lease.get(), st)).whenComplete((spill, error) -> {
-      if (spill != null) {
-        lease.set(spill.leaseId());
-      }
+    borrow(target, asked).whenComplete((spill, error) -> {
       if (error != null) {
         refuse(seq, Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + localRefusal + "; center: "
             + Status.fromThrowable(error).getDescription()));
@@ -296,6 +292,16 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       core.listener().spilled(tenant);
       startJournal(parsed);
       openStream(withLease(parsed, spill), spill.centerAddress(), List.of(), "center");
+    });
+  }
+
+  /** Borrows center capacity; losing the lease later moves the session if it still runs on it. */
+  private java.util.concurrent.CompletableFuture<SpillTarget.Spill> borrow(SpillTarget target, SliceRequest asked) {
+    java.util.concurrent.atomic.AtomicReference<String> lease = new java.util.concurrent.atomic.AtomicReference<>();
+    return target.borrow(id, asked, st -> leaseLost(lease.get(), st)).whenComplete((spill, error) -> {
+      if (spill != null) {
+        lease.set(spill.leaseId());
+      }
     });
   }
 
@@ -853,8 +859,8 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     boolean spillFirst = spill != null && spill.spillFirst(core.placer().snapshot());
     String localRefusal = "local pool above its spill threshold";
     if (!spillFirst) {
-      Placement p = core.placer().place(id, asked);
-      if (p instanceof Placement.Placed placed && sameNode(placed.slices())) {
+      LocalPlacement local = placeOnOneNode(asked);
+      if (local.slices() != null) {
         SpillTarget.Spill held;
         synchronized (this) {
           held = heldSpill;
@@ -863,15 +869,10 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         if (held != null) {
           spill.giveBack(held);
         }
-        resendLocal(placed.slices());
+        resendLocal(local.slices());
         return;
       }
-      if (p instanceof Placement.Placed) {
-        core.placer().release(id);
-        localRefusal = "the local pool can only place it across servers";
-      } else {
-        localRefusal = ((Placement.Rejected) p).message();
-      }
+      localRefusal = local.refusal();
     }
     if (spill == null) {
       retryLater(Status.UNAVAILABLE.withDescription(localRefusal));
@@ -891,11 +892,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       spill.giveBack(held);
     }
     String refusal = localRefusal;
-    java.util.concurrent.atomic.AtomicReference<String> lease = new java.util.concurrent.atomic.AtomicReference<>();
-    spill.borrow(id, asked, st -> leaseLost(lease.get(), st)).whenComplete((borrowed, error) -> {
-      if (borrowed != null) {
-        lease.set(borrowed.leaseId());
-      }
+    borrow(spill, asked).whenComplete((borrowed, error) -> {
       if (error != null) {
         retryLater(Status.UNAVAILABLE.withDescription(refusal + "; center: "
             + Status.fromThrowable(error).getDescription()));
@@ -905,8 +902,21 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     });
   }
 
-  private static boolean sameNode(List<Slice> placed) {
-    return placed.stream().map(Slice::nodeId).distinct().count() == 1;
+  /** Local slices for the session (reserved in its name), or null and why not. */
+  private record LocalPlacement(List<Slice> slices, String refusal) {}
+
+  /** Places a rebuilt or returning session on one server of the local pool: it cannot span servers. */
+  private LocalPlacement placeOnOneNode(SliceRequest asked) {
+    Placement p = core.placer().place(id, asked);
+    if (p instanceof Placement.Rejected rejected) {
+      return new LocalPlacement(null, rejected.message());
+    }
+    List<Slice> placed = ((Placement.Placed) p).slices();
+    if (placed.stream().map(Slice::nodeId).distinct().count() != 1) {
+      core.placer().release(id);
+      return new LocalPlacement(null, "the local pool can only place it across servers");
+    }
+    return new LocalPlacement(placed, null);
   }
 
   private void retryLater(Status why) {
@@ -1193,11 +1203,8 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (spill != null && spill.spillFirst(core.placer().snapshot())) {
       return;
     }
-    Placement p = core.placer().place(id, asked);
-    if (!(p instanceof Placement.Placed placed) || !sameNode(placed.slices())) {
-      if (p instanceof Placement.Placed) {
-        core.placer().release(id);
-      }
+    List<Slice> home = placeOnOneNode(asked).slices();
+    if (home == null) {
       return;
     }
     synchronized (this) {
@@ -1205,7 +1212,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         core.placer().release(id);
         return;
       }
-      failbackTo = placed;
+      failbackTo = home;
       if (policy == FailoverConfig.Failback.IMMEDIATE || journal.idle()) {
         maybeFailBack();
       }
@@ -1221,21 +1228,12 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     if (!now || journal.whyNotReplayable() != null) {
       return;
     }
-    List<Slice> home = failbackTo.slices();
-    failbackTo = null;
+    List<Slice> home = failbackTo;
+    failbackTo = null; // taken over: leaving the center must not release it
     lastLoss = Status.OK.withDescription("local capacity returned (failback "
         + core.failoverConfig().failback().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ")");
     lossNanos = System.nanoTime();
-    // Leave the center without releasing the local reservation just made.
-    replaying = true;
-    ClientCall<RawFrame, RawFrame> old = node;
-    node = null;
-    generation++;
-    old.cancel("session " + id.value() + " moves back to the local pool", null);
-    core.spillTarget().giveBack(spilled);
-    spilled = null;
-    leaseId = null;
-    waitingAnswers.clear();
+    leaveUpstream("back to the local pool");
     core.listener().failedBack(tenant);
     ClientFrame open = pinned(ClientFrame.newBuilder().addOps(openOp).build(), home);
     rebuild(open, home.get(0).address(), home, home.get(0).nodeId());
