@@ -281,6 +281,34 @@ class GpuSessionTest {
   }
 
   @Test
+  void aNoticeReachesTheClientsListenerWithTheNewDevices() {
+    List<SessionNotice> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    client.onNotice(seen::add);
+    try (GpuSession gpu = client.open(SLICE)) {
+      fake.sendNotice("moved to center", List.of(FakeGpuService.device(0, "center-node")));
+      fake.sendNotice("lease renewed", List.of());
+      gpu.synchronize();
+      assertEquals(2, seen.size(), String.valueOf(seen));
+      assertEquals(gpu.sessionId(), seen.get(0).sessionId());
+      assertEquals("moved to center", seen.get(0).message());
+      assertEquals("center-node", seen.get(0).devices().get(0).node());
+      assertTrue(seen.get(1).devices().isEmpty());
+    }
+  }
+
+  @Test
+  void aListenerThatThrowsDoesNotBreakTheSession() {
+    client.onNotice(n -> {
+      throw new IllegalStateException("listener bug");
+    });
+    try (GpuSession gpu = client.open(SLICE)) {
+      fake.sendNotice("moved to center", List.of(FakeGpuService.device(0, "center-node")));
+      gpu.synchronize();
+      assertEquals("center-node", gpu.devices().get(0).node());
+    }
+  }
+
+  @Test
   void aServerThatStopsReadingStopsTheClient() throws Exception {
     fake.autoRequest = false;
     fake.chunkBytes = 256 << 10;

@@ -8,6 +8,7 @@ import io.spillway.client.DeviceInfo;
 import io.spillway.client.Dim3;
 import io.spillway.client.GpuSession;
 import io.spillway.client.KernelArg;
+import io.spillway.client.SessionNotice;
 import io.spillway.client.Module;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
@@ -77,12 +78,25 @@ public final class RemoteGpuSession implements GpuSession {
     this.chunkBytes = chunk;
   }
 
-  /** Opens a session on {@code channel}; blocks until the server placed it or refused. */
-  public static GpuSession open(Channel channel, SliceRequest request, SpillwayClient.Options options) {
+  /**
+   * Opens a session on {@code channel} whose notices go to {@code listener} (on gRPC's threads, after
+   * {@link GpuSession#devices()} changed); blocks until the server placed it or refused.
+   */
+  public static GpuSession open(Channel channel, SliceRequest request, SpillwayClient.Options options,
+      java.util.function.Consumer<SessionNotice> listener) {
     AtomicReference<List<DeviceInfo>> devices = new AtomicReference<>();
+    AtomicReference<String> id = new AtomicReference<>("");
     SessionStream stream = new SessionStream(channel, options.replyTimeout(), notice -> {
       if (notice.getDevicesCount() > 0) {
         devices.set(toDevices(notice.getDevicesList()));
+      }
+      try {
+        listener.accept(new SessionNotice(id.get(), notice.getMessage(),
+            notice.getDevicesCount() > 0 ? devices.get() : List.of()));
+      } catch (RuntimeException e) {
+        // A listener's failure must not break the session's stream.
+        System.getLogger(RemoteGpuSession.class.getName()).log(System.Logger.Level.WARNING,
+            "notice listener failed", e);
       }
     });
     Reply reply;
@@ -97,6 +111,7 @@ public final class RemoteGpuSession implements GpuSession {
       throw new SpillwayException(io.grpc.Status.Code.INTERNAL, reply.getSeq(), "open",
           "server answered open with " + reply.getKindCase() + " instead of opened");
     }
+    id.set(reply.getOpened().getSessionId());
     return new RemoteGpuSession(stream, options, reply.getOpened(), devices);
   }
 
