@@ -355,6 +355,19 @@ public final class Federation implements AutoCloseable {
    * still runs) and waits for its {@code READY} line; a gateway also for its readiness probe.
    */
   public Component restart(String name) throws Exception {
+    return restart(name, "/q/health/ready");
+  }
+
+  /**
+   * {@link #restart}, but a gateway counts as started once it is live (serving), not ready: an edge is
+   * ready only once a GPU node registered again, which takes the nodes' reconnect backoff and is no
+   * reason to start the gateway once more.
+   */
+  public Component restartServing(String name) throws Exception {
+    return restart(name, "/q/health/live");
+  }
+
+  private Component restart(String name, String probe) throws Exception {
     Component old = component(name);
     ChildProcess p = site.restart(old.process());
     Component c = old.withProcess(p);
@@ -362,7 +375,7 @@ public final class Federation implements AutoCloseable {
       components.put(name, c);
     }
     if (!c.http().isEmpty()) {
-      site.awaitHttp(c.http() + "/q/health/ready", body -> true);
+      site.awaitHttp(c.http() + probe, body -> true);
     }
     return c;
   }

@@ -122,7 +122,7 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
 
       @Override
       public void restart(String name) throws Exception {
-        f.restart(name);
+        f.restartServing(name);
       }
     };
   }
