@@ -88,7 +88,7 @@ public final class ChildProcess implements AutoCloseable {
       ready.completeExceptionally(e);
     }
     ready.completeExceptionally(new IllegalStateException(name + " exited with code "
-        + exitCode() + " before it was ready; see " + log));
+        + exitCode() + " before it was ready; see " + Federation.display(log)));
   }
 
   private String exitCode() {
@@ -105,8 +105,8 @@ public final class ChildProcess implements AutoCloseable {
     try {
       return ready.get(timeout, unit);
     } catch (TimeoutException e) {
-      throw new IllegalStateException(name + " was not ready after " + timeout + " " + unit
-          + "; see " + log, e);
+      throw new IllegalStateException(name + " was not ready after " + unit.toSeconds(timeout) + " s; see "
+          + Federation.display(log), e);
     }
   }
 

@@ -180,8 +180,8 @@ public final class DemoCommand implements Callable<Integer> {
     try {
       started = Federation.start(t, System.out, driver, options);
     } catch (Federation.StartFailure e) {
-      System.err.println("spillway demo: " + e.getMessage() + "; the log of " + e.component() + ": "
-          + Federation.display(e.log()));
+      System.err.println("spillway demo: " + e.getMessage());
+      System.err.println("Nothing is left running. Logs of every component: " + Federation.display(dir));
       return 1;
     }
     try (Federation f = started) {

@@ -197,9 +197,10 @@ public final class Federation implements AutoCloseable {
         throw e;
       }
       Path log = f.site.logs().resolve(failed + ".log");
+      // The tail first: once the rest is stopped, the log fills with complaints about what went away.
+      f.printTail(failed, log, 20);
       f.keepLogs(true);
       f.close();
-      f.printTail(failed, log, 20);
       throw new StartFailure(failed, log, failed + " did not start: " + e.getMessage(), e);
     }
   }

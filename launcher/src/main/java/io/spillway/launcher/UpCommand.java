@@ -79,8 +79,7 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
       f = Federation.start(t, out, driver, options);
     } catch (Federation.StartFailure e) {
       System.err.println("spillway up: " + e.getMessage());
-      System.err.println("Nothing is left running. The log of " + e.component() + ": " + Federation.display(e.log())
-          + "; of every component: " + Federation.display(dir));
+      System.err.println("Nothing is left running. Logs of every component: " + Federation.display(dir));
       return START_FAILED;
     }
     f.printAddresses();
