@@ -726,7 +726,7 @@ public final class NodeSession implements AutoCloseable {
       case B32 -> "i32";
       case F32 -> "f32";
       case F64 -> "f64";
-      default -> "any";
+      case OTHER, BYTES -> "any";
     };
   }
 
