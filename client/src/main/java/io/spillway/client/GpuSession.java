@@ -10,7 +10,7 @@ import java.util.List;
  * <ul>
  *   <li><b>Pipelined</b>: {@code alloc}, {@code free}, {@code write}, {@code upload}, {@code fill},
  *       {@code loadModule}, {@code launch}, {@code copy}, {@code memset}, {@code launchRaw},
- *       {@code record}, {@code free(GpuEvent)}; {@code createEvent} sends nothing. They never wait for the server: each appends an operation to
+ *       {@code record}, {@code free(GpuEvent)}, {@code forbidReplay}; {@code createEvent} sends nothing. They never wait for the server: each appends an operation to
  *       the current batch and returns. Handles are chosen here, so a buffer or module can be used at once.
  *       A batch is sent as one frame when a synchronizing call is made, when it reaches 256 operations or
  *       1 MiB, or on {@link #flush()}. Sending honours gRPC flow control: when the server falls behind, the
@@ -146,6 +146,14 @@ public interface GpuSession extends AutoCloseable {
 
   /** Forgets an event. Pipelined. */
   void free(GpuEvent event);
+
+  /**
+   * Says the session's state cannot be rebuilt on another GPU, for example because a device address was
+   * written into device memory (nodes translate pointers only in kernel arguments). A gateway then stops
+   * journaling the session: if its GPU is lost it fails with {@code FAILED_PRECONDITION} rather than move.
+   * Pipelined.
+   */
+  void forbidReplay(String reason);
 
   /** Sends the current batch now, without waiting for any answer. */
   void flush();

@@ -461,6 +461,13 @@ public final class RemoteGpuSession implements GpuSession {
     stream.append(Op.newBuilder().setEventFree(EventFree.newBuilder().setEvent(own("free", event))));
   }
 
+  @Override
+  public void forbidReplay(String reason) {
+    Objects.requireNonNull(reason, "reason");
+    stream.append(Op.newBuilder().setUnreplayable(io.spillway.protocol.v1.Unreplayable.newBuilder()
+        .setReason(reason)));
+  }
+
   /** The event's id, if this session created it. */
   private int own(String op, GpuEvent event) {
     Objects.requireNonNull(event, "event");

@@ -214,6 +214,7 @@ public final class NodeSession implements AutoCloseable {
         case EVENT_RECORD -> eventRecord(checkVersion(op).getSeq(), op.getEventRecord());
         case EVENT_ELAPSED -> eventElapsed(checkVersion(op).getSeq(), op.getEventElapsed(), sink);
         case EVENT_FREE -> eventFree(checkVersion(op).getSeq(), op.getEventFree());
+        case UNREPLAYABLE -> checkVersion(op); // For gateways: a node has nothing to rebuild.
         case SYNCHRONIZE -> {
           synchronizeAll(op.getSeq(), "synchronize");
           sink.reply(Reply.newBuilder().setSeq(op.getSeq())
