@@ -275,7 +275,7 @@ public final class Decoder {
 
   private PtxException unsupported(Frame f, Statement.Instruction in, String why) {
     return new PtxException(in.line(), where(f) + ": instruction '" + in.opcode() + "' is not supported"
-        + " by the host executor" + (why.isEmpty() ? "" : " (" + why + ")"));
+        + " by the host executor" + (why.isEmpty() ? "" : " (" + why + ")"), true);
   }
 
   private PtxException bad(Frame f, Statement.Instruction in, String why) {
