@@ -33,10 +33,11 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * A session whose state lives in a module variable (bound with get_global, written from the host and by
- * a raw launch) is rebuilt on another node with the variable's value. The host driver reports no module
- * variables yet, so the nodes here run it behind a driver that gives every module a 16-byte variable
- * "weights" in the context's own memory.
+ * Sessions whose state lives in module variables are rebuilt on another node with the variables' values:
+ * a variable bound with get_global and written from the host and through a pointer slot (on nodes whose
+ * driver gives every module a 16-byte variable "weights", so the kernel library can point at it), and
+ * variables a kernel of their own module reads and updates without any pointer (the host driver's PTX
+ * executor runs it).
  */
 class FailoverModuleVariablesTest {
 
@@ -210,6 +211,63 @@ class FailoverModuleVariablesTest {
       vectorAdd(s, m, weights, ten, weights);
       assertArrayEquals(new float[] {21, 22, 23, 24}, floats(s.read(weights, 0, 16)));
       assertEquals(1, pool.gateway.sessions().get(0).replays());
+      s.close();
+    }
+  }
+
+  /** bump(out): out[0] = calls * scale, then calls += 1; scale is a .const variable, calls a .global one. */
+  private static final String BUMP_PTX = """
+      .version 9.0
+      .target sm_90
+      .address_size 64
+      .const .align 4 .f32 scale;
+      .global .align 4 .u32 calls;
+      .visible .entry bump(.param .u64 bump_param_0)
+      {
+        .reg .b32 %r<3>;
+        .reg .f32 %f<4>;
+        .reg .b64 %rd<4>;
+        ld.param.u64 %rd1, [bump_param_0];
+        cvta.to.global.u64 %rd2, %rd1;
+        mov.u64 %rd3, calls;
+        atom.global.add.u32 %r1, [%rd3], 1;
+        cvt.rn.f32.u32 %f1, %r1;
+        ld.const.f32 %f2, [scale];
+        mul.f32 %f3, %f1, %f2;
+        st.global.f32 [%rd2], %f3;
+        ret;
+      }
+      """;
+
+  @Test
+  void kernelsThatUpdateTheirModulesVariablesAreReplayedSoTheVariablesAreRight() throws Exception {
+    try (TestPool pool = new TestPool()) {
+      pool.addNode("node-a", 1, "V100", 32 * GIB);
+      pool.addNode("node-b", 1, "V100", 32 * GIB);
+      GpuSession s = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
+      Module m = s.loadModule(BUMP_PTX.getBytes(java.nio.charset.StandardCharsets.UTF_8), "bump.ptx");
+      DeviceBuffer scale = s.global(m, "scale");
+      s.write(scale, 0, new float[] {2f});
+      DeviceBuffer out = s.alloc(4);
+      byte[] params = new byte[8];
+      for (int i = 0; i < 3; i++) {
+        s.launchRaw(m, "bump", Dim3.of(1), Dim3.of(1), 0, params,
+            List.of(new PointerSlot(0, out, 0, KernelArg.Access.READ_WRITE)));
+        s.synchronize();
+      }
+      assertArrayEquals(new float[] {4f}, floats(s.read(out, 0, 4)));
+      DeviceBuffer calls = s.global(m, "calls");
+      assertEquals(3, ByteBuffer.wrap(s.read(calls, 0, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt());
+      String before = s.devices().get(0).node();
+
+      pool.kill(pool.nodes.stream().filter(n -> n.node().options().nodeId().equals(before)).findFirst()
+          .orElseThrow());
+      assertEquals(3, ByteBuffer.wrap(s.read(calls, 0, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt(),
+          "the launches ran again on the new node");
+      assertNotEquals(before, s.devices().get(0).node());
+      s.launchRaw(m, "bump", Dim3.of(1), Dim3.of(1), 0, params,
+          List.of(new PointerSlot(0, out, 0, KernelArg.Access.READ_WRITE)));
+      assertArrayEquals(new float[] {6f}, floats(s.read(out, 0, 4)));
       s.close();
     }
   }

@@ -43,9 +43,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Module variables and event times in one session, without gRPC: a host-driver context whose modules
- * declare a 16-byte {@code .global} variable (the host driver itself reports none yet), and a clock the
- * test sets.
+ * Module variables and event times in one session, without gRPC: a host-driver context that gives every
+ * module a 16-byte variable (so the kernel library's vector_add can point at one), and a clock the test
+ * sets.
  */
 class NodeSessionV2Test {
 
