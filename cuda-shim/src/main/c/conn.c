@@ -93,6 +93,7 @@ void spw_unsupported(const char *name) {
       spw_put32((uint32_t)n);
       spw_put(line, (size_t)n);
       spw_end();
+      spw_flush();
     }
   }
   pthread_mutex_unlock(&spw_lock);
@@ -368,4 +369,14 @@ CUresult spw_conn_open(void) {
   spw_device_count = (int)count;
   spw_trace("connected to %s: %d device(s), shared memory %zu bytes", path, spw_device_count, shm_bytes);
   return CUDA_SUCCESS;
+}
+
+/* Work still batched when the process exits (copies, launches, frees, log lines) is sent, so the agent
+ * sees everything the program did; the sessions end when the socket closes. */
+__attribute__((destructor)) static void flush_at_exit(void) {
+  pthread_mutex_lock(&spw_lock);
+  if (sock >= 0 && !broken) {
+    spw_flush();
+  }
+  pthread_mutex_unlock(&spw_lock);
 }
