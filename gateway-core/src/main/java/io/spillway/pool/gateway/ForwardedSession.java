@@ -694,7 +694,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     for (Reply r : frame.getRepliesList()) {
       switch (r.getKindCase()) {
         case ERROR -> journal.failed(r.getSeq());
-        case SYNCHRONIZED, CLOSED -> journal.answered(r.getSeq());
+        case SYNCHRONIZED, CLOSED, GLOBAL_INFO, ELAPSED -> journal.answered(r.getSeq());
         case READ_DATA -> {
           if (r.getReadData().getLast()) {
             journal.answered(r.getSeq());
@@ -1155,7 +1155,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
             answeredSeq = Math.max(answeredSeq, r.getSeq());
           }
         }
-        case SYNCHRONIZED, CLOSED -> {
+        case SYNCHRONIZED, CLOSED, GLOBAL_INFO, ELAPSED -> {
           out.addReplies(r);
           answeredSeq = Math.max(answeredSeq, r.getSeq());
         }

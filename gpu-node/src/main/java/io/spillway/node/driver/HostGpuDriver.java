@@ -240,6 +240,43 @@ public final class HostGpuDriver implements GpuDriver {
     }
 
     @Override
+    public synchronized void copy(long dstAddress, long srcAddress, long bytes) throws DriverException {
+      checkUsable("copy");
+      ByteBuffer dst = memory.range(dstAddress, bytes, "copy destination");
+      ByteBuffer src = memory.range(srcAddress, bytes, "copy source");
+      if (dstAddress < srcAddress + bytes && srcAddress < dstAddress + bytes) {
+        byte[] staged = new byte[(int) bytes];
+        src.get(staged);
+        dst.put(staged);
+      } else {
+        dst.put(src);
+      }
+    }
+
+    @Override
+    public synchronized void memset(long address, int width, int value, long count)
+        throws DriverException {
+      checkUsable("memset");
+      LaunchChecks.memset(address, width, count);
+      ByteBuffer target = memory.range(address, count * width, "memset");
+      if (width == 1) {
+        byte[] chunk = new byte[(int) Math.min(target.remaining(), 64 * 1024)];
+        java.util.Arrays.fill(chunk, (byte) value);
+        while (target.hasRemaining()) {
+          target.put(chunk, 0, Math.min(chunk.length, target.remaining()));
+        }
+      } else if (width == 2) {
+        while (target.hasRemaining()) {
+          target.putShort((short) value);
+        }
+      } else {
+        while (target.hasRemaining()) {
+          target.putInt(value);
+        }
+      }
+    }
+
+    @Override
     public synchronized LoadedModule loadModule(byte[] image, String name) throws DriverException {
       checkUsable("loadModule");
       int end = image.length;
@@ -299,6 +336,29 @@ public final class HostGpuDriver implements GpuDriver {
         poisonedBy = function;
         throw new DriverException(Kind.KERNEL_FAULT, "kernel " + function + ": " + e.getMessage());
       }
+    }
+
+    @Override
+    public synchronized void launchRaw(LoadedModule module, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
+      checkUsable("launch of " + function);
+      KernelSignature sig = LaunchChecks.declared(module, function);
+      LaunchChecks.rawParameters(module, sig, params);
+      ByteBuffer raw = params.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      int base = raw.position();
+      List<KernelArgument> args = new ArrayList<>();
+      for (KernelSignature.Param p : sig.layout()) {
+        int at = base + p.offset();
+        args.add(switch (p.type()) {
+          case B64 -> new KernelArgument.Pointer(raw.getLong(at));
+          case B32 -> new KernelArgument.I32(raw.getInt(at));
+          case F32 -> new KernelArgument.F32(raw.getFloat(at));
+          case F64 -> new KernelArgument.F64(raw.getDouble(at));
+          case BYTES, OTHER -> throw new DriverException(Kind.UNIMPLEMENTED, "kernel " + function
+              + " of module " + module.name() + " has parameter " + p + " the host driver cannot pass");
+        });
+      }
+      launch(module, function, grid, block, sharedMemoryBytes, args);
     }
 
     @Override

@@ -370,6 +370,43 @@ public final class JCudaGpuDriver implements GpuDriver {
     }
 
     @Override
+    public synchronized void copy(long dstAddress, long srcAddress, long bytes) throws DriverException {
+      enter("copy");
+      CUdeviceptr dst = pointer(dstAddress, bytes, "copy destination");
+      CUdeviceptr src = pointer(srcAddress, bytes, "copy source");
+      String what = String.format("cuMemcpyDtoD of %d bytes from 0x%x to 0x%x", bytes, srcAddress,
+          dstAddress);
+      if (dstAddress < srcAddress + bytes && srcAddress < dstAddress + bytes && bytes > 0) {
+        // cuMemcpyDtoD leaves overlapping ranges undefined: stage through a scratch allocation.
+        CUdeviceptr staged = new CUdeviceptr();
+        call(JCudaDriver.cuMemAlloc(staged, bytes), "cuMemAlloc of " + bytes + " staging bytes for "
+            + what);
+        try {
+          call(JCudaDriver.cuMemcpyDtoD(staged, src, bytes), what + " (to staging)");
+          call(JCudaDriver.cuMemcpyDtoD(dst, staged, bytes), what + " (from staging)");
+        } finally {
+          JCudaDriver.cuMemFree(staged);
+        }
+      } else {
+        call(JCudaDriver.cuMemcpyDtoD(dst, src, bytes), what);
+      }
+    }
+
+    @Override
+    public synchronized void memset(long address, int width, int value, long count)
+        throws DriverException {
+      enter("memset");
+      LaunchChecks.memset(address, width, count);
+      CUdeviceptr p = pointer(address, count * width, "memset");
+      String what = String.format("cuMemsetD%d of %d elements at 0x%x", width * 8, count, address);
+      switch (width) {
+        case 1 -> call(JCudaDriver.cuMemsetD8(p, (byte) value, count), what);
+        case 2 -> call(JCudaDriver.cuMemsetD16(p, (short) value, count), what);
+        default -> call(JCudaDriver.cuMemsetD32(p, value, count), what);
+      }
+    }
+
+    @Override
     public synchronized LoadedModule loadModule(byte[] image, String name) throws DriverException {
       enter("loadModule");
       Map<String, KernelSignature> signatures = Map.of();
@@ -398,13 +435,27 @@ public final class JCudaGpuDriver implements GpuDriver {
     public synchronized void launch(LoadedModule module, String function, Dim3 grid, Dim3 block,
         int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
       enter("launch of " + function);
+      JCudaModule m = owned(module, function);
+      if (!m.signatures().isEmpty()) {
+        LaunchChecks.arguments(m, LaunchChecks.declared(m, function), args);
+      }
+      NativePointerObject[] params = new NativePointerObject[args.size()];
+      for (int i = 0; i < params.length; i++) {
+        params[i] = parameter(args.get(i));
+      }
+      launchFunction(m, function, grid, block, sharedMemoryBytes, params);
+    }
+
+    private JCudaModule owned(LoadedModule module, String function) throws DriverException {
       if (!(module instanceof JCudaModule m) || m.owner() != this) {
         throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + module.name()
             + " was not loaded in this context");
       }
-      if (!m.signatures().isEmpty()) {
-        LaunchChecks.arguments(m, LaunchChecks.declared(m, function), args);
-      }
+      return m;
+    }
+
+    private void launchFunction(JCudaModule m, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, NativePointerObject[] params) throws DriverException {
       CUfunction f = m.functions().get(function);
       if (f == null) {
         f = new CUfunction();
@@ -412,14 +463,33 @@ public final class JCudaGpuDriver implements GpuDriver {
             "cuModuleGetFunction(" + function + ") in module " + m.name());
         m.functions().put(function, f);
       }
-      NativePointerObject[] params = new NativePointerObject[args.size()];
-      for (int i = 0; i < params.length; i++) {
-        params[i] = parameter(args.get(i));
-      }
       call(JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(),
           sharedMemoryBytes, null, Pointer.to(params), null), "cuLaunchKernel(" + m.name() + "/"
           + function + ", grid " + grid.x() + "x" + grid.y() + "x" + grid.z() + ", block " + block.x()
           + "x" + block.y() + "x" + block.z() + ")");
+    }
+
+    @Override
+    public synchronized void launchRaw(LoadedModule module, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
+      enter("launch of " + function);
+      JCudaModule m = owned(module, function);
+      if (m.signatures().isEmpty()) {
+        throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + m.name()
+            + " is not PTX, so its parameter layout is unknown; a raw launch needs a PTX image");
+      }
+      KernelSignature sig = LaunchChecks.declared(m, function);
+      LaunchChecks.rawParameters(m, sig, params);
+      // cuLaunchKernel takes one pointer per parameter: cut each from the buffer by the layout.
+      NativePointerObject[] pointers = new NativePointerObject[sig.layout().size()];
+      int base = params.position();
+      for (int i = 0; i < pointers.length; i++) {
+        KernelSignature.Param p = sig.layout().get(i);
+        byte[] bytes = new byte[p.size()];
+        params.get(base + p.offset(), bytes);
+        pointers[i] = Pointer.to(bytes);
+      }
+      launchFunction(m, function, grid, block, sharedMemoryBytes, pointers);
     }
 
     @Override

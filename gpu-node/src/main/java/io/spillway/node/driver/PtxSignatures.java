@@ -39,7 +39,7 @@ public final class PtxSignatures {
     Matcher entry = ENTRY.matcher(text);
     while (entry.find()) {
       String name = entry.group(1);
-      List<ParamType> params = List.of();
+      List<KernelSignature.Param> params = List.of();
       int open = entry.end();
       if (open < text.length() && text.charAt(open) == '(') {
         int close = text.indexOf(')', open);
@@ -49,13 +49,13 @@ public final class PtxSignatures {
         }
         params = parseParams(text.substring(open + 1, close));
       }
-      result.put(name, new KernelSignature(name, params));
+      result.put(name, KernelSignature.laidOut(name, params));
     }
     return Collections.unmodifiableMap(result);
   }
 
-  private static List<ParamType> parseParams(String list) {
-    List<ParamType> params = new ArrayList<>();
+  private static List<KernelSignature.Param> parseParams(String list) {
+    List<KernelSignature.Param> params = new ArrayList<>();
     for (String decl : list.split(",")) {
       if (!decl.isBlank()) {
         params.add(classify(decl));
@@ -64,35 +64,69 @@ public final class PtxSignatures {
     return params;
   }
 
-  private static ParamType classify(String decl) {
-    if (decl.indexOf('[') >= 0) {
-      return ParamType.OTHER;
-    }
-    String[] tokens = TOKEN_BREAK.split(decl.trim());
+  private static KernelSignature.Param classify(String decl) {
+    String[] tokens = TOKEN_BREAK.split(decl.trim().replace("[", " [").replace(']', ' '));
+    int align = 0;
+    ParamType type = null;
+    int width = 0;
+    String name = "";
+    long count = -1;
     for (int i = 0; i < tokens.length; i++) {
       String t = tokens[i];
       if (t.isEmpty()) {
         continue;
       }
-      if (t.equals(".align")) {
-        i++;
+      if (t.equals(".align") && i + 1 < tokens.length) {
+        align = Integer.parseInt(tokens[++i].trim());
+        continue;
+      }
+      if (t.startsWith("[")) {
+        count = Long.parseLong(t.substring(1).trim());
+        continue;
+      }
+      if (!t.startsWith(".")) {
+        name = t;
         continue;
       }
       switch (t) {
         case ".param", ".ptr", ".global", ".const", ".local", ".shared":
           continue;
         case ".u64", ".s64", ".b64":
-          return ParamType.B64;
+          type = type == null ? ParamType.B64 : type;
+          width = 8;
+          break;
         case ".u32", ".s32", ".b32":
-          return ParamType.B32;
+          type = type == null ? ParamType.B32 : type;
+          width = 4;
+          break;
         case ".f32":
-          return ParamType.F32;
+          type = type == null ? ParamType.F32 : type;
+          width = 4;
+          break;
         case ".f64":
-          return ParamType.F64;
+          type = type == null ? ParamType.F64 : type;
+          width = 8;
+          break;
+        case ".u16", ".s16", ".b16", ".f16":
+          type = type == null ? ParamType.OTHER : type;
+          width = 2;
+          break;
+        case ".u8", ".s8", ".b8":
+          type = type == null ? ParamType.OTHER : type;
+          width = 1;
+          break;
         default:
-          return ParamType.OTHER;
+          type = type == null ? ParamType.OTHER : type;
       }
     }
-    return ParamType.OTHER;
+    if (type == null) {
+      type = ParamType.OTHER;
+    }
+    int size = width;
+    if (count >= 0) {
+      type = ParamType.BYTES;
+      size = (int) (count * Math.max(1, width));
+    }
+    return new KernelSignature.Param(name, 0, size, align > 0 ? align : Math.max(1, width), type);
   }
 }

@@ -2,6 +2,7 @@ package io.spillway.node.driver;
 
 import static io.spillway.node.driver.KernelSignature.ParamType.B32;
 import static io.spillway.node.driver.KernelSignature.ParamType.B64;
+import static io.spillway.node.driver.KernelSignature.ParamType.BYTES;
 import static io.spillway.node.driver.KernelSignature.ParamType.F32;
 import static io.spillway.node.driver.KernelSignature.ParamType.F64;
 import static io.spillway.node.driver.KernelSignature.ParamType.OTHER;
@@ -59,7 +60,14 @@ class PtxSignaturesTest {
         """;
     Map<String, KernelSignature> sigs = PtxSignatures.parse(ptx);
     assertEquals(List.of("spaced", "no_params", "bare"), List.copyOf(sigs.keySet()));
-    assertEquals(List.of(B64, OTHER, F64, B64, B32, OTHER, B32), sigs.get("spaced").params());
+    // the .b8 array is a struct by value: BYTES, 16 bytes at its 8-byte alignment
+    assertEquals(List.of(B64, BYTES, F64, B64, B32, OTHER, B32), sigs.get("spaced").params());
+    List<Integer> offsets = sigs.get("spaced").layout().stream().map(KernelSignature.Param::offset)
+        .toList();
+    assertEquals(List.of(0, 8, 24, 32, 40, 44, 48), offsets);
+    assertEquals(16, sigs.get("spaced").layout().get(1).size());
+    assertEquals(2, sigs.get("spaced").layout().get(5).size());
+    assertEquals(52, sigs.get("spaced").paramBytes());
     assertTrue(sigs.get("no_params").params().isEmpty());
     assertTrue(sigs.get("bare").params().isEmpty());
   }
