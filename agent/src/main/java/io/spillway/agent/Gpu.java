@@ -53,6 +53,9 @@ public interface Gpu extends AutoCloseable {
 
   void freeEvent(int event);
 
+  /** Tells the gateways not to rebuild the session elsewhere: its state holds device addresses. */
+  void forbidReplay(String reason);
+
   void synchronize();
 
   void flush();

@@ -50,4 +50,23 @@ final class PointerSlots {
       slots.add(new Gpu.Slot(offset, t.allocation().buffer(), t.offset()));
     }
   }
+
+  /**
+   * The first 8-aligned word of {@code data} (to be written at device address {@code dst}) whose value is a
+   * live device address of the context, or 0: a program storing pointers in device memory, which replay
+   * elsewhere could not translate. Reads {@code data} without consuming it.
+   */
+  static long storedPointer(ByteBuffer data, long dst, AddressSpace<DeviceBuffer> addresses) {
+    ByteBuffer d = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    long lo = addresses.base();
+    long hi = addresses.peek();
+    int skip = (int) ((8 - (dst & 7)) & 7);
+    for (int i = d.position() + skip; i + 8 <= d.limit(); i += 8) {
+      long v = d.getLong(i);
+      if (v >= lo && v <= hi && addresses.pointer(v) != null) {
+        return v;
+      }
+    }
+    return 0;
+  }
 }

@@ -4,17 +4,22 @@ import io.spillway.client.DeviceBuffer;
 import io.spillway.client.DeviceInfo;
 import io.spillway.client.Dim3;
 import io.spillway.client.GpuSession;
+import io.spillway.client.GpuEvent;
 import io.spillway.client.KernelArg;
+import io.spillway.client.PointerSlot;
 import io.spillway.client.Module;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** {@link Gpu} over the SDK's {@link GpuSession}. */
 public final class SdkGpu implements Gpu {
 
   private final GpuSession session;
+  /** Threading: the connection thread only, like the session. */
+  private final Map<Integer, GpuEvent> events = new HashMap<>();
 
   public SdkGpu(GpuSession session) {
     this.session = session;
@@ -52,16 +57,12 @@ public final class SdkGpu implements Gpu {
 
   @Override
   public void copy(DeviceBuffer dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes) {
-    throw new UnsupportedOperationException("device-to-device copy needs protocol v2 (Copy op) in the SDK");
+    session.copy(dst, dstOffset, src, srcOffset, bytes);
   }
 
   @Override
   public void memset(DeviceBuffer buffer, long offset, int width, int value, long count) {
-    if (width == 1) {
-      session.fill(buffer, offset, count, value & 0xff);
-      return;
-    }
-    throw new UnsupportedOperationException("memset of width " + width + " needs protocol v2 (Memset op) in the SDK");
+    session.memset(buffer, offset, width, value, count);
   }
 
   @Override
@@ -70,63 +71,60 @@ public final class SdkGpu implements Gpu {
   }
 
   /**
-   * Until the SDK has raw launches: the raw buffer is cut into typed arguments by the layout, which covers
-   * kernels whose parameters are pointers and scalars (not structs by value).
+   * The shim cannot know whether a kernel reads or writes through a pointer, so every slot says
+   * {@code UNSPECIFIED} (read and write); the gateways' journal keeps replay correct with that.
    */
   @Override
   public void launchRaw(Module module, String function, KernelLayout layout, Dim3 grid, Dim3 block,
       int sharedBytes, byte[] params, List<Slot> slots) {
-    ByteBuffer b = ByteBuffer.wrap(params).order(ByteOrder.LITTLE_ENDIAN);
-    List<KernelArg> args = new ArrayList<>();
-    for (KernelLayout.Param p : layout.params()) {
-      Slot slot = null;
-      for (Slot s : slots) {
-        if (s.paramOffset() == p.offset()) {
-          slot = s;
-        }
-      }
-      if (slot != null && p.size() == 8) {
-        args.add(KernelArg.ptr(slot.buffer(), slot.offset()));
-      } else if (p.kind() == KernelLayout.Kind.BYTES) {
-        throw new UnsupportedOperationException("kernel " + function + " takes " + p.name()
-            + " (a struct of " + p.size() + " bytes) by value: that needs raw launches (protocol v2) in the SDK");
-      } else if (p.kind() == KernelLayout.Kind.F64) {
-        args.add(KernelArg.f64(b.getDouble(p.offset())));
-      } else if (p.size() == 8) {
-        args.add(KernelArg.i64(b.getLong(p.offset())));
-      } else if (p.size() == 4) {
-        args.add(KernelArg.i32(b.getInt(p.offset())));
-      } else {
-        throw new UnsupportedOperationException("kernel " + function + " parameter " + p.name() + " of "
-            + p.size() + " bytes needs raw launches (protocol v2) in the SDK");
-      }
+    List<PointerSlot> pointers = new ArrayList<>(slots.size());
+    for (Slot s : slots) {
+      pointers.add(new PointerSlot(s.paramOffset(), s.buffer(), s.offset(), KernelArg.Access.UNSPECIFIED));
     }
-    session.launch(module, function, grid, block, sharedBytes, args.toArray(KernelArg[]::new));
+    session.launchRaw(module, function, grid, block, sharedBytes, params, pointers);
   }
 
   @Override
   public DeviceBuffer global(Module module, String name) {
-    throw new UnsupportedOperationException("module globals need protocol v2 (GetGlobal op) in the SDK");
+    return session.global(module, name);
   }
 
   @Override
   public int createEvent() {
-    throw new UnsupportedOperationException("events need protocol v2 (EventRecord op) in the SDK");
+    GpuEvent e = session.createEvent();
+    events.put(e.id(), e);
+    return e.id();
   }
 
   @Override
   public void record(int event) {
-    throw new UnsupportedOperationException("events need protocol v2 (EventRecord op) in the SDK");
+    session.record(event(event));
   }
 
   @Override
   public float elapsedMillis(int start, int end) {
-    throw new UnsupportedOperationException("events need protocol v2 (EventElapsed op) in the SDK");
+    return session.elapsedMillis(event(start), event(end));
   }
 
   @Override
   public void freeEvent(int event) {
-    throw new UnsupportedOperationException("events need protocol v2 (EventFree op) in the SDK");
+    GpuEvent e = events.remove(event);
+    if (e != null) {
+      session.free(e);
+    }
+  }
+
+  @Override
+  public void forbidReplay(String reason) {
+    session.forbidReplay(reason);
+  }
+
+  private GpuEvent event(int id) {
+    GpuEvent e = events.get(id);
+    if (e == null) {
+      throw new IllegalArgumentException("event " + id + " was not created in this session");
+    }
+    return e;
   }
 
   @Override

@@ -90,6 +90,7 @@ final class ShimConnection {
     final Map<Integer, FunctionEntry> functions = new HashMap<>();
     final Map<Integer, Integer> events = new HashMap<>();
     CudaError pending;
+    boolean replayForbidden;
     int nextModule = 1;
     int nextFunction = 1;
 
@@ -395,7 +396,17 @@ final class ShimConnection {
         b.getInt();
         long offset = b.getLong();
         AddressSpace.Target<DeviceBuffer> t = range(c, "cuMemcpyHtoD", dst, bytes);
-        c.gpu.write(t.allocation().buffer(), t.offset(), data(b, where, offset, bytes));
+        ByteBuffer d = data(b, where, offset, bytes);
+        if (!c.replayForbidden) {
+          long found = PointerSlots.storedPointer(d, dst, c.addresses);
+          if (found != 0) {
+            c.replayForbidden = true;
+            c.gpu.forbidReplay("cudaMemcpy wrote device address 0x" + Long.toHexString(found)
+                + " into device memory at 0x" + Long.toHexString(dst) + "; nodes translate pointers only in kernel"
+                + " parameters, so the session cannot be rebuilt on another GPU");
+          }
+        }
+        c.gpu.write(t.allocation().buffer(), t.offset(), d);
         return null;
       }
       case OP_DTOH -> {
@@ -492,6 +503,10 @@ final class ShimConnection {
         }
         byte[] params = new byte[paramBytes];
         b.get(params);
+        if (dev != 0) {
+          throw new CudaError(NOT_SUPPORTED, "cuLaunchKernel on device " + dev + " of a multi-GPU slice: raw launches"
+              + " run on a session's device 0 (the SDK has no launchRaw on another device)");
+        }
         c.gpu.launchRaw(f.module().module(), f.name(), f.layout(), grid, block, shared, params,
             PointerSlots.find(f.layout(), params, c.addresses));
         return null;
@@ -502,6 +517,9 @@ final class ShimConnection {
       }
       case OP_GET_GLOBAL -> {
         ModuleEntry m = module(c, b.getInt());
+        if (dev != 0) {
+          throw new CudaError(NOT_SUPPORTED, "cuModuleGetGlobal on device " + dev + " of a multi-GPU slice");
+        }
         String name = string(b);
         AddressSpace.Allocation<DeviceBuffer> a = m.globals().get(name);
         if (a == null) {
