@@ -13,6 +13,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import io.spillway.ptx.PtxException;
+import io.spillway.ptx.PtxFunction;
+import io.spillway.ptx.PtxModule;
+import io.spillway.ptx.PtxVariable;
+import io.spillway.ptx.parse.PtxParser;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -270,12 +275,22 @@ public final class JCudaGpuDriver implements GpuDriver {
     long address() {
       return getNativePointer();
     }
+
+    DevicePointer() {
+    }
+
+    /** The same device address as {@code other} (as cuModuleGetGlobal filled it in). */
+    DevicePointer(CUdeviceptr other) {
+      super(other);
+    }
   }
 
-  private record Allocation(DevicePointer pointer, long bytes) {}
+  /** {@code moduleVariable}: a module's .global/.const variable, owned by its module, never freed. */
+  private record Allocation(DevicePointer pointer, long bytes, boolean moduleVariable) {}
 
   private record JCudaModule(String name, Map<String, KernelSignature> signatures, CUmodule module,
-      Map<String, CUfunction> functions, JCudaContext owner) implements LoadedModule {}
+      Map<String, CUfunction> functions, Map<String, ModuleGlobal> globals, JCudaContext owner)
+      implements LoadedModule {}
 
   private final class JCudaContext implements DriverContext {
     private final GpuDevice device;
@@ -314,7 +329,7 @@ public final class JCudaGpuDriver implements GpuDriver {
         JCudaDriver.cuMemFree(p);
         call(zeroed, "cuMemsetD8 zeroing " + bytes + " new bytes on device " + device.index());
       }
-      allocations.put(p.address(), new Allocation(p, bytes));
+      allocations.put(p.address(), new Allocation(p, bytes, false));
       return p.address();
     }
 
@@ -322,6 +337,10 @@ public final class JCudaGpuDriver implements GpuDriver {
     public synchronized void free(long address) throws DriverException {
       enter("free");
       Allocation a = allocations.get(address);
+      if (a != null && a.moduleVariable()) {
+        throw new DriverException(Kind.INVALID, String.format(
+            "free of 0x%x: that is a module variable, which lives as long as its module", address));
+      }
       if (a == null) {
         throw new DriverException(Kind.INVALID, String.format(
             "free of 0x%x: no allocation of this context starts there", address));
@@ -410,6 +429,7 @@ public final class JCudaGpuDriver implements GpuDriver {
     public synchronized LoadedModule loadModule(byte[] image, String name) throws DriverException {
       enter("loadModule");
       Map<String, KernelSignature> signatures = Map.of();
+      List<String> variableNames = new ArrayList<>();
       byte[] data = image;
       if (looksLikePtx(image)) {
         int end = image.length;
@@ -417,8 +437,18 @@ public final class JCudaGpuDriver implements GpuDriver {
           end--;
         }
         try {
-          signatures = PtxSignatures.parse(new String(image, 0, end, StandardCharsets.US_ASCII));
-        } catch (IllegalArgumentException e) {
+          PtxModule parsed = PtxParser.parse(new String(image, 0, end, StandardCharsets.US_ASCII));
+          Map<String, KernelSignature> sigs = new java.util.LinkedHashMap<>();
+          for (PtxFunction f : parsed.entries()) {
+            sigs.put(f.name(), PtxLayouts.signature(f));
+          }
+          signatures = java.util.Collections.unmodifiableMap(sigs);
+          for (PtxVariable v : parsed.variables()) {
+            if (v.space() == PtxVariable.Space.GLOBAL || v.space() == PtxVariable.Space.CONST) {
+              variableNames.add(v.name());
+            }
+          }
+        } catch (PtxException e) {
           throw new DriverException(Kind.INVALID, "loadModule " + name + ": " + e.getMessage(), e);
         }
         data = Arrays.copyOf(image, end + 1);
@@ -426,7 +456,18 @@ public final class JCudaGpuDriver implements GpuDriver {
       CUmodule module = new CUmodule();
       call(JCudaDriver.cuModuleLoadData(module, data), "cuModuleLoadData of module " + name + " ("
           + image.length + " bytes)");
-      JCudaModule loaded = new JCudaModule(name, signatures, module, new HashMap<>(), this);
+      Map<String, ModuleGlobal> globals = new java.util.LinkedHashMap<>();
+      for (String v : variableNames) {
+        CUdeviceptr address = new CUdeviceptr();
+        long[] size = new long[1];
+        call(JCudaDriver.cuModuleGetGlobal(address, size, module, v),
+            "cuModuleGetGlobal(" + v + ") in module " + name);
+        DevicePointer raw = new DevicePointer(address);
+        globals.put(v, new ModuleGlobal(v, raw.address(), size[0]));
+        allocations.put(raw.address(), new Allocation(raw, size[0], true));
+      }
+      JCudaModule loaded = new JCudaModule(name, signatures, module, new HashMap<>(),
+          java.util.Collections.unmodifiableMap(globals), this);
       modules.add(loaded);
       return loaded;
     }
