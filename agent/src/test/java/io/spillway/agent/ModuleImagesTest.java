@@ -63,12 +63,15 @@ class ModuleImagesTest {
   @Test
   void structsByValueAndAlignmentFollowTheDeclaration() {
     String ptx = """
+        .version 8.0
+        .target sm_75
+        .address_size 64
         .visible .entry k(
           .param .u32 k_param_0,
           .param .align 8 .b8 k_param_1[24],
           .param .f64 k_param_2,
           .param .u8 k_param_3,
-          .param .u64 .ptr .global .align 4 k_param_4
+          .param .u64 k_param_4
         )
         { ret; }
         .visible .entry empty()
@@ -93,7 +96,11 @@ class ModuleImagesTest {
     long ax = space.allocate(1000, x).address();
     long ay = space.allocate(64, y).address();
     KernelLayout k = PtxEntries.parse("""
+        .version 8.0
+        .target sm_75
+        .address_size 64
         .entry k(.param .u64 a, .param .u64 b, .param .align 8 .b8 s[16], .param .u64 n)
+        { ret; }
         """).get("k");
     ByteBuffer p = ByteBuffer.allocate(k.paramBytes()).order(ByteOrder.LITTLE_ENDIAN);
     p.putLong(0, ax + 40);          // inside x

@@ -154,4 +154,12 @@ class ShimEndToEndTest {
     assertEquals(0, r.exit(), r.output());
     assertTrue(r.output().contains("PASS vector_add"), r.output());
   }
+
+  @Test
+  void programsBuiltWithTheSharedRuntimePass() throws Exception {
+    CudaPrograms.Result r = CudaPrograms.run(CudaPrograms.build("vector_add", "-cudart", "shared"), socket,
+        "memory=64MiB", "50000", "2");
+    assertEquals(0, r.exit(), r.output());
+    assertTrue(r.output().contains("PASS vector_add n=50000 rounds=2"), r.output());
+  }
 }
