@@ -843,7 +843,9 @@ final class SessionJournal {
           }
           for (KernelArg arg : op.getLaunch().getArgsList()) {
             Sim s = arg.hasPtr() ? live.get(arg.getPtr().getHandle()) : null;
-            if (s != null && arg.getPtr().getAccess() != Access.ACCESS_READ) {
+            // Replayed, so what it writes is known again; an output alone may leave other bytes unknown.
+            if (s != null && arg.getPtr().getAccess() != Access.ACCESS_READ
+                && !(arg.getPtr().getAccess() == Access.ACCESS_WRITE && s.state == State.UNKNOWN)) {
               s.state = State.KNOWN;
             }
           }

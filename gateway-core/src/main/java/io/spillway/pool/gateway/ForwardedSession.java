@@ -1156,8 +1156,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
           }
         }
         case SYNCHRONIZED, CLOSED, GLOBAL_INFO, ELAPSED -> {
-          out.addReplies(r);
-          answeredSeq = Math.max(answeredSeq, r.getSeq());
+          // A variable binding the base replays was answered long ago.
+          if (r.getSeq() > rebuildThrough) {
+            out.addReplies(r);
+            answeredSeq = Math.max(answeredSeq, r.getSeq());
+          }
         }
         default -> out.addReplies(r);
       }
