@@ -162,4 +162,27 @@ class ShimEndToEndTest {
     assertEquals(0, r.exit(), r.output());
     assertTrue(r.output().contains("PASS vector_add n=50000 rounds=2"), r.output());
   }
+
+  @Test
+  void theShimUnderAddressSanitizerRunsTheProgramsCleanly() throws Exception {
+    Path memory = CudaPrograms.build("memory");
+    Path vectorAdd = CudaPrograms.build("vector_add");
+    Process gcc = new ProcessBuilder("gcc", "-print-file-name=libasan.so").redirectErrorStream(true).start();
+    String asan = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    org.junit.jupiter.api.Assumptions.assumeTrue(gcc.waitFor() == 0 && Path.of(asan).isAbsolute() && Files.exists(Path.of(asan)),
+        "gcc has no AddressSanitizer runtime here; the sanitized shim cannot be tried");
+    Process make = new ProcessBuilder("make", "-s", "asan").directory(CudaPrograms.ROOT.resolve("cuda-shim").toFile())
+        .redirectErrorStream(true).start();
+    String built = new String(make.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, make.waitFor(), built);
+    java.util.Map<String, String> env = java.util.Map.of("LD_LIBRARY_PATH",
+        CudaPrograms.ROOT.resolve("cuda-shim/target/asan").toString(), "LD_PRELOAD", asan,
+        "ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1");
+    CudaPrograms.Result m = CudaPrograms.run(memory, socket, "memory=128MiB", env);
+    assertEquals(0, m.exit(), m.output());
+    assertTrue(m.output().contains("PASS memory") && !m.output().contains("AddressSanitizer"), m.output());
+    CudaPrograms.Result v = CudaPrograms.run(vectorAdd, socket, "memory=64MiB", env, "20000");
+    assertEquals(0, v.exit(), v.output());
+    assertTrue(v.output().contains("PASS vector_add") && !v.output().contains("AddressSanitizer"), v.output());
+  }
 }
