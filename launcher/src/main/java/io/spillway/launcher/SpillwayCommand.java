@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "spillway", mixinStandardHelpOptions = true, version = "spillway 0.1.0",
     description = "Spillway: a federated GPU pool gateway.",
     subcommands = {DemoCommand.class, UpCommand.class, StatusCommand.class, LeasesCommand.class,
-        NodeMain.class, ValidateCommand.class,
+        NodeMain.class, ValidateCommand.class, RunCommand.class, AgentCommand.class,
         SimulateCommand.class})
 public final class SpillwayCommand implements Runnable {
 

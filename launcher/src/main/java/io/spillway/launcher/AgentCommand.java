@@ -1,0 +1,69 @@
+package io.spillway.launcher;
+
+import io.spillway.agent.AgentConfig;
+import io.spillway.agent.AgentServer;
+import io.spillway.agent.SliceSpec;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code spillway agent}: serves the CUDA shims of this machine until Ctrl-C. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+    description = "Serve unmodified CUDA programs of this machine (run with the Spillway libcuda.so.1) on the pool:"
+        + " one session per CUDA context to the edge gateway.")
+public final class AgentCommand implements Callable<Integer> {
+
+  @Option(names = "--socket", description = "Unix socket the shims connect to (default: /tmp/spillway-agent-<uid>.sock).")
+  Path socket;
+
+  @Option(names = "--gateway", defaultValue = "127.0.0.1:7070", description = "Edge gateway host:port (default: ${DEFAULT-VALUE}).")
+  String gateway;
+
+  @Option(names = "--tenant", defaultValue = "default", description = "Tenant the sessions count against (default: ${DEFAULT-VALUE}).")
+  String tenant;
+
+  @Option(names = "--memory", description = "Default memory per GPU for programs that ask for none, e.g. 8GiB (default: 1GiB).")
+  String memory;
+
+  @Option(names = "--percent", description = "Default memory per GPU in percent of the card, instead of --memory.")
+  Integer percent;
+
+  @Option(names = "--compute", defaultValue = "0", description = "Default compute share in percent (default: ${DEFAULT-VALUE}).")
+  int compute;
+
+  @Option(names = "--model", description = "Default card models to accept, e.g. V100 (repeatable).")
+  String[] models;
+
+  @Option(names = "--max-memory", description = "The most memory per GPU one program may ask for, e.g. 16GiB (default: no limit).")
+  String maxMemory;
+
+  @Option(names = "--max-gpus", defaultValue = "8", description = "The most GPUs one program may ask for (default: ${DEFAULT-VALUE}).")
+  int maxGpus;
+
+  static SliceSpec defaults(String memory, Integer percent, int compute, String[] models) {
+    if (memory != null && percent != null) {
+      throw new IllegalArgumentException("--memory=" + memory + " and --percent=" + percent + " are both set; set one");
+    }
+    long bytes = percent == null ? SliceSpec.bytes("--memory", memory == null ? "1GiB" : memory) : 0;
+    return new SliceSpec(1, bytes, percent == null ? 0 : percent, compute,
+        models == null ? java.util.List.of() : java.util.List.of(models));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    AgentConfig config = new AgentConfig(socket == null ? AgentConfig.defaultSocket() : socket, gateway, tenant,
+        defaults(memory, percent, compute, models), maxMemory == null ? 0 : SliceSpec.bytes("--max-memory", maxMemory),
+        maxGpus);
+    CountDownLatch stop = new CountDownLatch(1);
+    try (AgentServer agent = AgentServer.start(config)) {
+      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+      System.out.println("spillway agent on " + agent.socket() + " -> " + gateway + " (tenant " + tenant + ")");
+      System.out.println("READY");
+      System.out.flush();
+      stop.await();
+    }
+    return 0;
+  }
+}
