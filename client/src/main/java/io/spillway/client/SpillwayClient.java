@@ -6,6 +6,7 @@ import io.spillway.client.internal.RemoteGpuSession;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Entry point of the SDK: a connection to a Spillway gateway (or directly to a GPU node) on which
@@ -73,6 +74,7 @@ public final class SpillwayClient implements AutoCloseable {
   private final boolean ownsChannel;
   private final Options options;
   private volatile boolean closed;
+  private volatile Consumer<? super SessionNotice> noticeListener = notice -> { };
 
   private SpillwayClient(ManagedChannel channel, boolean ownsChannel, Options options) {
     this.channel = Objects.requireNonNull(channel, "channel");
@@ -122,7 +124,19 @@ public final class SpillwayClient implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("SpillwayClient is closed");
     }
-    return RemoteGpuSession.open(channel, request, options);
+    return RemoteGpuSession.open(channel, request, options, notice -> noticeListener.accept(notice));
+  }
+
+  /**
+   * Hands every notice to the sessions of this client, from now on and opened before or after, to
+   * {@code listener} (replacing the previous one); without one, notices are only logged at DEBUG. The
+   * listener runs on gRPC's threads, one notice at a time per session: it must not block or throw.
+   *
+   * @return this client
+   */
+  public SpillwayClient onNotice(Consumer<? super SessionNotice> listener) {
+    this.noticeListener = Objects.requireNonNull(listener, "listener");
+    return this;
   }
 
   /**

@@ -38,6 +38,11 @@ public final class ChildProcess implements AutoCloseable {
   /** Starts {@code mainClass} with {@code args}; its output goes to {@code logDir/name.log}. */
   public static ChildProcess start(String name, String mainClass, List<String> args, Path logDir)
       throws IOException {
+    return start(name, javaCommand(mainClass, args), logDir);
+  }
+
+  /** The command line that runs {@code mainClass} of this JVM's class path in a JVM of its own. */
+  static List<String> javaCommand(String mainClass, List<String> args) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx512m");
@@ -46,7 +51,7 @@ public final class ChildProcess implements AutoCloseable {
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(mainClass);
     cmd.addAll(args);
-    return start(name, cmd, logDir);
+    return cmd;
   }
 
   /**
@@ -83,7 +88,7 @@ public final class ChildProcess implements AutoCloseable {
       ready.completeExceptionally(e);
     }
     ready.completeExceptionally(new IllegalStateException(name + " exited with code "
-        + exitCode() + " before it was ready; see " + log));
+        + exitCode() + " before it was ready; see " + Federation.display(log)));
   }
 
   private String exitCode() {
@@ -100,8 +105,8 @@ public final class ChildProcess implements AutoCloseable {
     try {
       return ready.get(timeout, unit);
     } catch (TimeoutException e) {
-      throw new IllegalStateException(name + " was not ready after " + timeout + " " + unit
-          + "; see " + log, e);
+      throw new IllegalStateException(name + " was not ready after " + unit.toSeconds(timeout) + " s; see "
+          + Federation.display(log), e);
     }
   }
 
@@ -117,6 +122,14 @@ public final class ChildProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /**
+   * Calls {@code onExit} with the exit code once the process has ended (at once if it has); a process
+   * ended by signal N reports 128 + N. Runs on a JDK thread: it must not block.
+   */
+  public void onExit(java.util.function.IntConsumer onExit) {
+    process.onExit().thenAccept(p -> onExit.accept(p.exitValue()));
+  }
+
   /** The command line it was started with; starting it again runs the same component. */
   public List<String> command() {
     return command;
@@ -129,6 +142,11 @@ public final class ChildProcess implements AutoCloseable {
 
   /** The last {@code lines} lines of its log, for diagnosing a failure; empty if there is none. */
   public String tail(int lines) {
+    return tail(log, lines);
+  }
+
+  /** The last {@code lines} lines of {@code log}, or why it cannot be read. */
+  static String tail(Path log, int lines) {
     Deque<String> last = new ArrayDeque<>();
     try (BufferedReader in = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
       String line;

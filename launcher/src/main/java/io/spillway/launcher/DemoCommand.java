@@ -74,6 +74,10 @@ public final class DemoCommand implements Callable<Integer> {
       description = "With FILE: memory of each session's slice (default: ${DEFAULT-VALUE}).")
   String slice;
 
+  @Option(names = "--logs", paramLabel = "DIR",
+      description = "Folder for this run's logs, kept after it (default: ./spillway-logs/demo-NAME-TIME).")
+  Path logs;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private record TenantResult(String tenant, Set<String> nodes, int sent, int correct, int wrong,
@@ -85,7 +89,14 @@ public final class DemoCommand implements Callable<Integer> {
       return federationDemo();
     }
     long t0 = System.nanoTime();
-    try (Site site = new Site(Path.of(System.getProperty("java.io.tmpdir")))) {
+    Path dir = RunLogs.folder(logs, "demo-site");
+    var folderProblem = Preflight.folder(dir, logs == null ? "the run's logs" : "--logs");
+    if (folderProblem.isPresent()) {
+      Preflight.report("demo", List.of(folderProblem.get()), System.err);
+      return Preflight.REFUSED;
+    }
+    RunLogs.routeToFile(dir);
+    try (Site site = new Site(dir, false)) {
       int grpc = Site.freePort();
       int http = Site.freePort();
       System.out.printf(Locale.ROOT, "Starting an edge gateway (gRPC :%d, HTTP :%d) and %d GPU nodes "
@@ -104,7 +115,7 @@ public final class DemoCommand implements Callable<Integer> {
       String base = "http://127.0.0.1:" + http;
       site.awaitHttp(base + "/q/health/ready", body -> pool(base).path("nodes").size() == nodes);
       System.out.printf(Locale.ROOT, "Site ready in %.1f s: edge gateway %s, %d nodes registered (logs: %s)%n%n",
-          (System.nanoTime() - t0) / 1e9, edge, nodes, site.logs());
+          (System.nanoTime() - t0) / 1e9, edge, nodes, Federation.display(site.logs()));
 
       MlpModel model = MlpModel.random(2026, 256, 512, 512, 10);
       AtomicInteger done = new AtomicInteger();
@@ -147,14 +158,33 @@ public final class DemoCommand implements Callable<Integer> {
 
   private int federationDemo() throws Exception {
     long t0 = System.nanoTime();
-    var loaded = Topologies.load(topologyFile);
+    var loaded = Topologies.loadLocated(topologyFile);
     if (loaded.isEmpty()) {
       return Topologies.BAD_TOPOLOGY;
     }
-    io.spillway.topology.Topology t = loaded.get();
-    System.out.println("Starting topology '" + t.name() + "' from " + topologyFile + " ...");
-    try (Federation f = Federation.start(t, System.out, driver)) {
-      f.printAddresses();
+    io.spillway.topology.Topology t = loaded.get().topology();
+    Path dir = RunLogs.folder(logs, "demo-" + t.name());
+    List<String> problems = new ArrayList<>();
+    Preflight.folder(dir, logs == null ? "the run's logs" : "--logs").ifPresent(problems::add);
+    problems.addAll(Preflight.ports(loaded.get()));
+    if (!problems.isEmpty()) {
+      Preflight.report("demo", problems, System.err);
+      return Preflight.REFUSED;
+    }
+    RunLogs.routeToFile(dir);
+    System.out.println("Starting topology '" + t.name() + "' from " + topologyFile + "; logs in "
+        + Federation.display(dir));
+    Federation.Options options = Federation.Options.defaults().withLogDir(dir)
+        .withProgress(new ProgressLine(System.out, System.console() != null));
+    Federation started;
+    try {
+      started = Federation.start(t, System.out, driver, options);
+    } catch (Federation.StartFailure e) {
+      System.err.println("spillway demo: " + e.getMessage());
+      System.err.println("Nothing is left running. Logs of every component: " + Federation.display(dir));
+      return 1;
+    }
+    try (Federation f = started) {
       System.out.printf(Locale.ROOT, "Running %d MLP sessions at each of %d edges, %d requests each ...%n",
           sessionsPerEdge, t.edges().size(), requests);
       boolean ok = new FederationDemo(f, System.out, sessionsPerEdge, requests,
@@ -166,6 +196,42 @@ public final class DemoCommand implements Callable<Integer> {
 
   private interface Progress {
     void requestDone() throws Exception;
+  }
+
+  /**
+   * Start-up as one line: rewritten in place on a terminal; elsewhere (a file, a test) a line per
+   * component, so that the output stays readable.
+   */
+  static final class ProgressLine implements Federation.Progress {
+    private final java.io.PrintStream out;
+    private final boolean terminal;
+    private final long t0 = System.nanoTime();
+    private int width;
+
+    ProgressLine(java.io.PrintStream out, boolean terminal) {
+      this.out = out;
+      this.terminal = terminal;
+    }
+
+    @Override
+    public void starting(int index, int total, String name, String what) {
+      String line = String.format(Locale.ROOT, "  starting the federation: %d of %d, %s (%s), %.0f s", index, total,
+          name, what, (System.nanoTime() - t0) / 1e9);
+      if (terminal) {
+        out.print("\r" + line + " ".repeat(Math.max(0, width - line.length())));
+        width = line.length();
+      } else {
+        out.println(line);
+      }
+      out.flush();
+    }
+
+    @Override
+    public void up(int total, java.time.Duration took) {
+      String line = String.format(Locale.ROOT, "  federation up: %d components, healthy in %.1f s", total,
+          took.toMillis() / 1e3);
+      out.println(terminal ? "\r" + line + " ".repeat(Math.max(0, width - line.length())) : line);
+    }
   }
 
   /**

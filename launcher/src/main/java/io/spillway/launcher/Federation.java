@@ -26,7 +26,9 @@ import java.util.stream.Stream;
  * A whole topology on this machine, every component its own process: the Kafka broker (embedded, when
  * the file asks for one), the center gateways and their GPU nodes, the edge gateways and theirs. GPU
  * nodes use the JCuda driver where a CUDA driver answers, and otherwise emulate the cards the file
- * declares. Closing it stops every process, newest first, and removes the logs.
+ * declares. Closing it stops every process in dependency order (clients before what they use: GPU
+ * nodes and edges before the center, Kafka last) and removes the logs unless {@link Options#logDir()}
+ * names a folder to keep them in.
  *
  * <p>Components can be killed and started again ({@link #kill}, {@link #restart}) with the command line
  * they were first started with, which is what the chaos suite ({@code chaos/}) does.
@@ -66,10 +68,15 @@ public final class Federation implements AutoCloseable {
    * @param kafkaDataDir where the embedded broker keeps its data so that it can be killed and started
    *     again with its topics and records (deleted on close); null: a temporary directory of the broker's
    *     own, lost when it stops
-   * @param tmp where the log directory is created
+   * @param tmp where the temporary log directory is created when {@code logDir} is null
+   * @param logDir the folder for the components' logs, created if needed and kept on close; null: a
+   *     temporary directory under {@code tmp}, removed on close
+   * @param detach each process in a session of its own, so that Ctrl-C in a terminal reaches only this
+   *     JVM, which stops them in order (see {@link Site#Site(Path, boolean)})
+   * @param progress how start-up is shown; null: a line per component on the federation's output
    */
   public record Options(UnaryOperator<String> centerRoute, List<String> centerProperties,
-      List<String> edgeProperties, Path kafkaDataDir, Path tmp) {
+      List<String> edgeProperties, Path kafkaDataDir, Path tmp, Path logDir, boolean detach, Progress progress) {
     public Options {
       centerProperties = List.copyOf(centerProperties);
       edgeProperties = List.copyOf(edgeProperties);
@@ -77,23 +84,65 @@ public final class Federation implements AutoCloseable {
 
     public static Options defaults() {
       return new Options(UnaryOperator.identity(), List.of(), List.of(), null,
-          Path.of(System.getProperty("java.io.tmpdir")));
+          Path.of(System.getProperty("java.io.tmpdir")), null, false, null);
     }
 
     public Options withCenterRoute(UnaryOperator<String> route) {
-      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp);
+      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress);
     }
 
     public Options withCenterProperties(List<String> props) {
-      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp);
+      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress);
     }
 
     public Options withEdgeProperties(List<String> props) {
-      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp);
+      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp, logDir, detach, progress);
     }
 
     public Options withKafkaDataDir(Path dir) {
-      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp);
+      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp, logDir, detach, progress);
+    }
+
+    public Options withLogDir(Path dir) {
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, dir, detach, progress);
+    }
+
+    public Options withDetach(boolean detached) {
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detached, progress);
+    }
+
+    public Options withProgress(Progress p) {
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, p);
+    }
+  }
+
+  /** How start-up is shown, component by component. Called on the starting thread. */
+  public interface Progress {
+    /** Component {@code index} (1-based) of {@code total} is being started. */
+    void starting(int index, int total, String name, String what);
+
+    /** Every component is up and healthy. */
+    void up(int total, Duration took);
+  }
+
+  /** A component did not start: it exited, or did not say it was ready in time. */
+  public static final class StartFailure extends Exception {
+    private final String component;
+    private final Path log;
+
+    StartFailure(String component, Path log, String message, Throwable cause) {
+      super(message, cause);
+      this.component = component;
+      this.log = log;
+    }
+
+    public String component() {
+      return component;
+    }
+
+    /** Its log, which is kept. */
+    public Path log() {
+      return log;
     }
   }
 
@@ -103,7 +152,11 @@ public final class Federation implements AutoCloseable {
   private final String driver;
   private final Options options;
   private final Map<String, Component> components = new LinkedHashMap<>();
+  private final Progress progress;
   private String kafka;
+  /** The component being started, for naming it when its start fails. */
+  private String starting;
+  private int started;
 
   private Federation(Topology topology, Site site, PrintStream out, String driver, Options options) {
     this.topology = topology;
@@ -111,6 +164,17 @@ public final class Federation implements AutoCloseable {
     this.out = out;
     this.driver = driver;
     this.options = options;
+    this.progress = options.progress() != null ? options.progress() : new Progress() {
+      @Override
+      public void starting(int index, int total, String name, String what) {
+        out.printf(Locale.ROOT, "  [%d/%d] starting %-14s %s%n", index, total, name, what);
+      }
+
+      @Override
+      public void up(int total, Duration took) {
+        out.printf(Locale.ROOT, "all %d components up and healthy in %.1f s%n", total, took.toMillis() / 1e3);
+      }
+    };
   }
 
   /** Starts everything the topology describes and waits until every gateway is ready. */
@@ -120,15 +184,34 @@ public final class Federation implements AutoCloseable {
 
   /** Starts everything the topology describes, as {@code options} say, and waits until every gateway is ready. */
   public static Federation start(Topology t, PrintStream out, String driver, Options options) throws Exception {
-    Federation f = new Federation(t, new Site(options.tmp()), out, driver, options);
+    Site site = options.logDir() == null ? new Site(options.tmp()) : new Site(options.logDir(), options.detach());
+    Federation f = new Federation(t, site, out, driver, options);
     try {
       f.startAll();
       return f;
     } catch (Exception | Error e) {
-      f.printTails(20);
+      String failed = f.starting;
+      if (failed == null) {
+        f.printTails(20);
+        f.close();
+        throw e;
+      }
+      Path log = f.site.logs().resolve(failed + ".log");
+      // The tail first: once the rest is stopped, the log fills with complaints about what went away.
+      f.printTail(failed, log, 20);
+      f.keepLogs(true);
       f.close();
-      throw e;
+      throw new StartFailure(failed, log, failed + " did not start: " + e.getMessage(), e);
     }
+  }
+
+  /** How many processes {@code t} has on this machine. */
+  static int componentCount(Topology t) {
+    int n = (t.kafka().embedded() ? 1 : 0) + t.center().gateways().size() + t.center().gpuServers().size();
+    for (Edge e : t.edges()) {
+      n += 1 + e.gpuServers().size();
+    }
+    return n;
   }
 
   private void startAll() throws Exception {
@@ -202,11 +285,12 @@ public final class Federation implements AutoCloseable {
     }
     for (Component c : components().values()) {
       if (!c.http().isEmpty()) {
+        starting = c.name();
         site.awaitHttp(c.http() + "/q/health/ready", body -> true);
       }
     }
-    out.printf(Locale.ROOT, "all %d components up and healthy in %.1f s%n", components.size(),
-        (System.nanoTime() - t0) / 1e9);
+    starting = null;
+    progress.up(components.size(), Duration.ofNanos(System.nanoTime() - t0));
   }
 
   private void startNode(GpuServer s, String pool, List<String> gateways) throws Exception {
@@ -241,7 +325,8 @@ public final class Federation implements AutoCloseable {
   }
 
   private void step(String name, String what) {
-    out.printf(Locale.ROOT, "  starting %-14s %s%n", name, what);
+    starting = name;
+    progress.starting(++started, componentCount(topology), name, what);
   }
 
   /** Every component by name, in start order. */
@@ -272,6 +357,19 @@ public final class Federation implements AutoCloseable {
    * still runs) and waits for its {@code READY} line; a gateway also for its readiness probe.
    */
   public Component restart(String name) throws Exception {
+    return restart(name, "/q/health/ready");
+  }
+
+  /**
+   * {@link #restart}, but a gateway counts as started once it is live (serving), not ready: an edge is
+   * ready only once a GPU node registered again, which takes the nodes' reconnect backoff and is no
+   * reason to start the gateway once more.
+   */
+  public Component restartServing(String name) throws Exception {
+    return restart(name, "/q/health/live");
+  }
+
+  private Component restart(String name, String probe) throws Exception {
     Component old = component(name);
     ChildProcess p = site.restart(old.process());
     Component c = old.withProcess(p);
@@ -279,7 +377,7 @@ public final class Federation implements AutoCloseable {
       components.put(name, c);
     }
     if (!c.http().isEmpty()) {
-      site.awaitHttp(c.http() + "/q/health/ready", body -> true);
+      site.awaitHttp(c.http() + probe, body -> true);
     }
     return c;
   }
@@ -293,9 +391,37 @@ public final class Federation implements AutoCloseable {
     }
   }
 
+  /** Prints the last {@code lines} lines of {@code name}'s log and where the whole log is. */
+  void printTail(String name, Path log, int lines) {
+    out.println("---- last " + lines + " lines of " + display(log) + " ----");
+    out.println(ChildProcess.tail(log, lines));
+    out.println("----");
+  }
+
+  /** {@code path} relative to the current directory when under it: shorter, and still valid to open. */
+  static String display(Path path) {
+    Path cwd = Path.of("").toAbsolutePath();
+    Path abs = path.toAbsolutePath().normalize();
+    return abs.startsWith(cwd) && !abs.equals(cwd) ? cwd.relativize(abs).toString() : abs.toString();
+  }
+
+  /** Calls {@code onExit} with the exit code once the current process of component {@code name} ends. */
+  public void watch(String name, java.util.function.IntConsumer onExit) {
+    component(name).process().onExit(onExit);
+  }
+
   /** The last {@code lines} lines of a component's log. */
   public String tail(String name, int lines) {
     return component(name).process().tail(lines);
+  }
+
+  /**
+   * Installs {@code hook} as what happens on Ctrl-C or SIGTERM, instead of the default (stop every
+   * process); {@code hook} must {@link #close} this federation.
+   */
+  public void onShutdown(Runnable hook) {
+    site.leaveShutdownToCaller();
+    Runtime.getRuntime().addShutdownHook(new Thread(hook, "spillway-shutdown"));
   }
 
   /** Keeps the log directory when closing (to read after a failed run). */
@@ -315,18 +441,39 @@ public final class Federation implements AutoCloseable {
     return site.logs();
   }
 
+  /** The start-up table: each component, where to reach it, and its log. */
   public void printAddresses() {
     out.println();
-    out.println("| component | kind | gRPC | HTTP |");
-    out.println("| --- | --- | --- | --- |");
+    out.println("| component | kind | gRPC | HTTP | log |");
+    out.println("| --- | --- | --- | --- | --- |");
     for (Component c : components().values()) {
-      out.printf(Locale.ROOT, "| %s | %s | %s | %s |%n", c.name(), c.kind(), c.grpc(), c.http().isEmpty() ? "-" : c.http());
+      out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", c.name(), c.kind(), c.grpc(),
+          c.http().isEmpty() ? "-" : c.http(), display(c.process().log()));
     }
     out.println();
   }
 
+  /**
+   * Stops every component in dependency order: the reverse of start order, which starts each component
+   * after those it uses (Kafka, center gateways, their nodes, then each edge gateway and its nodes).
+   *
+   * @param report told each component's name once it has stopped; may be null
+   */
+  public void stop(java.util.function.Consumer<String> report) {
+    List<Component> order = new ArrayList<>(components().values());
+    java.util.Collections.reverse(order);
+    for (Component c : order) {
+      boolean wasAlive = c.process().isAlive();
+      c.process().close();
+      if (report != null && wasAlive) {
+        report.accept(c.name());
+      }
+    }
+  }
+
   @Override
   public void close() {
+    stop(null);
     site.close();
     if (options.kafkaDataDir() != null && Files.isDirectory(options.kafkaDataDir())) {
       try (Stream<Path> paths = Files.walk(options.kafkaDataDir())) {

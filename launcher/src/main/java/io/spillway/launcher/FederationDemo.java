@@ -3,6 +3,7 @@ package io.spillway.launcher;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.Status;
+import io.spillway.client.DeviceInfo;
 import io.spillway.client.GpuSession;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
@@ -21,20 +22,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 
 /**
  * The workload of {@code spillway demo FILE}: more MLP sessions at each edge than the edge's cards
  * hold, so some spill to the center; halfway, an edge GPU node is killed, so the edge rebuilds its
- * sessions elsewhere (docs/failover.md): the client code here does nothing for it, it only notices that
- * {@code devices()} changed. Every answer is checked against the CPU.
+ * sessions elsewhere (docs/failover.md): the client code here does nothing for it; the SDK's notices
+ * ({@link SpillwayClient#onNotice}) tell the story as it happens. Every answer is checked against the
+ * CPU.
  */
 final class FederationDemo {
 
@@ -52,6 +57,60 @@ final class FederationDemo {
   private volatile Map<String, JsonNode> busyCards = Map.of();
   private java.util.concurrent.CountDownLatch allOpen;
   private final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+  /** Where each open session runs now (pool, node), by session id; written on open and on notices. */
+  private final Map<String, DeviceInfo> placed = new ConcurrentHashMap<>();
+  private final Kill kill = new Kill();
+
+  /**
+   * The story of the killed GPU node: which sessions were on it, when each was moved and where, and
+   * whether any client saw an error. Written from the workload's threads and gRPC's.
+   */
+  private final class Kill {
+    volatile String victim;
+    volatile long atNanos;
+    final Set<String> sessions = ConcurrentHashMap.newKeySet();
+    final Map<String, DeviceInfo> movedTo = new ConcurrentHashMap<>();
+    final AtomicLong lastMoveNanos = new AtomicLong();
+    final AtomicInteger clientErrors = new AtomicInteger();
+    final AtomicBoolean told = new AtomicBoolean();
+
+    void killed(String node) {
+      atNanos = System.nanoTime();
+      placed.forEach((id, d) -> {
+        if (d.node().equals(node)) {
+          sessions.add(id);
+        }
+      });
+      victim = node;
+    }
+
+    void moved(String session, DeviceInfo to) {
+      if (victim != null && sessions.contains(session) && movedTo.putIfAbsent(session, to) == null) {
+        lastMoveNanos.accumulateAndGet(System.nanoTime(), Math::max);
+        if (movedTo.size() == sessions.size()) {
+          tell();
+        }
+      }
+    }
+
+    /** Prints the event line once: when every session moved, or at the end with what happened. */
+    void tell() {
+      if (victim == null || !told.compareAndSet(false, true)) {
+        return;
+      }
+      Map<String, Integer> where = new TreeMap<>();
+      movedTo.values().forEach(d -> where.merge(d.pool().equals("center") ? "the center" : d.node(), 1, Integer::sum));
+      String to = where.size() == 1 ? " to " + where.keySet().iterator().next()
+          : " (" + String.join(", ", where.entrySet().stream().map(e -> e.getValue() + " to " + e.getKey()).toList()) + ")";
+      int moved = movedTo.size();
+      String line = victim + " killed; " + (moved == sessions.size() ? "" : moved + " of ") + sessions.size()
+          + (sessions.size() == 1 ? " session" : " sessions") + " moved" + (moved == 0 ? "" : to)
+          + (moved == 0 ? "" : String.format(Locale.ROOT, " in %.1f s", (lastMoveNanos.get() - atNanos) / 1e9))
+          + ", " + (clientErrors.get() == 0 ? "clients saw no error"
+              : clientErrors.get() + " client error(s); those sessions were opened again");
+      out.println("  " + line);
+    }
+  }
 
   FederationDemo(Federation federation, PrintStream out, int sessionsPerEdge, int requests, long sliceBytes) {
     this.federation = federation;
@@ -75,18 +134,26 @@ final class FederationDemo {
     Edge victimEdge = t.edges().get(0);
     String victim = victimEdge.gpuServers().get(0).name();
     List<SpillwayClient> clients = new ArrayList<>();
+    long openStart = System.nanoTime();
     int all = t.edges().size() * sessionsPerEdge * requests;
     for (Edge e : t.edges()) {
       List<Tenant> tenants = t.tenants().stream().filter(x -> x.mayUse(e.name())).toList();
       SpillwayClient client = SpillwayClient.connect(federation.components().get(e.name()).grpc());
+      client.onNotice(n -> {
+        if (!n.devices().isEmpty()) {
+          placed.put(n.sessionId(), n.devices().get(0));
+          kill.moved(n.sessionId(), n.devices().get(0));
+        }
+      });
       clients.add(client);
       for (int i = 0; i < sessionsPerEdge; i++) {
         String tenant = tenants.isEmpty() ? "demo" : tenants.get(i % tenants.size()).name();
         int seed = total++;
         futures.add(pool.submit(() -> tenant(client, tenant, e.name(), model, seed, () -> {
           if (done.incrementAndGet() >= all / 2 && killed.compareAndSet(false, true)) {
-            out.printf(Locale.ROOT, "  %d of %d requests done: killing GPU node %s of %s with SIGKILL%n",
-                done.get(), all, victim, victimEdge.name());
+            kill.killed(victim);
+            out.printf(Locale.ROOT, "  %d of %d requests done: killing GPU node %s of %s with SIGKILL (%d sessions on it)%n",
+                done.get(), all, victim, victimEdge.name(), kill.sessions.size());
             federation.components().get(victim).process().kill();
           }
         })));
@@ -97,6 +164,11 @@ final class FederationDemo {
       throw new IllegalStateException("the sessions did not all open within 5 minutes");
     }
     busyCards = cards();
+    Map<String, Integer> byPool = new TreeMap<>();
+    placed.values().forEach(d -> byPool.merge(d.pool(), 1, Integer::sum));
+    out.printf(Locale.ROOT, "  %d sessions open in %.1f s: %s%n", sessions, (System.nanoTime() - openStart) / 1e9,
+        String.join(", ", byPool.entrySet().stream().map(x -> x.getValue()
+            + (x.getKey().equals("center") ? " spilled to the center" : " at " + x.getKey())).toList()));
     go.countDown();
     List<Outcome> outcomes = new ArrayList<>();
     for (Future<Outcome> f : futures) {
@@ -104,6 +176,7 @@ final class FederationDemo {
     }
     pool.shutdown();
     clients.forEach(SpillwayClient::close);
+    kill.tell();
     return report(outcomes);
   }
 
@@ -130,6 +203,7 @@ final class FederationDemo {
       try {
         if (gpu == null) {
           gpu = client.open(slice);
+          placed.put(gpu.sessionId(), gpu.devices().get(0));
           reopened++;
           where = gpu.devices().get(0).pool();
           node = gpu.devices().get(0).node();
@@ -162,10 +236,19 @@ final class FederationDemo {
         if (e.code() != Status.Code.UNAVAILABLE || reopened > 20) {
           throw e;
         }
+        if (gpu != null && kill.sessions.contains(gpu.sessionId())) {
+          kill.clientErrors.incrementAndGet();
+        }
+        if (gpu != null) {
+          placed.remove(gpu.sessionId());
+        }
         Sessions.closeQuietly(gpu);
         gpu = null;
         Thread.sleep(200);
       }
+    }
+    if (gpu != null) {
+      placed.remove(gpu.sessionId());
     }
     Sessions.closeQuietly(gpu);
     return new Outcome(tenant, edge, pools, correct, wrong, Math.max(0, reopened), moved, latency);

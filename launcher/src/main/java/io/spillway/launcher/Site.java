@@ -16,7 +16,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The processes of a federation on this machine and their logs. Closing it stops every process it
- * started (SIGTERM, then SIGKILL) and deletes the logs; a shutdown hook does the same on Ctrl-C.
+ * started (SIGTERM, then SIGKILL), newest first, and deletes the logs if they are in a temporary
+ * directory; a shutdown hook does the same on Ctrl-C. A component started again keeps its place in
+ * that order, so processes stop after the ones started after them (their clients).
+ *
+ * <p>Thread-safe. Once closed it starts nothing: a start racing with close either is stopped by it or
+ * fails.
  */
 public final class Site implements AutoCloseable {
 
@@ -26,15 +31,37 @@ public final class Site implements AutoCloseable {
   }
 
   private final Path logs;
+  private final boolean detach;
+  /** The logs are in a directory of our own making, to remove on close. */
+  private final boolean temporary;
   private final List<ChildProcess> children = new ArrayList<>();
   private final Thread hook = new Thread(this::stopAll, "spillway-site-shutdown");
   private boolean closed;
   private volatile boolean keepLogs;
 
+  /** Logs in a new temporary directory under {@code tmp}, deleted on close unless {@link #keepLogs}. */
   public Site(Path tmp) throws IOException {
     this.logs = Files.createTempDirectory(tmp, "spillway-");
+    this.detach = false;
+    this.temporary = true;
     Runtime.getRuntime().addShutdownHook(hook);
   }
+
+  /**
+   * Logs in {@code logs} (created if needed), kept on close.
+   *
+   * @param detach start every process in a session of its own ({@code setsid}), so that Ctrl-C in a
+   *     terminal reaches this JVM only and it stops them in order; a process whose launcher is killed
+   *     outright then stays up, and the next run's port check names it
+   */
+  public Site(Path logs, boolean detach) throws IOException {
+    this.logs = Files.createDirectories(logs);
+    this.detach = detach && Files.isExecutable(SETSID);
+    this.temporary = false;
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  private static final Path SETSID = Path.of("/usr/bin/setsid");
 
   public Path logs() {
     return logs;
@@ -47,12 +74,7 @@ public final class Site implements AutoCloseable {
 
   /** Starts a component of this code base in its own JVM and waits for its {@code READY} line. */
   public ChildProcess startJava(String name, String mainClass, List<String> args) throws Exception {
-    ChildProcess child = ChildProcess.start(name, mainClass, args, logs);
-    synchronized (this) {
-      children.add(child);
-    }
-    child.awaitReady(90, TimeUnit.SECONDS);
-    return child;
+    return startProcess(name, ChildProcess.javaCommand(mainClass, args));
   }
 
   /** Starts a process from a full command line and returns its address, once it printed it. */
@@ -62,12 +84,25 @@ public final class Site implements AutoCloseable {
 
   /** Starts a process from a full command line and waits until it printed its {@code READY} line. */
   public ChildProcess startProcess(String name, List<String> command) throws Exception {
-    ChildProcess child = ChildProcess.start(name, command, logs);
+    List<String> cmd = command;
+    if (detach && !command.get(0).equals(SETSID.toString())) {
+      cmd = new ArrayList<>(command);
+      cmd.add(0, SETSID.toString());
+    }
+    ChildProcess child;
     synchronized (this) {
+      refuseIfClosed(name);
+      child = ChildProcess.start(name, cmd, logs);
       children.add(child);
     }
     child.awaitReady(90, TimeUnit.SECONDS);
     return child;
+  }
+
+  private void refuseIfClosed(String name) {
+    if (closed) {
+      throw new IllegalStateException("not starting " + name + ": the site is stopping");
+    }
   }
 
   /**
@@ -78,10 +113,16 @@ public final class Site implements AutoCloseable {
     if (old.isAlive()) {
       old.kill();
     }
-    ChildProcess child = ChildProcess.start(old.name(), old.command(), logs);
+    ChildProcess child;
     synchronized (this) {
-      children.remove(old);
-      children.add(child);
+      refuseIfClosed(old.name());
+      child = ChildProcess.start(old.name(), old.command(), logs);
+      int at = children.indexOf(old);
+      if (at >= 0) {
+        children.set(at, child);
+      } else {
+        children.add(child);
+      }
     }
     child.awaitReady(90, TimeUnit.SECONDS);
     return child;
@@ -122,6 +163,9 @@ public final class Site implements AutoCloseable {
     for (int i = children.size() - 1; i >= 0; i--) {
       children.get(i).close();
     }
+    if (!temporary) {
+      return;
+    }
     if (keepLogs) {
       System.err.println("logs kept in " + logs);
       return;
@@ -133,6 +177,18 @@ public final class Site implements AutoCloseable {
       Files.deleteIfExists(logs);
     } catch (IOException e) {
       System.err.println("could not remove " + logs + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Leaves stopping on JVM exit to the caller, whose own shutdown hook must then close this site (so
+   * that it can first stop what would start processes again, and report what it stops).
+   */
+  void leaveShutdownToCaller() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shuttingDown) {
+      // The hook runs already.
     }
   }
 

@@ -1,5 +1,6 @@
 package io.spillway.launcher;
 
+import io.spillway.topology.LocatedTopology;
 import io.spillway.topology.Topology;
 import io.spillway.topology.TopologyException;
 import io.spillway.topology.TopologyLoader;
@@ -20,8 +21,13 @@ final class Topologies {
    * anything.
    */
   static Optional<Topology> load(Path file) {
+    return loadLocated(file).map(LocatedTopology::topology);
+  }
+
+  /** {@link #load}, keeping where each key was written (for {@link Preflight}). */
+  static Optional<LocatedTopology> loadLocated(Path file) {
     try {
-      return Optional.of(TopologyLoader.load(file));
+      return Optional.of(TopologyLoader.loadLocated(file));
     } catch (TopologyException e) {
       System.err.println(e.getMessage());
     } catch (IOException e) {

@@ -53,11 +53,21 @@ public final class TopologyLoader {
     return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
   }
 
+  /** {@link #load}, keeping where each key was written. */
+  public static LocatedTopology loadLocated(Path file) throws IOException, TopologyException {
+    return parseLocated(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+  }
+
   /**
    * @param fileName how problems name the file
    * @throws TopologyException with every problem found, in file order
    */
   public static Topology parse(String yamlText, String fileName) throws TopologyException {
+    return parseLocated(yamlText, fileName).topology();
+  }
+
+  /** {@link #parse}, keeping where each key was written. */
+  public static LocatedTopology parseLocated(String yamlText, String fileName) throws TopologyException {
     YamlTree.Result read = YamlTree.read(MAPPER.getFactory(), yamlText, fileName);
     if (!read.problems().isEmpty()) {
       throw new TopologyException(read.problems());
@@ -78,7 +88,7 @@ public final class TopologyLoader {
     if (!rules.isEmpty()) {
       throw new TopologyException(rules);
     }
-    return topology;
+    return new LocatedTopology(topology, locations);
   }
 
   private static String pathOf(JacksonException e) {

@@ -414,7 +414,7 @@ public final class SessionStream {
 
     private void onReply(Reply reply) {
       if (reply.getKindCase() == Reply.KindCase.NOTICE) {
-        LOG.log(System.Logger.Level.INFO, "spillway notice: {0}", reply.getNotice().getMessage());
+        LOG.log(System.Logger.Level.DEBUG, "spillway notice: {0}", reply.getNotice().getMessage());
         noticeHandler.accept(reply.getNotice());
         return;
       }
