@@ -91,12 +91,9 @@ public class CenterApp {
    * @throws IllegalArgumentException naming the key, the value and what is accepted
    */
   static KafkaTimeouts kafkaTimeouts(CenterConfig.Kafka k, String p) {
-    require(positive(k.maxBlock()), p + "max-block is " + k.maxBlock() + "; it must be positive");
-    require(positive(k.requestTimeout()), p + "request-timeout is " + k.requestTimeout() + "; it must be positive");
-    require(k.deliveryTimeout().compareTo(k.requestTimeout()) >= 0, p + "delivery-timeout is "
-        + k.deliveryTimeout() + "; it must be at least " + p + "request-timeout (" + k.requestTimeout() + ")");
-    return new KafkaTimeouts(k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
+    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
   }
+
 
   private static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();

@@ -41,6 +41,26 @@ public record KafkaTimeouts(Duration maxBlock, Duration request, Duration delive
     }
   }
 
+  /**
+   * The timeouts a gateway's {@code <prefix>max-block}, {@code request-timeout} and
+   * {@code delivery-timeout} keys give, checked with messages that name those keys.
+   *
+   * @throws IllegalArgumentException naming the key, the value and what is accepted
+   */
+  public static KafkaTimeouts fromKeys(String prefix, Duration maxBlock, Duration request, Duration delivery) {
+    if (!positive(maxBlock)) {
+      throw new IllegalArgumentException(prefix + "max-block is " + maxBlock + "; it must be positive");
+    }
+    if (!positive(request)) {
+      throw new IllegalArgumentException(prefix + "request-timeout is " + request + "; it must be positive");
+    }
+    if (delivery.compareTo(request) < 0) {
+      throw new IllegalArgumentException(prefix + "delivery-timeout is " + delivery + "; it must be at least "
+          + prefix + "request-timeout (" + request + ")");
+    }
+    return new KafkaTimeouts(maxBlock, request, delivery);
+  }
+
   /** 5 s max block, 5 s request, 10 s delivery. */
   public static KafkaTimeouts defaults() {
     return new KafkaTimeouts(Duration.ofSeconds(MAX_BLOCK_SECONDS), Duration.ofSeconds(REQUEST_SECONDS),
