@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
 public final class FederationReader {
 
   /** How long one gateway's answers may take before it is reported unreachable. */
-  public static final Duration TIMEOUT = Duration.ofSeconds(2);
+  public static final Duration TIMEOUT = Duration.ofSeconds(4);
 
   /** A gateway to read, by the name the launcher gave it and its HTTP base address. */
   public record Peer(String name, URI url) {}

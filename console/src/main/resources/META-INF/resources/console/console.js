@@ -320,9 +320,11 @@ function renderTenants() {
       t.sessions++;
       for (const x of s.slices) {
         t.memory += x.memoryBytes; t.compute += x.computePercent;
-        const key = `${g.name}: ${x.node}:${x.gpuIndex}`;
-        t.where.set(key, (t.where.get(key) || 0) + 1);
       }
+      // An edge names a spilled session's upstream "center"; its slices say which card.
+      const cards = s.slices.map((x) => `${x.node}:${x.gpuIndex}`).join('+');
+      const key = `${g.name}: ${s.node === 'center' ? 'center ' : ''}${cards || s.node}`;
+      t.where.set(key, (t.where.get(key) || 0) + 1);
       const q = g.quotas && g.quotas[s.tenant];
       if (q && !t.quotas.some((y) => y.g === g.name)) t.quotas.push({ g: g.name, ...q });
       tenants.set(s.tenant, t);
