@@ -1,4 +1,4 @@
-// The console in headless Chromium, against the federation ConsoleBrowserTest started (its URLs and
+// The console in headless Chromium, against the federation ConsoleBrowserIT started (its URLs and
 // tokens come in the environment). Prints "PASS <check>" per check; the first failure prints
 // "FAIL <check>: why" and exits 1. Uses the system Chromium: nothing is downloaded.
 import { chromium } from 'playwright-core';

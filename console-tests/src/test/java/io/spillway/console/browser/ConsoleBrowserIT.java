@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * silently. Screenshots go to {@code target/console-screenshots}, or where {@code -Dconsole.screenshots}
  * says ({@code ../docs/img} refreshes the documentation's).
  */
-class ConsoleBrowserTest {
+class ConsoleBrowserIT {
 
   private static final long GIB = 1L << 30;
   static final String ADMIN_TOKEN = "console-test-admin";
@@ -159,7 +159,7 @@ class ConsoleBrowserTest {
   /** console-topology.yaml with free ports. */
   private static Topology topology() throws Exception {
     String text;
-    try (InputStream in = ConsoleBrowserTest.class.getResourceAsStream("/console-topology.yaml")) {
+    try (InputStream in = ConsoleBrowserIT.class.getResourceAsStream("/console-topology.yaml")) {
       text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     for (String port : List.of("kafka", "center-grpc", "center-http", "center-node", "edge-grpc", "edge-http",
