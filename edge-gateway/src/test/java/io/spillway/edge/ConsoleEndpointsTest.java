@@ -28,7 +28,7 @@ class ConsoleEndpointsTest {
     given().get("/console/chart.js").then().statusCode(200).body(containsString("export function lineChart"));
 
     given().get("/console/api/self").then().statusCode(200)
-        .body("kind", equalTo("edge")).body("name", equalTo("edge")).body("pool", equalTo("edge/edge"));
+        .body("kind", equalTo("edge")).body("name", equalTo("test")).body("pool", equalTo("edge/test"));
     given().get("/console/api/whoami").then().statusCode(200)
         .body("authentication", equalTo("none")).body("role", equalTo("admin"))
         .body("notice", containsString("no authentication configured"));
@@ -36,7 +36,7 @@ class ConsoleEndpointsTest {
     JsonPath f = given().get("/console/api/federation?history=true").then().statusCode(200).extract().jsonPath();
     assertEquals(1, f.getList("gateways").size(), "no peers declared: this gateway only");
     assertTrue(f.getBoolean("gateways[0].up"), f.prettify());
-    assertEquals("edge/edge", f.getString("gateways[0].poolName"));
+    assertEquals("edge/test", f.getString("gateways[0].poolName"));
     assertTrue(f.getList("gateways[0].history.samples").size() >= 1, "sampled at start-up: " + f.prettify());
 
     given().get("/console/api/history?since=yesterday").then().statusCode(400)
