@@ -178,7 +178,7 @@ try {
     const series = await edge.locator('.chart[data-chart="Memory allocated per pool"] path[data-series]')
       .evaluateAll((ps) => ps.map((p) => p.dataset.series));
     assert(series.includes('edge/edge-a') && series.includes('center'), `memory series: ${series}`);
-    const ticks = await edge.locator('.chart[data-chart="Memory allocated per pool"] .axis text').allInnerTexts();
+    const ticks = await edge.locator('.chart[data-chart="Memory allocated per pool"] .axis text').allTextContents();
     assert(ticks.includes('100') && ticks.some((t) => /\d\d:\d\d:\d\d/.test(t)), `axis labels: ${ticks}`);
     await edge.waitForTimeout(1500);
     await edge.screenshot({ path: join(SCREENSHOTS, 'console-utilization.png'), fullPage: true });
