@@ -61,6 +61,13 @@ export function lineChart(title, unit, series, opts = {}) {
       pen = true;
     });
     root.append(svg('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.6, 'vector-effect': 'non-scaling-stroke', 'data-series': s.name }));
+    // A value with no neighbour draws no line (a lease grant in one sample only): mark it with a dot.
+    const has = (i) => i >= 0 && i < s.y.length && s.y[i] !== null && s.y[i] !== undefined;
+    s.t.forEach((t, i) => {
+      if (has(i) && !has(i - 1) && !has(i + 1)) {
+        root.append(svg('circle', { cx: x(t).toFixed(1), cy: y(s.y[i]).toFixed(1), r: 2.5, fill: color }));
+      }
+    });
     const item = document.createElement('span');
     const swatch = document.createElement('i');
     swatch.style.background = color;
