@@ -116,6 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
       site.awaitHttp(base + "/q/health/ready", body -> pool(base).path("nodes").size() == nodes);
       System.out.printf(Locale.ROOT, "Site ready in %.1f s: edge gateway %s, %d nodes registered (logs: %s)%n%n",
           (System.nanoTime() - t0) / 1e9, edge, nodes, Federation.display(site.logs()));
+      System.out.println("Console: " + base + "/console/\n");
 
       MlpModel model = MlpModel.random(2026, 256, 512, 512, 10);
       AtomicInteger done = new AtomicInteger();

@@ -229,6 +229,7 @@ public final class Federation implements AutoCloseable {
       kafka = topology.kafka().bootstrap();
     }
     Duration lease = topology.center().leaseDuration();
+    String consolePeers = consolePeers(topology);
     List<String> centerGrpc = new ArrayList<>();
     for (Gateway g : topology.center().gateways()) {
       step(g.name(), "center gateway");
@@ -242,7 +243,7 @@ public final class Federation implements AutoCloseable {
           "-Dspillway.center.heartbeat.interval=" + millis(topology.heartbeat().interval()),
           "-Dspillway.center.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           // Leases are granted on the cards registered when leasing starts: wait for every server.
-          "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size()),
+          "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size(), consolePeers),
           options.centerProperties())));
       components.put(g.name(), new Component(CENTER_GATEWAY, g.name(), grpc,
           "http://" + g.host() + ":" + g.httpPort(), p, "center"));
@@ -257,7 +258,7 @@ public final class Federation implements AutoCloseable {
       List<String> props = new ArrayList<>(List.of(
           "-Dspillway.edge.name=" + e.name(), "-Dspillway.edge.pool=edge/" + e.name(),
           "-Dspillway.edge.grpc.host=" + e.gateway().host(), "-Dspillway.edge.grpc.port=" + e.gateway().grpcPort(),
-          "-Dquarkus.http.port=" + e.gateway().httpPort(),
+          "-Dquarkus.http.port=" + e.gateway().httpPort(), consolePeers,
           "-Dspillway.edge.heartbeat.interval=" + millis(topology.heartbeat().interval()),
           "-Dspillway.edge.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           "-Dspillway.edge.spill.enabled=true", "-Dspillway.edge.spill.kafka-bootstrap=" + kafka,
@@ -312,6 +313,14 @@ public final class Federation implements AutoCloseable {
     }
     ChildProcess p = site.startJava(s.name(), NodeMain.class.getName(), args);
     components.put(s.name(), new Component(GPU_NODE, s.name(), s.host() + ":" + s.nodePort(), "", p, pool));
+  }
+
+  /** Every gateway shows the whole federation in its console (docs/console.md): all of them are its peers. */
+  private static String consolePeers(Topology t) {
+    List<String> peers = new ArrayList<>();
+    t.center().gateways().forEach(g -> peers.add(g.name() + "=http://" + g.host() + ":" + g.httpPort()));
+    t.edges().forEach(e -> peers.add(e.name() + "=http://" + e.gateway().host() + ":" + e.gateway().httpPort()));
+    return "-Dspillway.console.peers=" + String.join(",", peers);
   }
 
   private static List<String> concat(List<String> a, List<String> b) {
@@ -451,6 +460,8 @@ public final class Federation implements AutoCloseable {
           c.http().isEmpty() ? "-" : c.http(), display(c.process().log()));
     }
     out.println();
+    components().values().stream().filter(c -> c.kind().equals(CENTER_GATEWAY)).findFirst()
+        .ifPresent(c -> out.println("Console: " + c.http() + "/console/ (every gateway serves one at /console/)"));
   }
 
   /**
