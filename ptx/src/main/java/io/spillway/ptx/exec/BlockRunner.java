@@ -361,6 +361,10 @@ final class BlockRunner {
           break;
         }
         case Op.MOV:
+          if (em == -1) {
+            System.arraycopy(R, a, R, d, 32);
+            break;
+          }
           for (int m = em; m != 0; m &= m - 1) {
             int l = Integer.numberOfTrailingZeros(m);
             R[d + l] = R[a + l];
@@ -368,9 +372,19 @@ final class BlockRunner {
           break;
         case Op.ADD:
           if (in.type == Type.S64 || in.type == Type.U64 || in.type == Type.B64) {
+            if (em == -1) {
+              for (int l = 0; l < 32; l++) {
+                R[d + l] = R[a + l] + R[b + l];
+              }
+              break;
+            }
             for (int m = em; m != 0; m &= m - 1) {
               int l = Integer.numberOfTrailingZeros(m);
               R[d + l] = R[a + l] + R[b + l];
+            }
+          } else if (em == -1) {
+            for (int l = 0; l < 32; l++) {
+              R[d + l] = (int) (R[a + l] + R[b + l]);
             }
           } else {
             for (int m = em; m != 0; m &= m - 1) {
@@ -390,12 +404,24 @@ final class BlockRunner {
           }
           break;
         case Op.MAD_LO:
+          if (em == -1) {
+            for (int l = 0; l < 32; l++) {
+              R[d + l] = R[a + l] * R[b + l] + R[c + l];
+            }
+            break;
+          }
           for (int m = em; m != 0; m &= m - 1) {
             int l = Integer.numberOfTrailingZeros(m);
             R[d + l] = R[a + l] * R[b + l] + R[c + l];
           }
           break;
         case Op.MUL_LO:
+          if (em == -1) {
+            for (int l = 0; l < 32; l++) {
+              R[d + l] = R[a + l] * R[b + l];
+            }
+            break;
+          }
           for (int m = em; m != 0; m &= m - 1) {
             int l = Integer.numberOfTrailingZeros(m);
             R[d + l] = R[a + l] * R[b + l];
@@ -403,6 +429,13 @@ final class BlockRunner {
           break;
         case Op.FFMA:
           if (in.type == Type.F32 && in.aux == Op.RN && !in.ftz && !in.sat) {
+            if (em == -1) {
+              for (int l = 0; l < 32; l++) {
+                R[d + l] = Float.floatToRawIntBits(Math.fma(Float.intBitsToFloat((int) R[a + l]),
+                    Float.intBitsToFloat((int) R[b + l]), Float.intBitsToFloat((int) R[c + l])));
+              }
+              break;
+            }
             for (int m = em; m != 0; m &= m - 1) {
               int l = Integer.numberOfTrailingZeros(m);
               R[d + l] = Float.floatToRawIntBits(Math.fma(Float.intBitsToFloat((int) R[a + l]),
@@ -732,6 +765,25 @@ final class BlockRunner {
       long base = s == null ? 1 : s.base();
       long end = s == null ? 0 : s.end();
       ByteBuffer buf = s == null ? null : s.buffer();
+      if (em == -1) {
+        long lo = Long.MAX_VALUE;
+        long hi = Long.MIN_VALUE;
+        long misaligned = 0;
+        for (int l = 0; l < 32; l++) {
+          long addr = R[a + l] + imm;
+          lo = Math.min(lo, addr);
+          hi = Math.max(hi, addr);
+          misaligned |= addr;
+        }
+        if ((misaligned & 3) == 0 && lo >= base && hi + 4 <= end) {
+          // the whole warp's access lies in the cached segment: no per-lane checks
+          for (int l = 0; l < 32; l++) {
+            int v = buf.getInt((int) (R[a + l] + imm - base));
+            R[d + l] = signed ? v : v & 0xffffffffL;
+          }
+          return;
+        }
+      }
       for (int m = em; m != 0; m &= m - 1) {
         int l = Integer.numberOfTrailingZeros(m);
         long addr = R[a + l] + imm;
