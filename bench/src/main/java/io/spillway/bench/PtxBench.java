@@ -150,8 +150,8 @@ public final class PtxBench {
     int cores = Runtime.getRuntime().availableProcessors();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, cores - 1));
     try {
-      double[] serial = run(Executor.serial(), dense, p, mem, batch, out, quick);
-      double[] parallel = run(new Executor(pool, cores), dense, p, mem, batch, out, quick);
+      double[] serial = run(Executor.serial(), dense, p, mem, batch, out, quick, true);
+      double[] parallel = run(new Executor(pool, cores), dense, p, mem, batch, out, quick, false);
       long macs = (long) batch * in * out;
       double javaSeconds = javaDense(batch, in, out, quick);
       f.add("dense 64x512x512, thread-instructions/s (1 thread)", Figures.rate(serial[0], "/s"),
@@ -161,26 +161,35 @@ public final class PtxBench {
           Figures.rate(parallel[0], "/s"), "", "");
       f.add("dense 64x512x512, multiply-adds/s (1 thread)", Figures.rate(macs / serial[2], "/s"),
           Figures.rate(macs / javaSeconds, "/s"), javaSeconds / serial[2]);
-      f.add("dense 64x512x512, multiply-adds/s (" + cores + " threads)",
+      f.add("dense 64x512x512, multiply-adds/s (" + cores + " threads, wall time)",
           Figures.rate(macs / parallel[2], "/s"), Figures.rate(macs / javaSeconds, "/s"),
           javaSeconds / parallel[2]);
     } finally {
       pool.shutdown();
     }
-    f.print("Executor throughput", "retired Java dense kernel (1 thread)");
+    f.print("Executor throughput (CPU time of one thread unless marked)",
+        "retired Java dense kernel (1 thread)");
   }
 
-  /** {thread-instructions/s, warp-instructions/s, seconds per launch}. */
+  private static long now(boolean cpuTime) {
+    return cpuTime ? java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime()
+        : System.nanoTime();
+  }
+
+  /**
+   * {thread-instructions/s, warp-instructions/s, seconds per launch}; in this thread's CPU time when
+   * {@code cpuTime} (single-threaded runs), else wall time.
+   */
   private static double[] run(Executor executor, Kernel dense, ByteBuffer p, Buffers mem, int batch,
-      int out, boolean quick) {
+      int out, boolean quick, boolean cpuTime) {
     int rounds = quick ? 3 : 10;
     long[] nanos = new long[rounds];
     Executor.Stats stats = null;
     for (int r = 0; r < rounds; r++) {
-      long t0 = System.nanoTime();
+      long t0 = now(cpuTime);
       stats = executor.launch(dense, (out + 15) / 16, (batch + 15) / 16, 1, 16, 16, 1, 0, p, mem,
           1L << 40);
-      nanos[r] = System.nanoTime() - t0;
+      nanos[r] = now(cpuTime) - t0;
     }
     double s = median(nanos) / 1e9;
     return new double[] {stats.threadInstructions() / s, stats.warpInstructions() / s, s};
@@ -193,9 +202,9 @@ public final class PtxBench {
     int rounds = quick ? 3 : 10;
     long[] nanos = new long[rounds];
     for (int r = 0; r < rounds; r++) {
-      long t0 = System.nanoTime();
+      long t0 = now(true);
       java.infer(x, batch);
-      nanos[r] = System.nanoTime() - t0;
+      nanos[r] = now(true) - t0;
     }
     return median(nanos) / 1e9;
   }
@@ -221,7 +230,7 @@ public final class PtxBench {
         Figures.micros(l[1]), Figures.micros(s[1]) + " (1 MB)",
         String.format(Locale.ROOT, "%.2f per %.2f size", l[1] / s[1],
             (double) large.length() / small.length()));
-    f.print("PTX front end (parse time against module size)", "1 MB module");
+    f.print("PTX front end (parse CPU time against module size)", "1 MB module");
   }
 
   /** The library's kernels copied under new names until the module reaches {@code bytes}. */
@@ -243,16 +252,20 @@ public final class PtxBench {
     return sb.toString();
   }
 
-  /** {median parse seconds... in nanos, median parse + decode nanos}. */
+  /**
+   * {median parse nanos, median parse + decode nanos}, in this thread's CPU time: parsing is
+   * single-threaded, and CPU time is not inflated when other processes share the cores.
+   */
   private static double[] parseTimes(String text, int rounds) throws Exception {
+    java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
     long[] parse = new long[rounds];
     long[] both = new long[rounds];
     for (int r = 0; r < rounds; r++) {
-      long t0 = System.nanoTime();
+      long t0 = cpu.getCurrentThreadCpuTime();
       PtxModule m = PtxParser.parse(text);
-      long t1 = System.nanoTime();
+      long t1 = cpu.getCurrentThreadCpuTime();
       Map<String, Kernel> kernels = Decoder.decodeAll(m, v -> 0);
-      long t2 = System.nanoTime();
+      long t2 = cpu.getCurrentThreadCpuTime();
       if (kernels.isEmpty()) {
         throw new AssertionError("no kernels decoded");
       }
