@@ -216,6 +216,7 @@ public final class PtxBench {
     String small = replicate(library, 1 << 20);
     String large = replicate(library, 10 << 20);
     int rounds = quick ? 3 : 7;
+    parseTimes(small, 3);
     double[] s = parseTimes(small, rounds);
     double[] l = parseTimes(large, rounds);
     f.add(String.format(Locale.ROOT, "parse %.1f MB of PTX", small.length() / 1e6),
