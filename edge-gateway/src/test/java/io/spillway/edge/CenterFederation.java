@@ -4,7 +4,7 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.spillway.kafka.EmbeddedKafka;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
-import io.spillway.lease.gateway.CenterGateway;
+import io.spillway.federation.CenterGateway;
 import io.spillway.node.GpuNode;
 import io.spillway.node.NodeOptions;
 import io.spillway.node.driver.HostGpuDriver;

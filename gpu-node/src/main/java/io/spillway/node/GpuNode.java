@@ -27,7 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class GpuNode implements AutoCloseable {
 
-  public static final int PROTOCOL_VERSION = 1;
+  /** The newest session protocol version this node speaks; it also accepts every older one. */
+  public static final int PROTOCOL_VERSION = 2;
 
   /** A session that was admitted, with the answer to send. */
   public record Admitted(NodeSession session, Opened opened) {}
@@ -71,9 +72,10 @@ public final class GpuNode implements AutoCloseable {
   /** Admits a session: checks the request, reserves its slices and creates its contexts. */
   public Admitted open(long seq, Open open) throws OpException {
     String what = "open (seq " + seq + ")";
-    if (open.getProtocolVersion() != PROTOCOL_VERSION) {
+    if (open.getProtocolVersion() < 1 || open.getProtocolVersion() > PROTOCOL_VERSION) {
       throw new OpException(Code.FAILED_PRECONDITION, what + ": protocol version "
-          + open.getProtocolVersion() + " is not supported; this node speaks " + PROTOCOL_VERSION);
+          + Integer.toUnsignedString(open.getProtocolVersion()) + " is not supported; this node speaks 1.."
+          + PROTOCOL_VERSION);
     }
     if (open.getTenant().isBlank()) {
       throw new OpException(Code.INVALID_ARGUMENT, what + ": tenant is empty");
@@ -101,10 +103,11 @@ public final class GpuNode implements AutoCloseable {
       throw new OpException(Code.UNAVAILABLE, what + ": could not create a context: " + e.getMessage());
     }
     NodeSession session = new NodeSession(id, open.getTenant(), devices, options.chunkBytes(),
-        options.launchWaitMillis());
+        options.launchWaitMillis(), open.getProtocolVersion(), System::nanoTime);
     sessions.put(id, session);
     sessionSlices.put(id, granted);
-    Opened.Builder opened = Opened.newBuilder().setSessionId(id).setProtocolVersion(PROTOCOL_VERSION)
+    // The session speaks the version the client opened it with.
+    Opened.Builder opened = Opened.newBuilder().setSessionId(id).setProtocolVersion(open.getProtocolVersion())
         .setChunkBytes(options.chunkBytes()).setMaxFrameBytes(options.maxFrameBytes());
     for (int i = 0; i < granted.size(); i++) {
       SliceTable.Slice s = granted.get(i);

@@ -1,4 +1,4 @@
-package io.spillway.edge;
+package io.spillway.federation;
 
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -10,12 +10,14 @@ import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.PoolSnapshot;
 import io.spillway.pool.placement.SliceRequest;
 import jakarta.enterprise.util.TypeLiteral;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -24,10 +26,9 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
+import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
-import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
-import org.jboss.logging.Logger;
 
 /**
  * The edge's way to the center, guarded by SmallRye Fault Tolerance (programmatic API). A borrow goes
@@ -52,7 +53,7 @@ import org.jboss.logging.Logger;
  * {@code lost} callback.
  */
 public final class GuardedSpillTarget implements SpillTarget {
-  private static final Logger LOG = Logger.getLogger(GuardedSpillTarget.class);
+  private static final System.Logger LOG = System.getLogger(GuardedSpillTarget.class.getName());
   private static final TypeLiteral<CompletionStage<Spill>> STAGE = new TypeLiteral<>() {};
   private static final String KEYS = "spillway.edge.spill.fault-tolerance.";
 
@@ -172,11 +173,11 @@ public final class GuardedSpillTarget implements SpillTarget {
     state = next;
     since = clock.instant();
     switch (next) {
-      case OPEN -> LOG.warnf("center circuit breaker OPEN (was %s): at least %.0f%% of the last %d borrows "
+      case OPEN -> LOG.log(Level.WARNING, String.format(Locale.ROOT, "center circuit breaker OPEN (was %s): at least %.0f%% of the last %d borrows "
           + "failed or reported the center unreachable; spills fail fast until a probe at %s", previous,
-          policy.failureRatio() * 100, policy.requestVolumeThreshold(), since.plus(policy.breakerDelay()));
-      case HALF_OPEN -> LOG.infof("center circuit breaker HALF_OPEN: probing the center");
-      case CLOSED -> LOG.infof("center circuit breaker CLOSED (was %s): spilling to the center again", previous);
+          policy.failureRatio() * 100, policy.requestVolumeThreshold(), since.plus(policy.breakerDelay())));
+      case HALF_OPEN -> LOG.log(Level.INFO, String.format(Locale.ROOT, "center circuit breaker HALF_OPEN: probing the center"));
+      case CLOSED -> LOG.log(Level.INFO, String.format(Locale.ROOT, "center circuit breaker CLOSED (was %s): spilling to the center again", previous));
     }
   }
 
@@ -299,7 +300,7 @@ public final class GuardedSpillTarget implements SpillTarget {
           + spill.centerAddress() + " reported unreachable: " + status).asRuntimeException()))
           .whenComplete((ignored, error) -> { });
     } catch (RuntimeException e) {
-      LOG.debugf("unreachable report not recorded: %s", e);
+      LOG.log(Level.DEBUG, String.format(Locale.ROOT, "unreachable report not recorded: %s", e));
     }
   }
 
@@ -352,7 +353,7 @@ public final class GuardedSpillTarget implements SpillTarget {
           late = decided;
         }
         if (late) {
-          LOG.infof("lease %s was granted after its borrow was given up; giving it back", spill.leaseId());
+          LOG.log(Level.INFO, String.format(Locale.ROOT, "lease %s was granted after its borrow was given up; giving it back", spill.leaseId()));
           delegate.giveBack(spill);
         }
         return spill;

@@ -1,4 +1,4 @@
-package io.spillway.lease.gateway;
+package io.spillway.federation;
 
 import io.grpc.Status;
 import io.spillway.lease.LeaseClient;
@@ -21,6 +21,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
@@ -28,7 +29,10 @@ import java.util.logging.Logger;
 
 /**
  * An edge's spill to the center through leases: one lease per spilled session, sized to its slice.
- * While the session runs, the lease is renewed every third of its duration; the session is told the
+ * While the session runs, the lease is renewed when a third of the time it has left before its usable
+ * deadline has passed (and never later than the renew interval, if one is set): the schedule follows
+ * each granted deadline, so the edge needs no copy of the center's lease duration, and attempts come
+ * closer together as a deadline nears without a renewal. The session is told the
  * lease is lost (its {@code lost} callback, at most once per lease) when an admin revokes it (the lease
  * turns DRAINING: the session is told at once, so the gateway moves it while the lease still holds
  * capacity, then gives the spill back), when it is revoked or expires, or when it could not be renewed
@@ -54,8 +58,18 @@ public final class LeaseSpill implements SpillTarget {
     ABOVE_UTILIZATION
   }
 
-  private record Borrowed(Lease lease, Consumer<Status> lost, ScheduledFuture<?> renewals,
+  /** The shortest wait between two renewal attempts, unless the usable deadline is nearer. */
+  static final Duration MIN_RENEWAL_WAIT = Duration.ofMillis(100);
+
+  private record Borrowed(Lease lease, Consumer<Status> lost, AtomicReference<ScheduledFuture<?>> renewal,
       AtomicBoolean told) {
+
+    void cancelRenewal() {
+      ScheduledFuture<?> f = renewal.get();
+      if (f != null) {
+        f.cancel(false);
+      }
+    }
 
     /** Calls {@code lost} unless it was called already for this lease. */
     void tell(Status status) {
@@ -70,7 +84,7 @@ public final class LeaseSpill implements SpillTarget {
   private final Mode mode;
   private final int thresholdPercent;
   private final Duration grantTimeout;
-  private final Duration renewEvery;
+  private final Duration renewInterval;
   private final ScheduledExecutorService timer;
   private final Map<String, Borrowed> borrowed = new ConcurrentHashMap<>();
   /** Center address to the {@link #nanos} at which it was last reported unreachable. */
@@ -80,15 +94,18 @@ public final class LeaseSpill implements SpillTarget {
 
   /** One center gateway (or one address in front of its replicas). */
   public LeaseSpill(LeaseClient client, String centerAddress, Mode mode, int thresholdPercent,
-      Duration leaseDuration, Duration grantTimeout, ScheduledExecutorService timer) {
-    this(client, List.of(centerAddress), mode, thresholdPercent, leaseDuration, grantTimeout, timer);
+      Duration renewInterval, Duration grantTimeout, ScheduledExecutorService timer) {
+    this(client, List.of(centerAddress), mode, thresholdPercent, renewInterval, grantTimeout, timer);
   }
 
   /**
    * @param centers host:port of each center replica's session service, most preferred first; not empty
+   * @param renewInterval the longest wait between two renewals of a lease (a third of the time left is
+   *     used when shorter); positive
+   * @param timer runs the renewals; no blocking call runs on it (the lease client's sends do not block)
    */
   public LeaseSpill(LeaseClient client, List<String> centers, Mode mode, int thresholdPercent,
-      Duration leaseDuration, Duration grantTimeout, ScheduledExecutorService timer) {
+      Duration renewInterval, Duration grantTimeout, ScheduledExecutorService timer) {
     if (centers.isEmpty()) {
       throw new IllegalArgumentException("at least one center address is needed");
     }
@@ -97,7 +114,10 @@ public final class LeaseSpill implements SpillTarget {
     this.mode = mode;
     this.thresholdPercent = thresholdPercent;
     this.grantTimeout = grantTimeout;
-    this.renewEvery = leaseDuration.dividedBy(3);
+    if (renewInterval.isNegative() || renewInterval.isZero()) {
+      throw new IllegalArgumentException("the renew interval must be positive, got " + renewInterval);
+    }
+    this.renewInterval = renewInterval;
     this.timer = timer;
     client.addListener((previous, current) -> {
       String id = current.getLeaseId();
@@ -208,10 +228,9 @@ public final class LeaseSpill implements SpillTarget {
       if (lease.getState() != LeaseState.GRANTED) {
         throw Status.RESOURCE_EXHAUSTED.withDescription(lease.getReason()).asRuntimeException();
       }
-      ScheduledFuture<?> renewals = timer.scheduleAtFixedRate(() -> renew(lease.getLeaseId()),
-          renewEvery.toMillis(), renewEvery.toMillis(), TimeUnit.MILLISECONDS);
-      Borrowed b = new Borrowed(lease, lost, renewals, new AtomicBoolean());
+      Borrowed b = new Borrowed(lease, lost, new AtomicReference<>(), new AtomicBoolean());
       borrowed.put(lease.getLeaseId(), b);
+      scheduleRenewal(lease.getLeaseId(), b, lease);
       // Revoked between the grant and now: the listener saw no borrowed lease, so look again.
       client.lease(lease.getLeaseId()).filter(l -> l.getState() == LeaseState.DRAINING)
           .ifPresent(l -> draining(l.getLeaseId(), b, l));
@@ -225,10 +244,35 @@ public final class LeaseSpill implements SpillTarget {
    * the gateway gives the spill back (which releases it) or the lease turns REVOKED.
    */
   private void draining(String leaseId, Borrowed b, Lease current) {
-    b.renewals().cancel(false);
+    b.cancelRenewal();
     b.tell(Status.UNAVAILABLE.withDescription("lease " + leaseId + " was revoked by an admin (draining until "
         + Instant.ofEpochMilli(current.getDeadlineMillis())
         + (current.getReason().isEmpty() ? "" : "; " + current.getReason()) + "): moving the session"));
+  }
+
+  /**
+   * How long to wait before the next renewal attempt when the lease has {@code left} before its usable
+   * deadline: a third of it, at most {@code cap}, at least {@link #MIN_RENEWAL_WAIT} unless the deadline
+   * is nearer (then exactly the deadline, where the attempt finds the lease unusable).
+   */
+  static Duration nextRenewal(Duration left, Duration cap) {
+    if (left.isNegative() || left.isZero()) {
+      return Duration.ZERO;
+    }
+    Duration wait = left.dividedBy(3);
+    if (wait.compareTo(cap) > 0) {
+      wait = cap;
+    }
+    Duration floor = left.compareTo(MIN_RENEWAL_WAIT) < 0 ? left : MIN_RENEWAL_WAIT;
+    return wait.compareTo(floor) < 0 ? floor : wait;
+  }
+
+  private void scheduleRenewal(String leaseId, Borrowed b, Lease current) {
+    Duration wait = nextRenewal(client.usableFor(current), renewInterval);
+    b.renewal().set(timer.schedule(() -> renew(leaseId), wait.toMillis(), TimeUnit.MILLISECONDS));
+    if (borrowed.get(leaseId) != b) {
+      b.cancelRenewal(); // given back or lost meanwhile
+    }
   }
 
   private void renew(String leaseId) {
@@ -246,10 +290,17 @@ public final class LeaseSpill implements SpillTarget {
           + client.usableUntil(current), true);
       return;
     }
-    client.renew(current, renewEvery).whenComplete((renewed, error) -> {
+    // The answer is awaited no longer than the next attempt would be, so that attempts keep coming
+    // closer together as the usable deadline nears.
+    Duration answer = nextRenewal(client.usableFor(current), renewInterval);
+    client.renew(current, answer).whenComplete((renewed, error) -> {
       if (error != null) {
         LOG.log(Level.WARNING, "renewal of lease " + leaseId + " failed: " + error.getMessage()
             + "; retrying until " + client.usableUntil(current));
+      }
+      Lease latest = client.lease(leaseId).orElse(current);
+      if (latest.getState() == LeaseState.GRANTED && borrowed.get(leaseId) == b) {
+        scheduleRenewal(leaseId, b, latest);
       }
     });
   }
@@ -258,7 +309,7 @@ public final class LeaseSpill implements SpillTarget {
   private void lose(String leaseId, String why, boolean release) {
     Borrowed b = borrowed.remove(leaseId);
     if (b != null) {
-      b.renewals().cancel(false);
+      b.cancelRenewal();
       b.tell(Status.UNAVAILABLE.withDescription(why));
       if (release) {
         client.lease(leaseId)
@@ -274,7 +325,7 @@ public final class LeaseSpill implements SpillTarget {
     if (b == null) {
       return;
     }
-    b.renewals().cancel(false);
+    b.cancelRenewal();
     Lease current = client.lease(spill.leaseId()).orElse(b.lease());
     if (current.getState() == LeaseState.GRANTED || current.getState() == LeaseState.DRAINING) {
       client.release(current, grantTimeout).whenComplete((released, error) -> {

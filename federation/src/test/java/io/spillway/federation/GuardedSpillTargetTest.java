@@ -1,4 +1,4 @@
-package io.spillway.edge;
+package io.spillway.federation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.spillway.lease.gateway;
+package io.spillway.federation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

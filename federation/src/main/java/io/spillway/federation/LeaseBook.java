@@ -1,4 +1,4 @@
-package io.spillway.center;
+package io.spillway.federation;
 
 import io.spillway.lease.LeaseListener;
 import io.spillway.protocol.v1.Lease;
@@ -23,17 +23,17 @@ import java.util.Optional;
  * <p>Threading: records arrive on the view's reader thread; readers take a copy under the same
  * monitor, and {@link #awaitChange} waits on it.
  */
-final class LeaseBook implements LeaseListener {
+public final class LeaseBook implements LeaseListener {
 
   /** A lease's latest record, and when it was granted (leader clock; its first record seen). */
-  record Entry(Lease lease, long grantedAtMillis) {
-    long memoryBytes() {
+  public record Entry(Lease lease, long grantedAtMillis) {
+    public long memoryBytes() {
       return lease.getSlicesList().stream().mapToLong(LeaseGrantSlice::getMemoryBytes).sum();
     }
   }
 
   /** Oldest grant first, then lease id: the order {@link #list} returns and rebalancing revokes in. */
-  static final Comparator<Entry> OLDEST_FIRST = Comparator.comparingLong(Entry::grantedAtMillis)
+  public static final Comparator<Entry> OLDEST_FIRST = Comparator.comparingLong(Entry::grantedAtMillis)
       .thenComparing(e -> e.lease().getLeaseId());
 
   private final Map<String, Entry> entries = new HashMap<>();
@@ -50,12 +50,12 @@ final class LeaseBook implements LeaseListener {
     notifyAll();
   }
 
-  synchronized Optional<Entry> get(String leaseId) {
+  public synchronized Optional<Entry> get(String leaseId) {
     return Optional.ofNullable(entries.get(leaseId));
   }
 
   /** Leases of {@code edge} (any if null) in {@code state} (any if null), oldest grant first. */
-  synchronized List<Entry> list(String edge, LeaseState state) {
+  public synchronized List<Entry> list(String edge, LeaseState state) {
     return entries.values().stream()
         .filter(e -> edge == null || e.lease().getEdge().equals(edge))
         .filter(e -> state == null || e.lease().getState() == state)
@@ -64,7 +64,7 @@ final class LeaseBook implements LeaseListener {
   }
 
   /** How many leases are in each state now; every state is present, at 0 when none. */
-  synchronized Map<LeaseState, Long> countByState() {
+  public synchronized Map<LeaseState, Long> countByState() {
     Map<LeaseState, Long> counts = new EnumMap<>(LeaseState.class);
     for (LeaseState s : LeaseState.values()) {
       if (s != LeaseState.UNRECOGNIZED && s != LeaseState.LEASE_STATE_UNSPECIFIED) {
@@ -79,7 +79,7 @@ final class LeaseBook implements LeaseListener {
    * Waits until lease {@code leaseId} has a record newer than {@code afterEpoch}, at most
    * {@code timeout}. Returns that record, or empty if none came in time.
    */
-  synchronized Optional<Lease> awaitChange(String leaseId, long afterEpoch, Duration timeout)
+  public synchronized Optional<Lease> awaitChange(String leaseId, long afterEpoch, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {

@@ -1,4 +1,4 @@
-package io.spillway.lease.gateway;
+package io.spillway.federation;
 
 import io.grpc.Status;
 import io.spillway.lease.LeaseClient;
