@@ -1,6 +1,6 @@
 // Spillway's kernel library. float32, row-major, one thread per output element.
-// The host driver (gpu-node HostKernels) mirrors these kernels element for element: a change here
-// needs the same change there, and a rebuild of the committed PTX (kernels/build-ptx.sh).
+// The host driver runs the committed PTX on its executor: a change here needs a rebuild of that PTX
+// (kernels/build-ptx.sh), and nothing else.
 
 extern "C" __global__ void vector_add(const float* a, const float* b, float* c, int n)
 {

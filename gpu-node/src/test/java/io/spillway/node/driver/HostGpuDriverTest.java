@@ -197,4 +197,65 @@ class HostGpuDriverTest extends GpuDriverContract {
       assertTrue(e.getMessage().contains("PTX only"), e.getMessage());
     }
   }
+
+  @Test
+  void aKernelThatNeverEndsRunsOutOfItsBudgetAndPoisonsOnlyItsContext() throws Exception {
+    String spin = """
+        .version 8.0
+        .target sm_90
+        .address_size 64
+        .visible .entry spin()
+        {
+        $L_top:
+          bra.uni $L_top;
+        }
+        """;
+    try (HostGpuDriver small = HostGpuDriver.withCards(1, "T4", MIB, 1_000_000);
+        DriverContext ctx = small.createContext(0); DriverContext other = small.createContext(0)) {
+      LoadedModule m = ctx.loadModule(spin.getBytes(StandardCharsets.US_ASCII), "spin.ptx");
+      DriverException e = assertThrows(DriverException.class, () -> ctx.launch(m, "spin",
+          new Dim3(4, 1, 1), new Dim3(64, 1, 1), 0, List.of()));
+      assertEquals(Kind.KERNEL_FAULT, e.kind());
+      assertTrue(e.getMessage().contains("kernel spin ran past its instruction budget of 1000000"),
+          e.getMessage());
+      assertEquals(Kind.KERNEL_FAULT, assertThrows(DriverException.class, ctx::synchronize).kind());
+      LoadedModule lib = loadKernels(other);
+      long q = upload(other, filled(8, 0f));
+      other.launch(lib, SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(8, 1, 1), 0,
+          List.of(ptr(q), new KernelArgument.F32(3f), i32(8)));
+      assertArrayEquals(filled(8, 3f), download(other, q, 8));
+    }
+  }
+
+  @Test
+  void oversizedAndMalformedModulesAreInvalid() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      byte[] huge = new byte[HostGpuDriver.MAX_MODULE_BYTES + 1];
+      java.util.Arrays.fill(huge, (byte) ' ');
+      DriverException big = assertThrows(DriverException.class, () -> ctx.loadModule(huge, "huge.ptx"));
+      assertEquals(Kind.INVALID, big.kind());
+      assertTrue(big.getMessage().contains("exceeds the host driver's limit"), big.getMessage());
+      byte[] open = ".version 8.0\n/* no end".getBytes(StandardCharsets.US_ASCII);
+      DriverException comment = assertThrows(DriverException.class, () -> ctx.loadModule(open, "c.ptx"));
+      assertEquals(Kind.INVALID, comment.kind());
+      assertTrue(comment.getMessage().contains("c.ptx: PTX line 2: comment opened with /* is not"
+          + " closed"), comment.getMessage());
+    }
+  }
+
+  @Test
+  void moduleVariablesAreAllocationsOfTheContext() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      long before = host().usedBytes(0);
+      LoadedModule m = ctx.loadModule(PtxCorpusContract.corpus("constant_mem"), "constant_mem.ptx");
+      assertEquals(java.util.Set.of("coeffs", "degree", "calls", "table"), m.globals().keySet());
+      assertEquals(32 + 4 + 4 + 16, host().usedBytes(0) - before);
+      ByteBuffer degree = ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      ctx.read(m.globals().get("degree").address(), degree);
+      assertEquals(3, degree.getInt(0), "initialized from the PTX");
+      DriverException free = assertThrows(DriverException.class,
+          () -> ctx.free(m.globals().get("coeffs").address()));
+      assertEquals(Kind.INVALID, free.kind());
+    }
+  }
 }

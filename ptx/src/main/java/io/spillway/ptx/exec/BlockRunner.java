@@ -45,6 +45,8 @@ final class BlockRunner {
   private final long[] scratch = new long[32];
   private final boolean[] scratchPred = new boolean[32];
 
+  /** Per instruction, the segment its last global access hit: loads of x and w alternate. */
+  private final GlobalMemory.Segment[] segCache;
   private long segBase = 1;
   private long segEnd = 0;
   private ByteBuffer segBuf;
@@ -59,7 +61,11 @@ final class BlockRunner {
     this.code = k.code;
     this.threads = launch.block[0] * launch.block[1] * launch.block[2];
     this.warps = (threads + 31) / 32;
-    this.regs = new long[warps][k.slots * 32];
+    this.regs = Scratch.get().registers(warps, k.slots * 32);
+    // cleared once per launch: a register file last held another launch's (another tenant's) values
+    for (int w = 0; w < warps; w++) {
+      Arrays.fill(regs[w], 0, k.slots * 32, 0L);
+    }
     this.pcs = new int[warps];
     this.actives = new int[warps];
     this.waits = new int[warps];
@@ -69,12 +75,12 @@ final class BlockRunner {
     this.minWaits = new int[warps];
     this.lanePcs = new int[warps][32];
     this.sharedSize = launch.sharedBytes;
-    this.shared = ByteBuffer.allocateDirect(Math.max(8, sharedSize)).order(ByteOrder.LITTLE_ENDIAN);
+    this.shared = Scratch.get().shared(Math.max(8, sharedSize));
     this.localSize = k.localBytes;
-    this.local = ByteBuffer.allocateDirect(Math.max(8, localSize * warps * 32))
-        .order(ByteOrder.LITTLE_ENDIAN);
+    this.local = Scratch.get().local(Math.max(8, localSize * warps * 32));
     this.params = launch.params;
     this.memory = launch.memory;
+    this.segCache = new GlobalMemory.Segment[code.length];
   }
 
   /** Adds this runner's counts to the launch's. */
@@ -92,15 +98,13 @@ final class BlockRunner {
     int cx = (int) (blockIndex % gx);
     int cy = (int) (blockIndex / gx % gy);
     int cz = (int) (blockIndex / ((long) gx * gy));
-    byte[] zeros = new byte[Math.min(4096, Math.max(8, sharedSize))];
-    shared.clear();
-    while (shared.hasRemaining()) {
-      shared.put(zeros, 0, Math.min(zeros.length, shared.remaining()));
+    if (sharedSize > 0) {
+      Scratch.zero(shared);
     }
-    shared.clear();
     for (int w = 0; w < warps; w++) {
       long[] r = regs[w];
-      Arrays.fill(r, 0L);
+      // between blocks of one launch registers keep their values (PTX reads none before writing
+      // it); constants and special registers are set for every block
       for (int i = 0; i < k.constSlots.length; i++) {
         Arrays.fill(r, k.constSlots[i] << 5, (k.constSlots[i] << 5) + 32, k.constValues[i]);
       }
@@ -108,9 +112,10 @@ final class BlockRunner {
       int mask = n == 32 ? -1 : (1 << n) - 1;
       for (int i = 0; i < k.specialSlots.length; i++) {
         int base = k.specialSlots[i] << 5;
+        int kind = k.specialKinds[i];
         for (int l = 0; l < 32; l++) {
           int t = w * 32 + l;
-          r[base + l] = switch (k.specialKinds[i]) {
+          r[base + l] = switch (kind) {
             case Kernel.TID_X -> t % bx;
             case Kernel.TID_Y -> t / bx % by;
             case Kernel.TID_Z -> t / (bx * by);
@@ -145,12 +150,7 @@ final class BlockRunner {
       minWaits[w] = Integer.MAX_VALUE;
     }
     if (localSize > 0) {
-      local.clear();
-      byte[] z = new byte[Math.min(4096, local.capacity())];
-      while (local.hasRemaining()) {
-        local.put(z, 0, Math.min(z.length, local.remaining()));
-      }
-      local.clear();
+      Scratch.zero(local);
     }
     while (true) {
       boolean allDone = true;
@@ -361,6 +361,10 @@ final class BlockRunner {
           break;
         }
         case Op.MOV:
+          if (em == -1) {
+            System.arraycopy(R, a, R, d, 32);
+            break;
+          }
           for (int m = em; m != 0; m &= m - 1) {
             int l = Integer.numberOfTrailingZeros(m);
             R[d + l] = R[a + l];
@@ -368,9 +372,19 @@ final class BlockRunner {
           break;
         case Op.ADD:
           if (in.type == Type.S64 || in.type == Type.U64 || in.type == Type.B64) {
+            if (em == -1) {
+              for (int l = 0; l < 32; l++) {
+                R[d + l] = R[a + l] + R[b + l];
+              }
+              break;
+            }
             for (int m = em; m != 0; m &= m - 1) {
               int l = Integer.numberOfTrailingZeros(m);
               R[d + l] = R[a + l] + R[b + l];
+            }
+          } else if (em == -1) {
+            for (int l = 0; l < 32; l++) {
+              R[d + l] = (int) (R[a + l] + R[b + l]);
             }
           } else {
             for (int m = em; m != 0; m &= m - 1) {
@@ -390,12 +404,24 @@ final class BlockRunner {
           }
           break;
         case Op.MAD_LO:
+          if (em == -1) {
+            for (int l = 0; l < 32; l++) {
+              R[d + l] = R[a + l] * R[b + l] + R[c + l];
+            }
+            break;
+          }
           for (int m = em; m != 0; m &= m - 1) {
             int l = Integer.numberOfTrailingZeros(m);
             R[d + l] = R[a + l] * R[b + l] + R[c + l];
           }
           break;
         case Op.MUL_LO:
+          if (em == -1) {
+            for (int l = 0; l < 32; l++) {
+              R[d + l] = R[a + l] * R[b + l];
+            }
+            break;
+          }
           for (int m = em; m != 0; m &= m - 1) {
             int l = Integer.numberOfTrailingZeros(m);
             R[d + l] = R[a + l] * R[b + l];
@@ -403,6 +429,13 @@ final class BlockRunner {
           break;
         case Op.FFMA:
           if (in.type == Type.F32 && in.aux == Op.RN && !in.ftz && !in.sat) {
+            if (em == -1) {
+              for (int l = 0; l < 32; l++) {
+                R[d + l] = Float.floatToRawIntBits(Math.fma(Float.intBitsToFloat((int) R[a + l]),
+                    Float.intBitsToFloat((int) R[b + l]), Float.intBitsToFloat((int) R[c + l])));
+              }
+              break;
+            }
             for (int m = em; m != 0; m &= m - 1) {
               int l = Integer.numberOfTrailingZeros(m);
               R[d + l] = Float.floatToRawIntBits(Math.fma(Float.intBitsToFloat((int) R[a + l]),
@@ -458,10 +491,10 @@ final class BlockRunner {
           }
           break;
         case Op.LD:
-          load(in, R, em, w);
+          load(in, R, em, w, pc);
           break;
         case Op.ST:
-          store(in, R, em, w);
+          store(in, R, em, w, pc);
           break;
         case Op.ATOM:
           atom(in, R, em, w);
@@ -706,7 +739,20 @@ final class BlockRunner {
     }
   }
 
-  private void load(Insn in, long[] R, int em, int w) {
+  /** The cached segment of instruction {@code pc} if it holds the access, else a fresh lookup. */
+  private GlobalMemory.Segment segmentFor(Insn in, int pc, long addr, int size, int lane, int w) {
+    if ((addr & (size - 1)) != 0) {
+      throw fault(in, lane, w, String.format("misaligned %d-byte access at 0x%x", size, addr));
+    }
+    GlobalMemory.Segment s = memory.find(addr, size);
+    if (s == null) {
+      throw fault(in, lane, w, memory.describe(addr, size));
+    }
+    segCache[pc] = s;
+    return s;
+  }
+
+  private void load(Insn in, long[] R, int em, int w, int pc) {
     int size = in.size;
     int type = in.type;
     long imm = in.imm;
@@ -715,13 +761,39 @@ final class BlockRunner {
     int[] vec = in.vec;
     if (vec == null && in.space == Op.GLOBAL && size == 4 && a >= 0) {
       boolean signed = type == Type.S32;
+      GlobalMemory.Segment s = segCache[pc];
+      long base = s == null ? 1 : s.base();
+      long end = s == null ? 0 : s.end();
+      ByteBuffer buf = s == null ? null : s.buffer();
+      if (em == -1) {
+        long lo = Long.MAX_VALUE;
+        long hi = Long.MIN_VALUE;
+        long misaligned = 0;
+        for (int l = 0; l < 32; l++) {
+          long addr = R[a + l] + imm;
+          lo = Math.min(lo, addr);
+          hi = Math.max(hi, addr);
+          misaligned |= addr;
+        }
+        if ((misaligned & 3) == 0 && lo >= base && hi + 4 <= end) {
+          // the whole warp's access lies in the cached segment: no per-lane checks
+          for (int l = 0; l < 32; l++) {
+            int v = buf.getInt((int) (R[a + l] + imm - base));
+            R[d + l] = signed ? v : v & 0xffffffffL;
+          }
+          return;
+        }
+      }
       for (int m = em; m != 0; m &= m - 1) {
         int l = Integer.numberOfTrailingZeros(m);
         long addr = R[a + l] + imm;
-        if ((addr & 3) != 0 || addr < segBase || addr + 4 > segEnd) {
-          resolve(in, Op.GLOBAL, addr, 4, l, w);
+        if ((addr & 3) != 0 || addr < base || addr + 4 > end) {
+          s = segmentFor(in, pc, addr, 4, l, w);
+          base = s.base();
+          end = s.end();
+          buf = s.buffer();
         }
-        int v = segBuf.getInt((int) (addr - segBase));
+        int v = buf.getInt((int) (addr - base));
         R[d + l] = signed ? v : v & 0xffffffffL;
       }
       return;
@@ -746,7 +818,7 @@ final class BlockRunner {
     }
   }
 
-  private void store(Insn in, long[] R, int em, int w) {
+  private void store(Insn in, long[] R, int em, int w, int pc) {
     int size = in.size;
     long imm = in.imm;
     int a = in.a;
@@ -756,13 +828,20 @@ final class BlockRunner {
       throw fault(in, Integer.numberOfTrailingZeros(em), w, "store to the parameter space");
     }
     if (vec == null && in.space == Op.GLOBAL && size == 4 && a >= 0) {
+      GlobalMemory.Segment s = segCache[pc];
+      long base = s == null ? 1 : s.base();
+      long end = s == null ? 0 : s.end();
+      ByteBuffer buf = s == null ? null : s.buffer();
       for (int m = em; m != 0; m &= m - 1) {
         int l = Integer.numberOfTrailingZeros(m);
         long addr = R[a + l] + imm;
-        if ((addr & 3) != 0 || addr < segBase || addr + 4 > segEnd) {
-          resolve(in, Op.GLOBAL, addr, 4, l, w);
+        if ((addr & 3) != 0 || addr < base || addr + 4 > end) {
+          s = segmentFor(in, pc, addr, 4, l, w);
+          base = s.base();
+          end = s.end();
+          buf = s.buffer();
         }
-        segBuf.putInt((int) (addr - segBase), (int) R[b + l]);
+        buf.putInt((int) (addr - base), (int) R[b + l]);
       }
       return;
     }

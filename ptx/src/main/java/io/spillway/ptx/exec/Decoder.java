@@ -54,9 +54,9 @@ public final class Decoder {
   private final Map<Integer, Integer> specials = new LinkedHashMap<>();
   private final Map<String, Long> sharedOffsets = new HashMap<>();
   private final Map<String, Long> functionShared = new HashMap<>();
-  private final Map<String, PtxVariable> moduleVariables = new HashMap<>();
+  private final Map<String, PtxVariable> moduleVariables;
+  private final Map<String, PtxFunction> functions;
   private final Set<String> callStack = new HashSet<>();
-  private final List<Fixup> fixups = new ArrayList<>();
   private int slots;
   private int discard = -1;
   private long sharedBytes;
@@ -80,6 +80,7 @@ public final class Decoder {
     final int depth;
     Insn returnJump;
     final List<Insn> returns = new ArrayList<>();
+    final List<Fixup> fixups = new ArrayList<>();
 
     Frame(PtxFunction function, int depth) {
       this.function = function;
@@ -87,10 +88,13 @@ public final class Decoder {
     }
   }
 
-  private Decoder(PtxModule module, PtxFunction entry, Symbols symbols) {
+  private Decoder(PtxModule module, PtxFunction entry, Symbols symbols,
+      Map<String, PtxFunction> functions, Map<String, PtxVariable> moduleVariables) {
     this.module = module;
     this.entry = entry;
     this.symbols = symbols;
+    this.functions = functions;
+    this.moduleVariables = moduleVariables;
   }
 
   /**
@@ -99,19 +103,34 @@ public final class Decoder {
    */
   public static Map<String, Kernel> decodeAll(PtxModule module, Symbols symbols) throws PtxException {
     Map<String, Kernel> out = new LinkedHashMap<>();
+    Map<String, PtxFunction> functions = new HashMap<>();
+    for (PtxFunction f : module.functions()) {
+      if (f.body() != null || !functions.containsKey(f.name())) {
+        functions.put(f.name(), f);
+      }
+    }
+    Map<String, PtxVariable> variables = new HashMap<>();
+    for (PtxVariable v : module.variables()) {
+      variables.put(v.name(), v);
+    }
+    // one shared-memory layout for the module, computed once: every kernel sees the same offsets
+    Decoder layout = new Decoder(module, null, symbols, functions, variables);
+    layout.layOutShared();
     for (PtxFunction f : module.entries()) {
       if (f.body() == null) {
         continue;
       }
-      out.put(f.name(), new Decoder(module, f, symbols).decode());
+      Decoder d = new Decoder(module, f, symbols, functions, variables);
+      d.sharedOffsets.putAll(layout.sharedOffsets);
+      d.functionShared.putAll(layout.functionShared);
+      d.sharedBytes = layout.sharedBytes;
+      d.dynamicShared = layout.dynamicShared;
+      out.put(f.name(), d.decode());
     }
     return out;
   }
 
-  private Kernel decode() throws PtxException {
-    for (PtxVariable v : module.variables()) {
-      moduleVariables.put(v.name(), v);
-    }
+  private void layOutShared() throws PtxException {
     for (PtxVariable v : module.variables()) {
       if (v.space() == PtxVariable.Space.SHARED) {
         if (v.count() < 0 || v.external()) {
@@ -142,6 +161,9 @@ public final class Decoder {
       }
     }
     dynamicShared = (sharedBytes + dynAlign - 1) / dynAlign * dynAlign;
+  }
+
+  private Kernel decode() throws PtxException {
     Frame frame = new Frame(entry, 0);
     for (PtxParam p : entry.params()) {
       frame.params.put(p.name(), new Binding(Op.PARAM, p.offset()));
@@ -152,7 +174,7 @@ public final class Decoder {
     exit.text = "(end of " + entry.name() + ")";
     exit.line = entry.line();
     code.add(exit);
-    for (Fixup f : fixups) {
+    for (Fixup f : frame.fixups) {
       Integer pc = f.frame.labels.get(f.label);
       if (pc == null) {
         throw new PtxException(f.line, "kernel " + entry.name() + (f.frame.function != entry
@@ -185,8 +207,8 @@ public final class Decoder {
     long at = (sharedBytes + v.align() - 1) / v.align() * v.align();
     sharedBytes = at + v.size();
     if (sharedBytes > MAX_SHARED_BYTES) {
-      throw new PtxException(v.line(), "kernel " + entry.name() + ": static shared memory exceeds "
-          + MAX_SHARED_BYTES + " bytes");
+      throw new PtxException(v.line(), "module: static shared memory of its kernels and functions"
+          + " exceeds " + MAX_SHARED_BYTES + " bytes");
     }
     return at;
   }
@@ -325,7 +347,7 @@ public final class Decoder {
           throw unsupported(f, in, "indirect branch");
         }
         x.op = Op.BRA;
-        fixups.add(new Fixup(x, s.name(), f, in.line()));
+        f.fixups.add(new Fixup(x, s.name(), f, in.line()));
       }
       case "call" -> {
         call(f, in, ops);
@@ -921,8 +943,10 @@ public final class Decoder {
     if (i < ops.size()) {
       throw unsupported(f, in, "call with a prototype (indirect call)");
     }
-    PtxFunction callee = module.function(target.name()).orElseThrow(() ->
-        bad(f, in, "call to undefined function " + target.name()));
+    PtxFunction callee = functions.get(target.name());
+    if (callee == null) {
+      throw bad(f, in, "call to undefined function " + target.name());
+    }
     if (callee.entry()) {
       throw bad(f, in, "call to kernel " + callee.name());
     }
@@ -951,15 +975,12 @@ public final class Decoder {
     for (Insn r : inner.returns) {
       r.target = end;
     }
-    for (Fixup fx : new ArrayList<>(fixups)) {
-      if (fx.frame == inner) {
-        Integer pc = inner.labels.get(fx.label);
-        if (pc == null) {
-          throw new PtxException(fx.line, where(inner) + ": branch to undefined label " + fx.label);
-        }
-        fx.insn.target = pc;
-        fixups.remove(fx);
+    for (Fixup fx : inner.fixups) {
+      Integer pc = inner.labels.get(fx.label);
+      if (pc == null) {
+        throw new PtxException(fx.line, where(inner) + ": branch to undefined label " + fx.label);
       }
+      fx.insn.target = pc;
     }
   }
 

@@ -107,8 +107,9 @@ public final class PtxParser {
       }
     }
     List<Statement> body = null;
-    if (next().is("{")) {
-      body = body(fname, name.line());
+    Token open = next();
+    if (open.is("{")) {
+      body = body(fname, open.line());
     }
     int bytes = 0;
     for (PtxParam p : params) {
