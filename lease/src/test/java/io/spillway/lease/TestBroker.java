@@ -1,5 +1,6 @@
 package io.spillway.lease;
 
+import io.spillway.kafka.EmbeddedKafka;
 import io.spillway.lease.gateway.Federation;
 import java.util.Locale;
 import org.testcontainers.DockerClientFactory;

@@ -1,6 +1,6 @@
 package io.spillway.lease.gateway;
 
-import io.spillway.lease.EmbeddedKafka;
+import io.spillway.kafka.EmbeddedKafka;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;

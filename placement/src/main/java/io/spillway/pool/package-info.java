@@ -1,5 +1,5 @@
 /**
- * Framework-free core shared by the edge and center gateways.
+ * The pool model shared by the edge and center gateways and the simulator, without gRPC.
  *
  * <ul>
  *   <li>{@link io.spillway.pool.model}: values every package speaks of (GPU description, session id).
