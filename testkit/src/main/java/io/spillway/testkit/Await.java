@@ -13,8 +13,11 @@ import java.util.function.BooleanSupplier;
  */
 public final class Await {
 
-  /** Long enough for a loaded 2-core CI machine; a condition that holds returns at once anyway. */
-  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(20);
+  /**
+   * Long enough for a 2-core machine that also builds (a broker's records can take tens of seconds to
+   * arrive there); a condition that holds returns at once anyway, so only a failing test waits this long.
+   */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
   static final Duration POLL = Duration.ofMillis(10);
 
   private Await() {}
