@@ -1,5 +1,6 @@
 package io.spillway.center;
 
+import io.spillway.federation.AdminException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;

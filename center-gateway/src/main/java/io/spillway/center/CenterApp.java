@@ -4,17 +4,16 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.spillway.lease.LeaseAdmin;
+import io.spillway.federation.CenterGateway;
+import io.spillway.federation.LeaseAdministration;
+import io.spillway.federation.LeaseBook;
+import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
-import io.spillway.lease.LeaseManager;
 import io.spillway.lease.LeaseTopics;
-import io.spillway.lease.gateway.CenterGateway;
 import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayConfig;
-import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuotas;
-import io.spillway.pool.registry.Node;
 import io.spillway.protocol.v1.LeaseState;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
@@ -22,21 +21,17 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Wires the lease module's {@link CenterGateway} into Quarkus: builds it from {@link CenterConfig},
- * creates the lease topics and starts it at startup, joins the lease leader election once the center's
- * nodes have registered, and closes it at shutdown.
+ * Wires the federation module's {@link CenterGateway} into Quarkus: builds it from {@link CenterConfig},
+ * creates the lease topics and starts it at startup, has it join the lease leader election once the
+ * center's nodes have registered ({@link CenterGateway#joinElectionWhenUp}), and closes it at shutdown.
  *
  * <p><b>When leasing starts.</b> The lease leader grants leases only on the cards registered when this
- * replica joins the election ({@code CenterGateway.startLeasing} fixes the inventory). So the replica
- * waits until {@code leasing.min-nodes} nodes are up, then {@code leasing.delay} more for the rest of
- * the center's nodes, then joins. A node that registers later serves no lease until the replica
- * restarts.
+ * replica joins the election. So the replica waits until {@code leasing.min-nodes} nodes are up, then
+ * {@code leasing.delay} more for the rest of the center's nodes, then joins. A node that registers
+ * later serves no lease until the replica restarts.
  */
 @Singleton
 public class CenterApp {
@@ -44,15 +39,9 @@ public class CenterApp {
 
   /** How long an admin order may take to reach Kafka, and then to show in the lease log. */
   static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(5);
-  /** How often the registry is looked at while waiting for {@code leasing.min-nodes}. */
-  private static final long POLL_MILLIS = 100;
 
   private final CenterConfig config;
   private final CenterGateway center;
-  private final LeaseBook book = new LeaseBook();
-  private final LeaseAdministration administration;
-  private final ScheduledExecutorService timer;
-  private volatile boolean leasing;
 
   @Inject
   public CenterApp(CenterConfig config, MeterRegistry meters) {
@@ -60,19 +49,9 @@ public class CenterApp {
     GatewayConfig gateway = gatewayConfig(config);
     LeaseConfig leases = leaseConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
-    center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(), metrics.listener());
-    // The center does not journal: the edge that sent a session here replays it when it is lost.
-    center.core().failover(FailoverConfig.off());
+    center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(), metrics.listener(),
+        ADMIN_TIMEOUT);
     metrics.attach(center.core().registry(), center.core().placer());
-    // Before the view starts, so that the book hears the lease log from its first record.
-    center.view().addListener(book);
-    administration = new LeaseAdministration(book,
-        actor -> new LeaseAdmin(config.kafkaBootstrap(), actor), ADMIN_TIMEOUT);
-    timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "spillway-center-leasing");
-      t.setDaemon(true);
-      return t;
-    });
     registerLeaseGauges(meters);
   }
 
@@ -97,16 +76,26 @@ public class CenterApp {
 
   static LeaseConfig leaseConfig(CenterConfig c) {
     String p = "spillway.center.";
-    require(positive(c.leaseDuration()), p + "lease-duration is " + c.leaseDuration() + "; it must be positive");
+    LeaseConfig.check(c.leaseDuration(), c.skewMargin(), p + "lease-duration", p + "skew-margin");
     require(!c.drainDuration().isNegative(), p + "drain-duration is " + c.drainDuration() + "; it must be >= 0");
-    require(!c.skewMargin().isNegative() && c.skewMargin().compareTo(c.leaseDuration()) < 0,
-        p + "skew-margin is " + c.skewMargin() + "; it must be >= 0 and shorter than " + p + "lease-duration ("
-            + c.leaseDuration() + ")");
     require(positive(c.sessionTimeout()), p + "session-timeout is " + c.sessionTimeout() + "; it must be positive");
     require(positive(c.maxPollInterval()),
         p + "max-poll-interval is " + c.maxPollInterval() + "; it must be positive");
     return new LeaseConfig(c.leaseDuration(), c.drainDuration(), c.skewMargin(), c.sessionTimeout(),
-        c.maxPollInterval());
+        c.maxPollInterval(), kafkaTimeouts(c.kafka(), p + "kafka."));
+  }
+
+  /**
+   * Maps the {@code kafka.*} keys of a gateway onto the lease producers' timeouts.
+   *
+   * @throws IllegalArgumentException naming the key, the value and what is accepted
+   */
+  static KafkaTimeouts kafkaTimeouts(CenterConfig.Kafka k, String p) {
+    require(positive(k.maxBlock()), p + "max-block is " + k.maxBlock() + "; it must be positive");
+    require(positive(k.requestTimeout()), p + "request-timeout is " + k.requestTimeout() + "; it must be positive");
+    require(k.deliveryTimeout().compareTo(k.requestTimeout()) >= 0, p + "delivery-timeout is "
+        + k.deliveryTimeout() + "; it must be at least " + p + "request-timeout (" + k.requestTimeout() + ")");
+    return new KafkaTimeouts(k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
   }
 
   private static boolean positive(Duration d) {
@@ -120,6 +109,7 @@ public class CenterApp {
   }
 
   private void registerLeaseGauges(MeterRegistry meters) {
+    LeaseBook book = center.book();
     for (LeaseState state : book.countByState().keySet()) {
       Gauge.builder("spillway.leases", book, b -> b.countByState().getOrDefault(state, 0L))
           .description("Leases in the lease log by state (live: GRANTED, DRAINING; the rest are ended)")
@@ -137,32 +127,9 @@ public class CenterApp {
     LOG.infof("center gateway %s (pool %s): gRPC sessions and node registration on %s; leases over Kafka %s;"
         + " joins the lease election once %d node(s) are up, after %s more", c.name(), c.pool(),
         center.core().address(), config.kafkaBootstrap(), config.leasing().minNodes(), config.leasing().delay());
-    timer.schedule(this::startLeasingWhenNodesAreUp, 0, TimeUnit.MILLISECONDS);
+    center.joinElectionWhenUp(memberId(), config.leasing().minNodes(), config.leasing().delay());
     // The launcher waits for this line, as it does for GPU nodes and edges.
     System.out.println("READY " + center.core().address());
-  }
-
-  private void startLeasingWhenNodesAreUp() {
-    long up = center.core().registry().nodes().stream().filter(Node::isUp).count();
-    if (up < config.leasing().minNodes()) {
-      timer.schedule(this::startLeasingWhenNodesAreUp, POLL_MILLIS, TimeUnit.MILLISECONDS);
-      return;
-    }
-    timer.schedule(() -> {
-      String member = memberId();
-      try {
-        center.startLeasing(member);
-      } catch (RuntimeException e) {
-        // Stays not ready (readiness says leasing=false); the log says why.
-        LOG.errorf(e, "center gateway %s could not join the lease election as %s", config.name(), member);
-        return;
-      }
-      leasing = true;
-      LOG.infof("center gateway %s joined the lease election as %s with %d card(s) on %d node(s)",
-          config.name(), member, center.core().registry().nodes().stream().filter(Node::isUp)
-              .mapToLong(n -> n.gpus().size()).sum(),
-          center.core().registry().nodes().stream().filter(Node::isUp).count());
-    }, config.leasing().delay().toMillis(), TimeUnit.MILLISECONDS);
   }
 
   String memberId() {
@@ -171,17 +138,15 @@ public class CenterApp {
 
   /** True once this replica has joined the lease election. */
   boolean leasing() {
-    return leasing;
+    return center.leasing();
   }
 
   /** True while this replica's lease manager is the leader. */
   boolean leader() {
-    LeaseManager m = center.manager();
-    return m != null && m.isLeader();
+    return center.leader();
   }
 
   void stop(@Observes ShutdownEvent event) {
-    timer.shutdownNow();
     center.close();
   }
 
@@ -200,12 +165,12 @@ public class CenterApp {
   @Produces
   @Singleton
   LeaseBook book() {
-    return book;
+    return center.book();
   }
 
   @Produces
   @Singleton
   LeaseAdministration administration() {
-    return administration;
+    return center.administration();
   }
 }

@@ -2,6 +2,8 @@ package io.spillway.center;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.spillway.lease.KafkaTimeouts;
+import io.spillway.lease.LeaseConfig;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -39,24 +41,27 @@ public interface CenterConfig {
   short kafkaReplicationFactor();
 
   /** How long a grant or a renewal holds capacity. */
-  @WithDefault("60s")
+  @WithDefault(LeaseConfig.DEFAULT_LEASE_DURATION)
   Duration leaseDuration();
 
   /** How long a revoked lease stays DRAINING before it is REVOKED. */
-  @WithDefault("30s")
+  @WithDefault(LeaseConfig.DEFAULT_DRAIN_DURATION)
   Duration drainDuration();
 
   /** How long before a deadline an edge stops using a lease; shorter than the lease duration. */
-  @WithDefault("5s")
+  @WithDefault(LeaseConfig.DEFAULT_SKEW_MARGIN)
   Duration skewMargin();
 
   /** Leader group session timeout: how long a silently dead leader keeps leadership. */
-  @WithDefault("6s")
+  @WithDefault(LeaseConfig.DEFAULT_SESSION_TIMEOUT)
   Duration sessionTimeout();
 
   /** A leader stuck longer than this between polls is deposed. */
-  @WithDefault("30s")
+  @WithDefault(LeaseConfig.DEFAULT_MAX_POLL_INTERVAL)
   Duration maxPollInterval();
+
+  /** Bounds on the blocking and waiting of the center's lease producers (leader, admin orders). */
+  Kafka kafka();
 
   /** When this replica joins the lease leader election. */
   Leasing leasing();
@@ -79,6 +84,20 @@ public interface CenterConfig {
     /** How long a node may stay silent before its GPUs leave the pool; longer than the interval. */
     @WithDefault("3s")
     Duration timeout();
+  }
+
+  interface Kafka {
+    /** The longest a Kafka send, initTransactions or commitTransaction blocks its thread. */
+    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
+    Duration maxBlock();
+
+    /** How long a producer waits for one broker response. */
+    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
+    Duration requestTimeout();
+
+    /** The longest a lease record or admin order may take to be acknowledged, retries included. */
+    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
+    Duration deliveryTimeout();
   }
 
   interface Leasing {

@@ -1,9 +1,11 @@
 package io.spillway.edge;
 
 import io.quarkus.runtime.configuration.MemorySize;
-import io.spillway.pool.gateway.FailoverConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.spillway.lease.KafkaTimeouts;
+import io.spillway.lease.LeaseConfig;
+import io.spillway.pool.gateway.FailoverConfig;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -106,13 +108,25 @@ public interface EdgeConfig {
     @WithDefault("90")
     int threshold();
 
-    /** The center's lease duration: the edge renews every third of it. Must match the center. */
-    @WithDefault("30s")
+    /**
+     * The center's lease duration; must match the center's. The skew margin is checked against it;
+     * renewals follow each lease's granted deadline, not this.
+     */
+    @WithDefault(LeaseConfig.DEFAULT_LEASE_DURATION)
     Duration leaseDuration();
 
     /** How long before a lease's deadline the edge stops using it (clock skew, renewal time). */
-    @WithDefault("2s")
+    @WithDefault(LeaseConfig.DEFAULT_SKEW_MARGIN)
     Duration skewMargin();
+
+    /**
+     * The longest the edge waits between two renewals of a lease; it renews sooner whenever a third of
+     * the time the lease has left is shorter. None: a third of the time left, always.
+     */
+    Optional<Duration> renewInterval();
+
+    /** Bounds on the lease producer's blocking and waiting. */
+    Kafka kafka();
 
     /** How long a session open waits for the lease leader's answer before it fails. */
     @WithDefault("5s")
@@ -120,6 +134,21 @@ public interface EdgeConfig {
 
     /** Timeout, retry, circuit breaker and bulkhead on the way to the center. */
     FaultTolerance faultTolerance();
+  }
+
+  /** How long a call of the edge's lease producer may block or wait. */
+  interface Kafka {
+    /** The longest a Kafka send blocks its thread (the lease client's sender) for metadata or buffer space. */
+    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
+    Duration maxBlock();
+
+    /** How long the producer waits for one broker response. */
+    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
+    Duration requestTimeout();
+
+    /** The longest a lease request, renewal or release may take to be acknowledged, retries included. */
+    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
+    Duration deliveryTimeout();
   }
 
   /** The fault-tolerance policies of the edge -> center path ({@code GuardedSpillTarget}). */

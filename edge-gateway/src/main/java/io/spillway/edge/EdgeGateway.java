@@ -3,12 +3,15 @@ package io.spillway.edge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.spillway.federation.EdgeSpill;
+import io.spillway.federation.GuardedSpillTarget;
+import io.spillway.federation.LeaseSpill;
+import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
-import io.spillway.lease.gateway.LeaseSpill;
+import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
-import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuota;
 import io.spillway.pool.placement.TenantQuotas;
@@ -26,8 +29,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
@@ -39,8 +40,8 @@ import org.jboss.logging.Logger;
  * before {@link StartupEvent}; its server listens only from {@link #start}. It is a {@code @Singleton},
  * not {@code @ApplicationScoped}: {@code GatewayCore} is final and needs no client proxy.
  *
- * <p>With {@code spillway.edge.spill.enabled}, a {@link LeaseClient} (edge = this gateway's name) reads
- * the lease log before the gRPC server opens, so the first session that does not fit can already
+ * <p>With {@code spillway.edge.spill.enabled}, the federation module's {@link EdgeSpill} starts: its
+ * {@link LeaseClient} (edge = this gateway's name) reads the lease log before the gRPC server opens, so the first session that does not fit can already
  * borrow from the center; a lease client that cannot read the log within {@link #LEASE_LOG_TIMEOUT}
  * fails the start (spilling was asked for, and an edge that silently cannot spill is worse).
  */
@@ -53,10 +54,7 @@ public class EdgeGateway {
 
   private final GatewayCore core;
   private final EdgeConfig config;
-  private LeaseClient leases;
-  private ScheduledExecutorService renewals;
-  private volatile LeaseSpill leaseSpill;
-  private volatile GuardedSpillTarget guarded;
+  private volatile EdgeSpill spill;
 
   @Inject
   public EdgeGateway(EdgeConfig config, MeterRegistry meters) {
@@ -110,16 +108,27 @@ public class EdgeGateway {
     centers(spill.center());
     require(spill.threshold() >= 1 && spill.threshold() <= 100,
         p + "threshold is " + spill.threshold() + "; it must be a percentage 1..100");
-    require(positive(spill.leaseDuration()), p + "lease-duration is " + spill.leaseDuration()
-        + "; it must be positive");
+    LeaseConfig.check(spill.leaseDuration(), spill.skewMargin(), p + "lease-duration", p + "skew-margin");
     require(positive(spill.grantTimeout()), p + "grant-timeout is " + spill.grantTimeout()
         + "; it must be positive");
-    require(!spill.skewMargin().isNegative() && spill.skewMargin().compareTo(spill.leaseDuration()) < 0,
-        p + "skew-margin is " + spill.skewMargin() + "; it must be >= 0 and shorter than "
-            + p + "lease-duration (" + spill.leaseDuration() + ")");
+    spill.renewInterval().ifPresent(r -> require(positive(r), p + "renew-interval is " + r
+        + "; it must be positive (leave it unset to renew at a third of each lease's time left)"));
     faultTolerance(spill);
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
-        .withSkewMargin(spill.skewMargin());
+        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."));
+  }
+
+  /**
+   * Maps {@code spillway.edge.spill.kafka.*} onto the lease producer's timeouts.
+   *
+   * @throws IllegalArgumentException naming the key, the value and what is accepted
+   */
+  static KafkaTimeouts kafkaTimeouts(EdgeConfig.Kafka k, String p) {
+    require(positive(k.maxBlock()), p + "max-block is " + k.maxBlock() + "; it must be positive");
+    require(positive(k.requestTimeout()), p + "request-timeout is " + k.requestTimeout() + "; it must be positive");
+    require(k.deliveryTimeout().compareTo(k.requestTimeout()) >= 0, p + "delivery-timeout is "
+        + k.deliveryTimeout() + "; it must be at least " + p + "request-timeout (" + k.requestTimeout() + ")");
+    return new KafkaTimeouts(k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
   }
 
   /**
@@ -213,23 +222,16 @@ public class EdgeGateway {
     EdgeConfig.Spill spill = config.spill();
     LeaseConfig timings = spillSettings(spill);
     if (timings != null) {
-      leases = new LeaseClient(spill.kafkaBootstrap().orElseThrow(), config.name(), timings, Clock.systemUTC());
-      leases.start(LEASE_LOG_TIMEOUT);
-      renewals = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "spillway-edge-renewals");
-        t.setDaemon(true);
-        return t;
-      });
-      LeaseSpill.Mode mode = LeaseSpill.Mode.valueOf(spill.mode().name());
       List<String> centers = centers(spill.center());
-      leaseSpill = new LeaseSpill(leases, centers, mode, spill.threshold(), spill.leaseDuration(),
-          spill.grantTimeout(), renewals);
-      guarded = new GuardedSpillTarget(leaseSpill, faultTolerance(spill));
-      core.spillTo(guarded);
+      EdgeSpill started = EdgeSpill.start(new EdgeSpill.Settings(spill.kafkaBootstrap().orElseThrow(), config.name(),
+          centers, LeaseSpill.Mode.valueOf(spill.mode().name()), spill.threshold(), spill.grantTimeout(),
+          spill.renewInterval(), timings, faultTolerance(spill)), Clock.systemUTC(), LEASE_LOG_TIMEOUT);
+      this.spill = started;
+      core.spillTo(started.target());
       LOG.infof("edge gateway %s spills to center %s (%s, threshold %d%%) under leases over Kafka %s; %s",
           config.name(), String.join(", ", centers),
           spill.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'), spill.threshold(),
-          spill.kafkaBootstrap().orElseThrow(), guarded.policy());
+          spill.kafkaBootstrap().orElseThrow(), started.guard().policy());
     }
     FailoverConfig failover = core.failoverConfig();
     LOG.infof("failover: journal %s (%d bytes per session, %d per gateway), replay deadline %s, failback %s "
@@ -247,22 +249,19 @@ public class EdgeGateway {
   void stop(@Observes ShutdownEvent event) {
     // The core first: its spilled sessions end and give their leases back through the lease client.
     core.close();
-    if (renewals != null) {
-      renewals.shutdownNow();
-    }
-    if (leases != null) {
-      leases.close();
+    EdgeSpill s = spill;
+    if (s != null) {
+      s.close();
     }
   }
 
   /** The spill path as an operator sees it; empty when spilling is off (or not started yet). */
   Optional<SpillView> spillView() {
-    LeaseSpill l = leaseSpill;
-    GuardedSpillTarget g = guarded;
-    if (l == null || g == null) {
+    EdgeSpill s = spill;
+    if (s == null) {
       return Optional.empty();
     }
-    return Optional.of(new SpillView(l.centers(), l.preferredCenter(), g.breaker()));
+    return Optional.of(new SpillView(s.leaseSpill().centers(), s.leaseSpill().preferredCenter(), s.guard().breaker()));
   }
 
   /** Where spills go and whether the center's circuit breaker lets them. */

@@ -1,7 +1,7 @@
 package io.spillway.edge;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-import io.spillway.lease.gateway.Federation;
+import io.spillway.federation.Federation;
 import java.util.Map;
 
 /**

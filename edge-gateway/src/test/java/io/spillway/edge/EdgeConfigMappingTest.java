@@ -10,6 +10,9 @@ import io.quarkus.runtime.configuration.MemorySizeConverter;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
+import io.spillway.federation.GuardedSpillTarget;
+import io.spillway.lease.KafkaTimeouts;
+import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
 import java.time.Duration;
 import java.util.HashMap;
@@ -146,5 +149,30 @@ class EdgeConfigMappingTest {
         config(spilling("spillway.edge.spill.fault-tolerance.circuit-breaker.delay", "0s")).spill()));
     assertTrue(e.getMessage().startsWith("spillway.edge.spill.fault-tolerance.circuit-breaker.delay is PT0S"),
         e.getMessage());
+  }
+
+  @Test
+  void leaseTimingDefaultsAreTheSharedOnesAndKafkaCallsAreBounded() {
+    LeaseConfig timings = EdgeGateway.spillSettings(config(spilling()).spill());
+    assertEquals(LeaseConfig.defaults().leaseDuration(), timings.leaseDuration());
+    assertEquals(LeaseConfig.defaults().skewMargin(), timings.skewMargin());
+    assertEquals(KafkaTimeouts.defaults(), timings.kafka());
+    assertEquals(Optional.empty(), config(spilling()).spill().renewInterval());
+  }
+
+  @Test
+  void renewIntervalAndKafkaTimeoutsMapAndBadValuesNameTheirKeys() {
+    EdgeConfig c = config(spilling("spillway.edge.spill.renew-interval", "10s",
+        "spillway.edge.spill.kafka.max-block", "2s"));
+    assertEquals(Optional.of(Duration.ofSeconds(10)), c.spill().renewInterval());
+    assertEquals(Duration.ofSeconds(2), EdgeGateway.spillSettings(c.spill()).kafka().maxBlock());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EdgeGateway.spillSettings(
+        config(spilling("spillway.edge.spill.kafka.delivery-timeout", "1s")).spill()));
+    assertEquals("spillway.edge.spill.kafka.delivery-timeout is PT1S; it must be at least "
+        + "spillway.edge.spill.kafka.request-timeout (PT5S)", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> EdgeGateway.spillSettings(
+        config(spilling("spillway.edge.spill.skew-margin", "30s")).spill()));
+    assertTrue(e.getMessage().startsWith("spillway.edge.spill.skew-margin is PT30S; it must be >= 0 and shorter "
+        + "than spillway.edge.spill.lease-duration (PT30S)"), e.getMessage());
   }
 }

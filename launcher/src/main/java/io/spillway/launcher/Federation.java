@@ -184,7 +184,8 @@ public final class Federation implements AutoCloseable {
           "-Dspillway.edge.spill.mode=" + e.spill().mode().label(),
           "-Dspillway.edge.spill.threshold=" + e.spill().threshold(),
           "-Dspillway.edge.spill.lease-duration=" + millis(lease),
-          "-Dspillway.edge.spill.skew-margin=" + millis(topology.center().skewMargin())));
+          "-Dspillway.edge.spill.skew-margin=" + millis(topology.center().skewMargin()),
+          "-Dspillway.edge.spill.renew-interval=" + millis(topology.center().renewInterval())));
       for (Tenant tenant : topology.tenants()) {
         if (tenant.mayUse(e.name())) {
           props.add("-Dspillway.edge.tenants.\"" + tenant.name() + "\".max-sessions=" + tenant.maxSessions());

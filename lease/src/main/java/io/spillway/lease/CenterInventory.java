@@ -1,6 +1,7 @@
 package io.spillway.lease;
 
 import io.spillway.pool.model.GpuSpec;
+import io.spillway.pool.placement.CardCapacity;
 import io.spillway.pool.registry.Node;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,6 +21,11 @@ public final class CenterInventory {
     /** Memory leases on this card may add up to: total less the reserve. */
     public long memoryLimitBytes() {
       return spec.memoryLimitBytes();
+    }
+
+    /** The card rule leases on this card obey, as sessions on it do. */
+    public CardCapacity capacity() {
+      return new CardCapacity(spec.memoryLimitBytes());
     }
   }
 

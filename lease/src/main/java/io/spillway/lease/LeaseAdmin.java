@@ -13,26 +13,49 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Sends center admins' orders to the lease leader. The outcome is in the lease log (a revoked lease
- * turns DRAINING, then RELEASED or REVOKED); a command about a lease that is not GRANTED is ignored.
+ * Sends center admins' orders to the lease leader, through one producer shared by every order and
+ * every admin (the actor travels in each order). The outcome is in the lease log (a revoked lease turns
+ * DRAINING, then RELEASED or REVOKED); a command about a lease that is not GRANTED is ignored.
+ *
+ * <p>Thread-safe. {@link #revoke} blocks its caller (at most its timeout); call it from a worker thread,
+ * never from an event loop.
  */
 public final class LeaseAdmin implements AutoCloseable {
 
-  private final String admin;
+  private final String defaultAdmin;
   private final KafkaProducer<String, byte[]> producer;
 
-  /** @param admin who gives the orders, recorded in the lease's reason */
-  public LeaseAdmin(String bootstrapServers, String admin) {
-    this.admin = Objects.requireNonNull(admin, "admin");
-    this.producer = new KafkaProducer<>(LeaseRecords.producerProps(bootstrapServers, "lease-admin"));
+  /**
+   * @param defaultAdmin who gives the orders of {@link #revoke(String, String, Duration)}
+   * @param timeouts bound the producer's blocking and waiting
+   */
+  public LeaseAdmin(String bootstrapServers, String defaultAdmin, KafkaTimeouts timeouts) {
+    this.defaultAdmin = Objects.requireNonNull(defaultAdmin, "defaultAdmin");
+    this.producer = new KafkaProducer<>(LeaseRecords.producerProps(
+        Objects.requireNonNull(bootstrapServers, "bootstrapServers"), "lease-admin", timeouts));
   }
 
-  /** Orders a GRANTED lease to drain; waits until the order is in Kafka (not until it is applied). */
+  /** With the default Kafka timeouts. */
+  public LeaseAdmin(String bootstrapServers, String defaultAdmin) {
+    this(bootstrapServers, defaultAdmin, KafkaTimeouts.defaults());
+  }
+
+  /** {@link #revoke(String, String, String, Duration)} by the default admin. */
   public void revoke(String leaseId, String reason, Duration timeout)
+      throws TimeoutException, ExecutionException, InterruptedException {
+    revoke(defaultAdmin, leaseId, reason, timeout);
+  }
+
+  /**
+   * Orders a GRANTED lease to drain; waits until the order is in Kafka (not until it is applied).
+   *
+   * @param admin who gives the order, recorded in the lease's reason
+   */
+  public void revoke(String admin, String leaseId, String reason, Duration timeout)
       throws TimeoutException, ExecutionException, InterruptedException {
     LeaseControl control = LeaseControl.newBuilder().setAdmin(LeaseAdminCommand.newBuilder()
         .setVersion(LeaseRecords.VERSION)
-        .setAdmin(admin)
+        .setAdmin(Objects.requireNonNull(admin, "admin"))
         .setRevoke(RevokeLease.newBuilder().setLeaseId(leaseId).setReason(reason))).build();
     producer.send(new ProducerRecord<>(LeaseTopics.RENEWALS, leaseId, control.toByteArray()))
         .get(timeout.toMillis(), TimeUnit.MILLISECONDS);

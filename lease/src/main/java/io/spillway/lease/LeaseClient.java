@@ -25,6 +25,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -48,6 +51,11 @@ import org.apache.kafka.common.errors.WakeupException;
  * {@link #usableUntil} = deadline − skew margin on its own clock, so a skew smaller than the margin
  * never has the edge using capacity the center already reclaimed.
  *
+ * <p><b>Blocking.</b> {@link #request}, {@link #renew} and {@link #release} never block their caller:
+ * the Kafka send (which may wait up to {@code max.block.ms} for metadata when Kafka is unreachable) runs
+ * on the client's own sender thread, and its failure completes the returned future exceptionally. So
+ * they may be called from a gRPC or Netty thread. {@link #start} and {@link #close} block.
+ *
  * <p>Thread-safe.
  */
 public final class LeaseClient implements AutoCloseable {
@@ -70,12 +78,14 @@ public final class LeaseClient implements AutoCloseable {
   private KafkaProducer<String, byte[]> producer;
   private KafkaConsumer<String, byte[]> consumer;
   private Thread reader;
+  /** Runs every producer call, so that none blocks a caller. */
+  private ExecutorService sender;
 
   private record Waiter(long afterEpoch, CompletableFuture<Lease> future) {}
 
   /**
    * @param edge this edge's name: the key of its requests and the tenant its leases are charged to
-   * @param config only {@link LeaseConfig#skewMargin()} is used here
+   * @param config {@link LeaseConfig#skewMargin()} and {@link LeaseConfig#kafka()} are used here
    * @param clock the edge's clock, for {@link #usable}
    */
   public LeaseClient(String bootstrapServers, String edge, LeaseConfig config, InstantSource clock) {
@@ -104,7 +114,12 @@ public final class LeaseClient implements AutoCloseable {
     if (reader != null) {
       throw new IllegalStateException("lease client of " + edge + " already started");
     }
-    producer = new KafkaProducer<>(LeaseRecords.producerProps(bootstrapServers, "lease-" + edge));
+    producer = new KafkaProducer<>(LeaseRecords.producerProps(bootstrapServers, "lease-" + edge, config.kafka()));
+    sender = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "lease-client-send-" + edge);
+      t.setDaemon(true);
+      return t;
+    });
     consumer = new KafkaConsumer<>(LeaseRecords.consumerProps(bootstrapServers, "lease-log-" + edge));
     reader = new Thread(this::readLog, "lease-client-" + edge);
     reader.setDaemon(true);
@@ -140,12 +155,7 @@ public final class LeaseClient implements AutoCloseable {
         .setSlice(slice)
         .setRequestedAtMillis(clock.millis())
         .build();
-    producer.send(new ProducerRecord<>(LeaseTopics.REQUESTS, edge, request.toByteArray()),
-        (metadata, error) -> {
-          if (error != null) {
-            answer.completeExceptionally(error);
-          }
-        });
+    send(new ProducerRecord<>(LeaseTopics.REQUESTS, edge, request.toByteArray()), answer);
     return answer.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((lease, error) -> pendingRequests.remove(requestId));
   }
@@ -183,12 +193,7 @@ public final class LeaseClient implements AutoCloseable {
     if (known != null && known.getEpoch() > lease.getEpoch()) {
       answer.complete(known);
     }
-    producer.send(new ProducerRecord<>(LeaseTopics.RENEWALS, lease.getLeaseId(),
-        control.toByteArray()), (metadata, error) -> {
-          if (error != null) {
-            answer.completeExceptionally(error);
-          }
-        });
+    send(new ProducerRecord<>(LeaseTopics.RENEWALS, lease.getLeaseId(), control.toByteArray()), answer);
     return answer.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((l, e) -> {
           List<Waiter> waiters = pendingChanges.get(lease.getLeaseId());
@@ -196,6 +201,28 @@ public final class LeaseClient implements AutoCloseable {
             waiters.remove(waiter);
           }
         });
+  }
+
+  /**
+   * Hands the record to the sender thread; a send that fails (Kafka unreachable for max.block.ms, or
+   * not acknowledged within delivery.timeout.ms) fails {@code answer}.
+   */
+  private void send(ProducerRecord<String, byte[]> record, CompletableFuture<Lease> answer) {
+    try {
+      sender.execute(() -> {
+        try {
+          producer.send(record, (metadata, error) -> {
+            if (error != null) {
+              answer.completeExceptionally(error);
+            }
+          });
+        } catch (RuntimeException e) {
+          answer.completeExceptionally(e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      answer.completeExceptionally(new IllegalStateException("lease client of " + edge + " is closed"));
+    }
   }
 
   /** This edge's leases that hold center capacity (GRANTED or DRAINING), by lease id. */
@@ -216,6 +243,15 @@ public final class LeaseClient implements AutoCloseable {
   /** The last instant the edge may use the lease: deadline − skew margin. */
   public Instant usableUntil(Lease lease) {
     return Instant.ofEpochMilli(lease.getDeadlineMillis()).minus(config.skewMargin());
+  }
+
+  /**
+   * How long the edge may still use the lease (its latest known record), on the edge's clock: the time
+   * to {@link #usableUntil}; zero or negative once past it.
+   */
+  public Duration usableFor(Lease lease) {
+    Lease latest = leases.getOrDefault(lease.getLeaseId(), lease);
+    return Duration.between(clock.instant(), usableUntil(latest));
   }
 
   /**
@@ -245,6 +281,14 @@ public final class LeaseClient implements AutoCloseable {
     if (reader != null) {
       try {
         reader.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (sender != null) {
+      sender.shutdown();
+      try {
+        sender.awaitTermination(config.kafka().maxBlock().toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

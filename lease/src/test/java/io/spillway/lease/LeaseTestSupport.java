@@ -40,9 +40,15 @@ final class LeaseTestSupport {
         .setComputePercent(computePercent).build();
   }
 
-  /** Short group timeouts so failover tests take seconds. */
+  /**
+   * Short group timeouts so failover tests take seconds; 60 s leases and a 5 s skew margin (the lease
+   * defaults before they became 30 s and 2 s), so that grants outlive a slow test run that does not
+   * renew them.
+   */
   static LeaseConfig fastConfig() {
     return LeaseConfig.defaults()
+        .withLeaseDuration(Duration.ofSeconds(60))
+        .withSkewMargin(Duration.ofSeconds(5))
         .withSessionTimeout(Duration.ofSeconds(2))
         .withMaxPollInterval(Duration.ofSeconds(3));
   }

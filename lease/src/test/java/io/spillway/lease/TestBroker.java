@@ -1,7 +1,6 @@
 package io.spillway.lease;
 
 import io.spillway.kafka.EmbeddedKafka;
-import io.spillway.lease.gateway.Federation;
 import java.util.Locale;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
@@ -11,7 +10,7 @@ import org.testcontainers.kafka.KafkaContainer;
  * engine answers, and otherwise the embedded KRaft broker ({@link EmbeddedKafka}). Never a mock.
  * {@code SPILLWAY_TEST_KAFKA=embedded} or {@code docker} forces one.
  */
-public final class TestBroker implements Federation.Broker {
+public final class TestBroker implements AutoCloseable {
 
   /** The image of the container broker: the same Kafka release as the embedded one. */
   static final String IMAGE = "apache/kafka:4.1.0";

@@ -2,8 +2,8 @@ package io.spillway.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.spillway.federation.Federation;
 import io.spillway.lease.LeaseListener;
-import io.spillway.lease.gateway.Federation;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.protocol.v1.SliceRequest;
 import io.spillway.testkit.Await;

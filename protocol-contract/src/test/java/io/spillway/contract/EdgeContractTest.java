@@ -1,6 +1,6 @@
 package io.spillway.contract;
 
-import io.spillway.lease.gateway.Federation;
+import io.spillway.federation.Federation;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.gateway.GatewayListener;

@@ -2,7 +2,7 @@ package io.spillway.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.spillway.lease.gateway.Federation;
+import io.spillway.federation.Federation;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.gateway.GatewayListener;

@@ -34,6 +34,18 @@ public interface DriverContext extends AutoCloseable {
   /** Sets {@code bytes} bytes at {@code address} to {@code value}. */
   void fill(long address, long bytes, byte value) throws DriverException;
 
+  /**
+   * Copies {@code bytes} between two ranges of this context's device memory. The session layer has
+   * checked both ranges; they may overlap (memmove semantics).
+   */
+  void copy(long dstAddress, long srcAddress, long bytes) throws DriverException;
+
+  /**
+   * Sets {@code count} elements of {@code width} bytes (1, 2 or 4) from {@code address} to the low
+   * {@code width} bytes of {@code value}, little-endian.
+   */
+  void memset(long address, int width, int value, long count) throws DriverException;
+
   /** Loads a PTX (or cubin) image; the returned module stays valid until this context closes. */
   LoadedModule loadModule(byte[] image, String name) throws DriverException;
 
@@ -43,6 +55,15 @@ public interface DriverContext extends AutoCloseable {
    */
   void launch(LoadedModule module, String function, Dim3 grid, Dim3 block, int sharedMemoryBytes,
       List<KernelArgument> args) throws DriverException;
+
+  /**
+   * Launches {@code function} with a parameter buffer laid out as the kernel's {@code .param} list
+   * declares ({@link KernelSignature#layout()}); reads {@code params} from its position to its limit and
+   * leaves it as it was. Device pointers in it are already this context's device addresses; on the
+   * host driver a pointer outside this context's memory faults the kernel when it is dereferenced.
+   */
+  void launchRaw(LoadedModule module, String function, Dim3 grid, Dim3 block, int sharedMemoryBytes,
+      ByteBuffer params) throws DriverException;
 
   /** Waits until every earlier operation of this context has completed; reports kernel faults. */
   void synchronize() throws DriverException;

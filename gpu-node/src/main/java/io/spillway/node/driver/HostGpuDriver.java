@@ -3,7 +3,17 @@ package io.spillway.node.driver;
 import io.spillway.node.driver.DriverException.Kind;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import io.spillway.ptx.PtxException;
+import io.spillway.ptx.PtxFunction;
+import io.spillway.ptx.PtxModule;
+import io.spillway.ptx.PtxVariable;
+import io.spillway.ptx.exec.Decoder;
+import io.spillway.ptx.exec.Executor;
+import io.spillway.ptx.exec.Kernel;
+import io.spillway.ptx.exec.KernelFault;
+import io.spillway.ptx.parse.PtxParser;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -11,28 +21,34 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * A {@link GpuDriver} for machines without a GPU: devices are emulated in host memory and the kernels
- * of the project's library ({@code spillway-kernels}) run in Java on the calling thread.
+ * A {@link GpuDriver} for machines without a GPU: devices are emulated in host memory and kernels are
+ * PTX run by the executor of {@code spillway-ptx} ({@link io.spillway.ptx.exec.Executor}): any kernel
+ * whose instructions the executor supports runs, the kernel library's included.
  *
  * <p>What it guarantees, as the JCuda driver does on a real card:
  * <ul>
  *   <li>Memory: the allocations of all contexts on a device never add up to more than its
  *       {@link GpuDevice#memoryBytes()} ({@code OUT_OF_MEMORY} otherwise). Each allocation is a direct
  *       buffer, so one is capped at 2 GiB ({@code Integer.MAX_VALUE} bytes), and the JVM's direct memory
- *       limit applies on top of the device's size.
+ *       limit applies on top of the device's size. A module's {@code .global} and {@code .const}
+ *       variables are allocations of the context that loaded it.
  *   <li>Addresses: synthetic, unique per device and never reused, 256-byte aligned, with a gap after
- *       every allocation; an address means something only in the context that allocated it.
- *   <li>Kernels see bounds-limited views: an access past the end of the allocation a pointer points
- *       into is a {@code KERNEL_FAULT} and never touches another allocation. After a fault the context is
- *       poisoned (every later call fails {@code KERNEL_FAULT}, as CUDA's sticky errors do); other
- *       contexts are unaffected.
- *   <li>Modules: PTX text only. Functions are matched to Java kernels by name and parameter types;
- *       a declared function without one fails {@code UNIMPLEMENTED} at launch.
+ *       every allocation; an address means something only in the context that allocated it. They lie
+ *       above the executor's shared and local windows.
+ *   <li>Kernels reach only their context's allocations: an access not wholly inside one of them, or
+ *       misaligned, is a {@code KERNEL_FAULT} and never touches another allocation. After a fault the
+ *       context is poisoned (every later call fails {@code KERNEL_FAULT}, as CUDA's sticky errors do);
+ *       other contexts are unaffected. A launch that runs past its instruction budget faults the same
+ *       way, so a kernel that never ends cannot hold the card.
+ *   <li>Modules: PTX text only. Loading parses and decodes every kernel; an instruction the executor
+ *       does not implement fails the load ({@code UNIMPLEMENTED}, naming the instruction, the PTX line
+ *       and the kernel), never the launch.
  * </ul>
  *
  * <p>Launches complete before {@link DriverContext#launch} returns, so faults surface at the launch
- * itself rather than at the next synchronizing call. Threading: the driver and its contexts are
- * thread-safe; a running kernel holds its context's lock.
+ * itself rather than at the next synchronizing call. A launch's blocks run in parallel on the driver's
+ * worker threads (at most one per core, shared by all contexts) and the launching thread. Threading:
+ * the driver and its contexts are thread-safe; a running kernel holds its context's lock.
  */
 public final class HostGpuDriver implements GpuDriver {
 
@@ -40,17 +56,55 @@ public final class HostGpuDriver implements GpuDriver {
   private static final int DEVICE_ADDRESS_SHIFT = 48;
   private static final long ALIGNMENT = 256;
   private static final int MAX_BLOCK_THREADS = 1024;
+  /** Largest PTX image accepted: far above any real module, low enough to bound parse memory. */
+  static final int MAX_MODULE_BYTES = 64 << 20;
+  /** Shared memory a block may use, static and dynamic together (an H100's per-block maximum). */
+  private static final int MAX_SHARED_BYTES = 227 * 1024;
+  /**
+   * Default per-launch budget in warp-instructions: minutes of work for the executor, far beyond any
+   * kernel of the library at any shape the node accepts, but finite.
+   */
+  public static final long DEFAULT_INSTRUCTION_BUDGET = 1L << 36;
+
+  private static final java.util.concurrent.atomic.AtomicInteger WORKER_IDS =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   private final List<GpuDevice> devices;
   private final List<DeviceMemory> memories;
   private final Set<HostContext> open = new LinkedHashSet<>();
+  private final long instructionBudget;
+  private final java.util.concurrent.ExecutorService workers;
+  private final Executor executor;
   private boolean closed;
 
   /**
    * Presents {@code devices}; each one's {@link GpuDevice#index()} must equal its position in the list,
-   * and its memory must be positive.
+   * and its memory must be positive. Launches get {@link #DEFAULT_INSTRUCTION_BUDGET}.
    */
   public HostGpuDriver(List<GpuDevice> devices) {
+    this(devices, DEFAULT_INSTRUCTION_BUDGET);
+  }
+
+  /**
+   * As {@link #HostGpuDriver(List)}, with each launch allowed at most {@code instructionBudget}
+   * warp-instructions (a warp executing one instruction counts once, whatever its active lanes).
+   */
+  public HostGpuDriver(List<GpuDevice> devices, long instructionBudget) {
+    if (instructionBudget < 1) {
+      throw new IllegalArgumentException("instruction budget must be >= 1, got " + instructionBudget);
+    }
+    this.instructionBudget = instructionBudget;
+    int cores = Runtime.getRuntime().availableProcessors();
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(
+        Math.max(1, cores - 1), Math.max(1, cores - 1), 30, java.util.concurrent.TimeUnit.SECONDS,
+        new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "host-gpu-worker-" + WORKER_IDS.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    this.workers = pool;
+    this.executor = new Executor(workers, cores);
     if (devices.isEmpty()) {
       throw new IllegalArgumentException("host driver needs at least one device");
     }
@@ -76,6 +130,12 @@ public final class HostGpuDriver implements GpuDriver {
    * present distinct cards).
    */
   public static HostGpuDriver withCards(int count, String model, long memoryBytes) {
+    return withCards(count, model, memoryBytes, DEFAULT_INSTRUCTION_BUDGET);
+  }
+
+  /** As {@link #withCards(int, String, long)}, with a per-launch instruction budget. */
+  public static HostGpuDriver withCards(int count, String model, long memoryBytes,
+      long instructionBudget) {
     if (count < 1) {
       throw new IllegalArgumentException("card count must be >= 1, got " + count);
     }
@@ -83,7 +143,7 @@ public final class HostGpuDriver implements GpuDriver {
     for (int i = 0; i < count; i++) {
       devices.add(new GpuDevice(i, "HOST-" + UUID.randomUUID(), model, memoryBytes, "host"));
     }
-    return new HostGpuDriver(devices);
+    return new HostGpuDriver(devices, instructionBudget);
   }
 
   @Override
@@ -125,6 +185,7 @@ public final class HostGpuDriver implements GpuDriver {
       toClose = new ArrayList<>(open);
     }
     toClose.forEach(HostContext::close);
+    workers.shutdown();
   }
 
   private synchronized void closed(HostContext ctx) {
@@ -165,13 +226,16 @@ public final class HostGpuDriver implements GpuDriver {
     }
   }
 
-  private record HostModule(String name, Map<String, KernelSignature> signatures, HostContext owner)
+  private record HostModule(String name, Map<String, KernelSignature> signatures,
+      Map<String, Kernel> kernels, Map<String, ModuleGlobal> globals, HostContext owner)
       implements LoadedModule {}
 
   /** Every public method holds the context's lock; state changes only under it. */
   private final class HostContext implements DriverContext {
     private final DeviceMemory device;
     private final HostMemory memory = new HostMemory();
+    /** Addresses of the loaded modules' .global/.const variables: allocations free() refuses. */
+    private final Set<Long> moduleVariables = new java.util.HashSet<>();
     private String poisonedBy;
     private boolean closed;
 
@@ -208,6 +272,10 @@ public final class HostGpuDriver implements GpuDriver {
     @Override
     public synchronized void free(long address) throws DriverException {
       checkUsable("free");
+      if (moduleVariables.contains(address)) {
+        throw new DriverException(Kind.INVALID, String.format(
+            "free of 0x%x: that is a module variable, which lives as long as its context", address));
+      }
       long bytes = memory.remove(address);
       if (bytes < 0) {
         throw new DriverException(Kind.INVALID, String.format(
@@ -240,6 +308,43 @@ public final class HostGpuDriver implements GpuDriver {
     }
 
     @Override
+    public synchronized void copy(long dstAddress, long srcAddress, long bytes) throws DriverException {
+      checkUsable("copy");
+      ByteBuffer dst = memory.range(dstAddress, bytes, "copy destination");
+      ByteBuffer src = memory.range(srcAddress, bytes, "copy source");
+      if (dstAddress < srcAddress + bytes && srcAddress < dstAddress + bytes) {
+        byte[] staged = new byte[(int) bytes];
+        src.get(staged);
+        dst.put(staged);
+      } else {
+        dst.put(src);
+      }
+    }
+
+    @Override
+    public synchronized void memset(long address, int width, int value, long count)
+        throws DriverException {
+      checkUsable("memset");
+      LaunchChecks.memset(address, width, count);
+      ByteBuffer target = memory.range(address, count * width, "memset");
+      if (width == 1) {
+        byte[] chunk = new byte[(int) Math.min(target.remaining(), 64 * 1024)];
+        java.util.Arrays.fill(chunk, (byte) value);
+        while (target.hasRemaining()) {
+          target.put(chunk, 0, Math.min(chunk.length, target.remaining()));
+        }
+      } else if (width == 2) {
+        while (target.hasRemaining()) {
+          target.putShort((short) value);
+        }
+      } else {
+        while (target.hasRemaining()) {
+          target.putInt(value);
+        }
+      }
+    }
+
+    @Override
     public synchronized LoadedModule loadModule(byte[] image, String name) throws DriverException {
       checkUsable("loadModule");
       int end = image.length;
@@ -250,6 +355,10 @@ public final class HostGpuDriver implements GpuDriver {
         throw new DriverException(Kind.INVALID, "loadModule " + name + ": image is an ELF binary"
             + " (cubin); the host driver runs PTX only");
       }
+      if (end > MAX_MODULE_BYTES) {
+        throw new DriverException(Kind.INVALID, "loadModule " + name + ": image of " + image.length
+            + " bytes exceeds the host driver's limit of " + MAX_MODULE_BYTES + " bytes of PTX");
+      }
       for (int i = 0; i < end; i++) {
         if (image[i] == 0 || image[i] < 0) {
           throw new DriverException(Kind.INVALID, "loadModule " + name + ": image is not PTX text"
@@ -258,46 +367,116 @@ public final class HostGpuDriver implements GpuDriver {
         }
       }
       String text = new String(image, 0, end, StandardCharsets.US_ASCII);
-      Map<String, KernelSignature> signatures;
+      PtxModule parsed;
       try {
-        signatures = PtxSignatures.parse(text);
-      } catch (IllegalArgumentException e) {
+        parsed = PtxParser.parse(text);
+      } catch (PtxException e) {
         throw new DriverException(Kind.INVALID, "loadModule " + name + ": " + e.getMessage(), e);
       }
-      if (!text.contains(".version") || signatures.isEmpty()) {
+      if (parsed.entries().isEmpty()) {
         throw new DriverException(Kind.INVALID, "loadModule " + name + ": image of " + image.length
-            + " bytes is not PTX with kernels (" + (text.contains(".version") ? "no .entry directive"
-            : "no .version directive") + ")");
+            + " bytes is not PTX with kernels (no .entry directive)");
       }
-      return new HostModule(name, signatures, this);
+      Map<String, ModuleGlobal> globals = new LinkedHashMap<>();
+      Map<String, Kernel> kernels;
+      try {
+        for (PtxVariable v : parsed.variables()) {
+          if (v.space() == PtxVariable.Space.SHARED) {
+            continue;
+          }
+          if (v.external() || v.count() < 0) {
+            throw new DriverException(Kind.INVALID, "loadModule " + name + ": PTX line " + v.line()
+                + ": variable " + v.name() + " is declared .extern or unsized; the host driver links"
+                + " no other modules");
+          }
+          long bytes = Math.max(1, v.size());
+          long address = allocate(bytes);
+          globals.put(v.name(), new ModuleGlobal(v.name(), address, v.size()));
+          if (v.init() != null) {
+            memory.range(address, v.init().length, "initialize " + v.name()).put(v.init());
+          }
+        }
+        kernels = Decoder.decodeAll(parsed, v -> globals.get(v.name()).address());
+      } catch (PtxException e) {
+        releaseAll(globals);
+        throw new DriverException(e.unsupported() ? Kind.UNIMPLEMENTED : Kind.INVALID,
+            "loadModule " + name + ": " + e.getMessage(), e);
+      } catch (DriverException | RuntimeException e) {
+        releaseAll(globals);
+        throw e;
+      }
+      for (ModuleGlobal g : globals.values()) {
+        moduleVariables.add(g.address());
+      }
+      Map<String, KernelSignature> signatures = new LinkedHashMap<>();
+      for (PtxFunction f : parsed.entries()) {
+        signatures.put(f.name(), PtxLayouts.signature(f));
+      }
+      return new HostModule(name, java.util.Collections.unmodifiableMap(signatures), kernels,
+          java.util.Collections.unmodifiableMap(globals), this);
+    }
+
+    private void releaseAll(Map<String, ModuleGlobal> globals) {
+      for (ModuleGlobal g : globals.values()) {
+        device.release(memory.remove(g.address()));
+      }
     }
 
     @Override
     public synchronized void launch(LoadedModule module, String function, Dim3 grid, Dim3 block,
         int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
       checkUsable("launch of " + function);
+      HostModule m = owned(module, function);
+      KernelSignature sig = LaunchChecks.declared(m, function);
+      LaunchChecks.arguments(m, sig, args);
+      run(m, sig, function, grid, block, sharedMemoryBytes, LaunchChecks.pack(sig, args));
+    }
+
+    @Override
+    public synchronized void launchRaw(LoadedModule module, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
+      checkUsable("launch of " + function);
+      HostModule m = owned(module, function);
+      KernelSignature sig = LaunchChecks.declared(m, function);
+      LaunchChecks.rawParameters(m, sig, params);
+      run(m, sig, function, grid, block, sharedMemoryBytes, params.duplicate());
+    }
+
+    private HostModule owned(LoadedModule module, String function) throws DriverException {
       if (!(module instanceof HostModule m) || m.owner() != this) {
         throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + module.name()
             + " was not loaded in this context");
       }
-      KernelSignature sig = LaunchChecks.declared(module, function);
-      LaunchChecks.arguments(module, sig, args);
-      if (block.volume() > MAX_BLOCK_THREADS || sharedMemoryBytes < 0) {
-        throw new DriverException(Kind.INVALID, "launch of " + module.name() + "/" + function
-            + ": block " + block.x() + "x" + block.y() + "x" + block.z() + " with " + sharedMemoryBytes
-            + " bytes shared memory (at most " + MAX_BLOCK_THREADS + " threads, shared memory >= 0)");
+      return m;
+    }
+
+    private void run(HostModule m, KernelSignature sig, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
+      Kernel kernel = m.kernels().get(function);
+      if (kernel == null) {
+        throw new DriverException(Kind.INVALID, "launch of " + m.name() + "/" + function
+            + ": the kernel is declared without a body");
       }
-      HostKernels.Entry kernel = HostKernels.find(function);
-      if (kernel == null || !kernel.params().equals(sig.params())) {
-        throw new DriverException(Kind.UNIMPLEMENTED, "kernel " + function + sig.params()
-            + " of module " + module.name() + " has no host implementation (host driver implements: "
-            + HostKernels.describe() + ")");
+      long sharedTotal = (long) kernel.staticSharedBytes() + Math.max(0, sharedMemoryBytes);
+      if (block.volume() > MAX_BLOCK_THREADS || sharedMemoryBytes < 0 || sharedTotal > MAX_SHARED_BYTES) {
+        throw new DriverException(Kind.INVALID, "launch of " + m.name() + "/" + function
+            + ": block " + block.x() + "x" + block.y() + "x" + block.z() + " with " + sharedMemoryBytes
+            + " bytes dynamic shared memory (at most " + MAX_BLOCK_THREADS + " threads, and at most "
+            + MAX_SHARED_BYTES + " bytes shared memory with the kernel's " + kernel.staticSharedBytes()
+            + " static bytes)");
+      }
+      if (grid.y() > 65535 || grid.z() > 65535 || block.z() > 64) {
+        throw new DriverException(Kind.INVALID, "launch of " + m.name() + "/" + function + ": grid "
+            + grid.x() + "x" + grid.y() + "x" + grid.z() + ", block z " + block.z()
+            + " (grid y and z at most 65535, block z at most 64)");
       }
       try {
-        kernel.kernel().run(new HostKernel.LaunchShape(grid, block, sharedMemoryBytes), args, memory);
-      } catch (HostMemory.Fault e) {
+        executor.launch(kernel, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(),
+            sharedMemoryBytes, params.order(java.nio.ByteOrder.LITTLE_ENDIAN), memory,
+            instructionBudget);
+      } catch (KernelFault e) {
         poisonedBy = function;
-        throw new DriverException(Kind.KERNEL_FAULT, "kernel " + function + ": " + e.getMessage());
+        throw new DriverException(Kind.KERNEL_FAULT, e.getMessage());
       }
     }
 

@@ -1,8 +1,8 @@
 package io.spillway.node.driver;
 
+import io.spillway.ptx.exec.GlobalMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -12,13 +12,17 @@ import java.util.TreeMap;
  * assignment are the driver's; this class only maps addresses to bytes.
  *
  * <p>Invariant: the allocations never overlap, and every view handed out ends where its allocation
- * ends, so nothing reached through one allocation's address can touch another's bytes.
+ * ends, so nothing reached through one allocation's address can touch another's bytes. Kernels see
+ * this memory as a {@link GlobalMemory}: an access that does not lie wholly inside one allocation of
+ * this context faults.
  *
- * <p>Not thread-safe: its context serialises access.
+ * <p>Not thread-safe for changes: its context serialises them. {@link #find} may be called from many
+ * threads at once while no change is made (the executor's workers during a launch, which holds the
+ * context's lock).
  */
-final class HostMemory {
+final class HostMemory implements GlobalMemory {
 
-  private final TreeMap<Long, ByteBuffer> allocations = new TreeMap<>();
+  private final TreeMap<Long, Segment> allocations = new TreeMap<>();
   private long totalBytes;
 
   /** Adds an allocation of {@code bytes} zeroed bytes at {@code address}. */
@@ -31,18 +35,18 @@ final class HostMemory {
           + " bytes: the host JVM is out of direct memory (-XX:MaxDirectMemorySize): " + e.getMessage(),
           e);
     }
-    allocations.put(address, buffer);
+    allocations.put(address, new Segment(address, buffer));
     totalBytes += bytes;
   }
 
   /** Removes the allocation that starts at {@code address}; returns its size, or -1 if none does. */
   long remove(long address) {
-    ByteBuffer removed = allocations.remove(address);
+    Segment removed = allocations.remove(address);
     if (removed == null) {
       return -1;
     }
-    totalBytes -= removed.capacity();
-    return removed.capacity();
+    totalBytes -= removed.buffer().capacity();
+    return removed.buffer().capacity();
   }
 
   /** Drops every allocation; returns the bytes they held. */
@@ -59,12 +63,13 @@ final class HostMemory {
    * @throws DriverException INVALID naming {@code op} when it does not
    */
   ByteBuffer range(long address, long bytes, String op) throws DriverException {
-    Map.Entry<Long, ByteBuffer> e = allocations.floorEntry(address);
+    Map.Entry<Long, Segment> e = allocations.floorEntry(address);
     if (e != null && bytes >= 0) {
       long offset = address - e.getKey();
-      int size = e.getValue().capacity();
+      ByteBuffer buffer = e.getValue().buffer();
+      int size = buffer.capacity();
       if (offset < size && bytes <= size - offset) {
-        return e.getValue().duplicate().order(ByteOrder.LITTLE_ENDIAN)
+        return buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN)
             .limit((int) (offset + bytes)).position((int) offset).slice().order(ByteOrder.LITTLE_ENDIAN);
       }
       if (offset < size) {
@@ -78,64 +83,26 @@ final class HostMemory {
         address));
   }
 
-  /**
-   * The floats from {@code address} to the end of its allocation, as a kernel sees a {@code float*}.
-   * Never fails itself: an address outside every allocation, or misaligned, gives a view whose first
-   * access faults, as dereferencing it would on a GPU.
-   */
-  Floats floats(long address) {
-    Map.Entry<Long, ByteBuffer> e = allocations.floorEntry(address);
-    if (e == null || address - e.getKey() >= e.getValue().capacity()) {
-      return new Floats(address, FloatBuffer.allocate(0),
-          String.format("address 0x%x is not inside any allocation of this context", address));
+  @Override
+  public Segment find(long address, int bytes) {
+    Map.Entry<Long, Segment> e = allocations.floorEntry(address);
+    if (e == null) {
+      return null;
     }
-    if ((address & 3) != 0) {
-      return new Floats(address, FloatBuffer.allocate(0),
-          String.format("misaligned address 0x%x for float access", address));
-    }
-    long base = e.getKey();
-    int offset = (int) (address - base);
-    FloatBuffer view = e.getValue().duplicate().position(offset).slice()
-        .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    return new Floats(address, view, String.format(
-        "access out of bounds of allocation at 0x%x (%d bytes)", base, e.getValue().capacity()));
+    Segment s = e.getValue();
+    long offset = address - s.base();
+    return offset + bytes <= s.buffer().capacity() ? s : null;
   }
 
-  /**
-   * A kernel's {@code float*}: every access is checked against the end of the allocation it points
-   * into, and an access outside raises {@link Fault}.
-   */
-  static final class Fault extends RuntimeException {
-    Fault(String message) {
-      super(message, null, false, false);
+  @Override
+  public String describe(long address, int bytes) {
+    Map.Entry<Long, Segment> e = allocations.floorEntry(address);
+    // an access that starts inside, or just past the end of, an allocation ran over that allocation
+    if (e != null && address - e.getKey() < e.getValue().buffer().capacity() + bytes) {
+      return String.format("access out of bounds of allocation at 0x%x (%d bytes): %d bytes at offset %d",
+          e.getKey(), e.getValue().buffer().capacity(), bytes, address - e.getKey());
     }
-  }
-
-  /** A bounds-checked float array over device memory, indexed from the pointer it was made from. */
-  static final class Floats {
-    private final long address;
-    private final FloatBuffer view;
-    private final String outOfBounds;
-
-    private Floats(long address, FloatBuffer view, String outOfBounds) {
-      this.address = address;
-      this.view = view;
-      this.outOfBounds = outOfBounds;
-    }
-
-    float get(long index) {
-      return view.get(check(index));
-    }
-
-    void set(long index, float value) {
-      view.put(check(index), value);
-    }
-
-    private int check(long index) {
-      if (index < 0 || index >= view.capacity()) {
-        throw new Fault(String.format("%s: float index %d from 0x%x", outOfBounds, index, address));
-      }
-      return (int) index;
-    }
+    return String.format("address 0x%x (%d bytes) is not inside any allocation of this context",
+        address, bytes);
   }
 }

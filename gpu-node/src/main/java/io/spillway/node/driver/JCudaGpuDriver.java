@@ -13,6 +13,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import io.spillway.ptx.PtxException;
+import io.spillway.ptx.PtxFunction;
+import io.spillway.ptx.PtxModule;
+import io.spillway.ptx.PtxVariable;
+import io.spillway.ptx.parse.PtxParser;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -270,12 +275,22 @@ public final class JCudaGpuDriver implements GpuDriver {
     long address() {
       return getNativePointer();
     }
+
+    DevicePointer() {
+    }
+
+    /** The same device address as {@code other} (as cuModuleGetGlobal filled it in). */
+    DevicePointer(CUdeviceptr other) {
+      super(other);
+    }
   }
 
-  private record Allocation(DevicePointer pointer, long bytes) {}
+  /** {@code moduleVariable}: a module's .global/.const variable, owned by its module, never freed. */
+  private record Allocation(DevicePointer pointer, long bytes, boolean moduleVariable) {}
 
   private record JCudaModule(String name, Map<String, KernelSignature> signatures, CUmodule module,
-      Map<String, CUfunction> functions, JCudaContext owner) implements LoadedModule {}
+      Map<String, CUfunction> functions, Map<String, ModuleGlobal> globals, JCudaContext owner)
+      implements LoadedModule {}
 
   private final class JCudaContext implements DriverContext {
     private final GpuDevice device;
@@ -314,7 +329,7 @@ public final class JCudaGpuDriver implements GpuDriver {
         JCudaDriver.cuMemFree(p);
         call(zeroed, "cuMemsetD8 zeroing " + bytes + " new bytes on device " + device.index());
       }
-      allocations.put(p.address(), new Allocation(p, bytes));
+      allocations.put(p.address(), new Allocation(p, bytes, false));
       return p.address();
     }
 
@@ -322,6 +337,10 @@ public final class JCudaGpuDriver implements GpuDriver {
     public synchronized void free(long address) throws DriverException {
       enter("free");
       Allocation a = allocations.get(address);
+      if (a != null && a.moduleVariable()) {
+        throw new DriverException(Kind.INVALID, String.format(
+            "free of 0x%x: that is a module variable, which lives as long as its module", address));
+      }
       if (a == null) {
         throw new DriverException(Kind.INVALID, String.format(
             "free of 0x%x: no allocation of this context starts there", address));
@@ -370,9 +389,47 @@ public final class JCudaGpuDriver implements GpuDriver {
     }
 
     @Override
+    public synchronized void copy(long dstAddress, long srcAddress, long bytes) throws DriverException {
+      enter("copy");
+      CUdeviceptr dst = pointer(dstAddress, bytes, "copy destination");
+      CUdeviceptr src = pointer(srcAddress, bytes, "copy source");
+      String what = String.format("cuMemcpyDtoD of %d bytes from 0x%x to 0x%x", bytes, srcAddress,
+          dstAddress);
+      if (dstAddress < srcAddress + bytes && srcAddress < dstAddress + bytes && bytes > 0) {
+        // cuMemcpyDtoD leaves overlapping ranges undefined: stage through a scratch allocation.
+        CUdeviceptr staged = new CUdeviceptr();
+        call(JCudaDriver.cuMemAlloc(staged, bytes), "cuMemAlloc of " + bytes + " staging bytes for "
+            + what);
+        try {
+          call(JCudaDriver.cuMemcpyDtoD(staged, src, bytes), what + " (to staging)");
+          call(JCudaDriver.cuMemcpyDtoD(dst, staged, bytes), what + " (from staging)");
+        } finally {
+          JCudaDriver.cuMemFree(staged);
+        }
+      } else {
+        call(JCudaDriver.cuMemcpyDtoD(dst, src, bytes), what);
+      }
+    }
+
+    @Override
+    public synchronized void memset(long address, int width, int value, long count)
+        throws DriverException {
+      enter("memset");
+      LaunchChecks.memset(address, width, count);
+      CUdeviceptr p = pointer(address, count * width, "memset");
+      String what = String.format("cuMemsetD%d of %d elements at 0x%x", width * 8, count, address);
+      switch (width) {
+        case 1 -> call(JCudaDriver.cuMemsetD8(p, (byte) value, count), what);
+        case 2 -> call(JCudaDriver.cuMemsetD16(p, (short) value, count), what);
+        default -> call(JCudaDriver.cuMemsetD32(p, value, count), what);
+      }
+    }
+
+    @Override
     public synchronized LoadedModule loadModule(byte[] image, String name) throws DriverException {
       enter("loadModule");
       Map<String, KernelSignature> signatures = Map.of();
+      List<String> variableNames = new ArrayList<>();
       byte[] data = image;
       if (looksLikePtx(image)) {
         int end = image.length;
@@ -380,8 +437,18 @@ public final class JCudaGpuDriver implements GpuDriver {
           end--;
         }
         try {
-          signatures = PtxSignatures.parse(new String(image, 0, end, StandardCharsets.US_ASCII));
-        } catch (IllegalArgumentException e) {
+          PtxModule parsed = PtxParser.parse(new String(image, 0, end, StandardCharsets.US_ASCII));
+          Map<String, KernelSignature> sigs = new java.util.LinkedHashMap<>();
+          for (PtxFunction f : parsed.entries()) {
+            sigs.put(f.name(), PtxLayouts.signature(f));
+          }
+          signatures = java.util.Collections.unmodifiableMap(sigs);
+          for (PtxVariable v : parsed.variables()) {
+            if (v.space() == PtxVariable.Space.GLOBAL || v.space() == PtxVariable.Space.CONST) {
+              variableNames.add(v.name());
+            }
+          }
+        } catch (PtxException e) {
           throw new DriverException(Kind.INVALID, "loadModule " + name + ": " + e.getMessage(), e);
         }
         data = Arrays.copyOf(image, end + 1);
@@ -389,7 +456,18 @@ public final class JCudaGpuDriver implements GpuDriver {
       CUmodule module = new CUmodule();
       call(JCudaDriver.cuModuleLoadData(module, data), "cuModuleLoadData of module " + name + " ("
           + image.length + " bytes)");
-      JCudaModule loaded = new JCudaModule(name, signatures, module, new HashMap<>(), this);
+      Map<String, ModuleGlobal> globals = new java.util.LinkedHashMap<>();
+      for (String v : variableNames) {
+        CUdeviceptr address = new CUdeviceptr();
+        long[] size = new long[1];
+        call(JCudaDriver.cuModuleGetGlobal(address, size, module, v),
+            "cuModuleGetGlobal(" + v + ") in module " + name);
+        DevicePointer raw = new DevicePointer(address);
+        globals.put(v, new ModuleGlobal(v, raw.address(), size[0]));
+        allocations.put(raw.address(), new Allocation(raw, size[0], true));
+      }
+      JCudaModule loaded = new JCudaModule(name, signatures, module, new HashMap<>(),
+          java.util.Collections.unmodifiableMap(globals), this);
       modules.add(loaded);
       return loaded;
     }
@@ -398,13 +476,27 @@ public final class JCudaGpuDriver implements GpuDriver {
     public synchronized void launch(LoadedModule module, String function, Dim3 grid, Dim3 block,
         int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
       enter("launch of " + function);
+      JCudaModule m = owned(module, function);
+      if (!m.signatures().isEmpty()) {
+        LaunchChecks.arguments(m, LaunchChecks.declared(m, function), args);
+      }
+      NativePointerObject[] params = new NativePointerObject[args.size()];
+      for (int i = 0; i < params.length; i++) {
+        params[i] = parameter(args.get(i));
+      }
+      launchFunction(m, function, grid, block, sharedMemoryBytes, params);
+    }
+
+    private JCudaModule owned(LoadedModule module, String function) throws DriverException {
       if (!(module instanceof JCudaModule m) || m.owner() != this) {
         throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + module.name()
             + " was not loaded in this context");
       }
-      if (!m.signatures().isEmpty()) {
-        LaunchChecks.arguments(m, LaunchChecks.declared(m, function), args);
-      }
+      return m;
+    }
+
+    private void launchFunction(JCudaModule m, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, NativePointerObject[] params) throws DriverException {
       CUfunction f = m.functions().get(function);
       if (f == null) {
         f = new CUfunction();
@@ -412,14 +504,33 @@ public final class JCudaGpuDriver implements GpuDriver {
             "cuModuleGetFunction(" + function + ") in module " + m.name());
         m.functions().put(function, f);
       }
-      NativePointerObject[] params = new NativePointerObject[args.size()];
-      for (int i = 0; i < params.length; i++) {
-        params[i] = parameter(args.get(i));
-      }
       call(JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(),
           sharedMemoryBytes, null, Pointer.to(params), null), "cuLaunchKernel(" + m.name() + "/"
           + function + ", grid " + grid.x() + "x" + grid.y() + "x" + grid.z() + ", block " + block.x()
           + "x" + block.y() + "x" + block.z() + ")");
+    }
+
+    @Override
+    public synchronized void launchRaw(LoadedModule module, String function, Dim3 grid, Dim3 block,
+        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
+      enter("launch of " + function);
+      JCudaModule m = owned(module, function);
+      if (m.signatures().isEmpty()) {
+        throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + m.name()
+            + " is not PTX, so its parameter layout is unknown; a raw launch needs a PTX image");
+      }
+      KernelSignature sig = LaunchChecks.declared(m, function);
+      LaunchChecks.rawParameters(m, sig, params);
+      // cuLaunchKernel takes one pointer per parameter: cut each from the buffer by the layout.
+      NativePointerObject[] pointers = new NativePointerObject[sig.layout().size()];
+      int base = params.position();
+      for (int i = 0; i < pointers.length; i++) {
+        KernelSignature.Param p = sig.layout().get(i);
+        byte[] bytes = new byte[p.size()];
+        params.get(base + p.offset(), bytes);
+        pointers[i] = Pointer.to(bytes);
+      }
+      launchFunction(m, function, grid, block, sharedMemoryBytes, pointers);
     }
 
     @Override

@@ -2,11 +2,46 @@ package io.spillway.node.driver;
 
 import java.util.List;
 
-/** The parameter types of one kernel, as its PTX {@code .entry} declares them. */
-public record KernelSignature(String function, List<ParamType> params) {
+/**
+ * The parameters of one kernel, as its PTX {@code .entry} declares them: their types, and the byte
+ * layout of the parameter buffer that {@link DriverContext#launchRaw} takes.
+ */
+public record KernelSignature(String function, List<Param> layout) {
 
   public KernelSignature {
-    params = List.copyOf(params);
+    layout = List.copyOf(layout);
+  }
+
+  /**
+   * One parameter: its offset in the parameter buffer (aligned to {@code align}, as CUDA lays the
+   * buffer out), its size in bytes, and its class.
+   */
+  public record Param(String name, int offset, int size, int align, ParamType type) {}
+
+  /** The parameter classes, in declaration order. */
+  public List<ParamType> params() {
+    return layout.stream().map(Param::type).toList();
+  }
+
+  /** Total size of the parameter buffer: the end of the last parameter (0 for none). */
+  public int paramBytes() {
+    return layout.isEmpty() ? 0 : layout.get(layout.size() - 1).offset() + layout.get(layout.size() - 1).size();
+  }
+
+  /**
+   * Lays out parameters in declaration order: each at the next offset aligned to its alignment.
+   * {@code decls} give name, size, alignment and type; offsets are computed here.
+   */
+  public static KernelSignature laidOut(String function, List<Param> decls) {
+    List<Param> out = new java.util.ArrayList<>(decls.size());
+    int offset = 0;
+    for (Param p : decls) {
+      int align = Math.max(1, p.align());
+      offset = (offset + align - 1) / align * align;
+      out.add(new Param(p.name(), offset, p.size(), align, p.type()));
+      offset += p.size();
+    }
+    return new KernelSignature(function, out);
   }
 
   /** PTX parameter classes, and which {@link KernelArgument} kinds each accepts. */
@@ -17,7 +52,9 @@ public record KernelSignature(String function, List<ParamType> params) {
     B32,
     F32,
     F64,
-    /** Other widths or aligned byte arrays (structs): passed as declared, not type-checked. */
+    /** An aligned {@code .b8} array (a struct passed by value); its size comes from the array. */
+    BYTES,
+    /** Other scalar widths ({@code .u16}, {@code .b8}, ...): passed as declared, not type-checked. */
     OTHER;
 
     public boolean accepts(KernelArgument arg) {
@@ -26,7 +63,7 @@ public record KernelSignature(String function, List<ParamType> params) {
         case B32 -> arg instanceof KernelArgument.I32;
         case F32 -> arg instanceof KernelArgument.F32;
         case F64 -> arg instanceof KernelArgument.F64;
-        case OTHER -> true;
+        case BYTES, OTHER -> true;
       };
     }
   }

@@ -1,5 +1,7 @@
 package io.spillway.node.driver;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 
 /** Checks both drivers make before a launch reaches the device. */
@@ -36,6 +38,57 @@ final class LaunchChecks {
             + sig.function() + ": argument " + i + " is " + args.get(i).typeName()
             + ", parameter is " + params.get(i));
       }
+    }
+  }
+
+  /**
+   * The parameter buffer for typed {@code args} (already checked by {@link #arguments}): each value
+   * little-endian at its parameter's offset, cut to the parameter's size where the parameter is
+   * narrower (an {@code OTHER} or {@code BYTES} parameter given a scalar).
+   */
+  static ByteBuffer pack(KernelSignature sig, List<KernelArgument> args) {
+    ByteBuffer buf = ByteBuffer.allocate(sig.paramBytes()).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer value = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < args.size(); i++) {
+      KernelSignature.Param p = sig.layout().get(i);
+      value.clear();
+      KernelArgument a = args.get(i);
+      if (a instanceof KernelArgument.Pointer v) {
+        value.putLong(v.address());
+      } else if (a instanceof KernelArgument.I64 v) {
+        value.putLong(v.value());
+      } else if (a instanceof KernelArgument.I32 v) {
+        value.putInt(v.value());
+      } else if (a instanceof KernelArgument.F32 v) {
+        value.putFloat(v.value());
+      } else {
+        value.putDouble(((KernelArgument.F64) a).value());
+      }
+      int n = Math.min(value.position(), p.size());
+      buf.put(p.offset(), value.array(), 0, n);
+    }
+    return buf;
+  }
+
+  /** INVALID unless {@code params} holds exactly the bytes {@code sig} lays out. */
+  static void rawParameters(LoadedModule module, KernelSignature sig, ByteBuffer params)
+      throws DriverException {
+    if (params.remaining() != sig.paramBytes()) {
+      throw new DriverException(DriverException.Kind.INVALID, "launch of " + module.name() + "/"
+          + sig.function() + ": parameter buffer has " + params.remaining() + " bytes, the kernel's"
+          + " parameters " + sig.layout() + " take " + sig.paramBytes());
+    }
+  }
+
+  /** INVALID unless {@code width} is 1, 2 or 4 and {@code count} >= 0. */
+  static void memset(long address, int width, long count) throws DriverException {
+    if (width != 1 && width != 2 && width != 4) {
+      throw new DriverException(DriverException.Kind.INVALID, String.format(
+          "memset at 0x%x: width %d is not 1, 2 or 4", address, width));
+    }
+    if (count < 0) {
+      throw new DriverException(DriverException.Kind.INVALID, String.format(
+          "memset at 0x%x: count %d is negative", address, count));
     }
   }
 }

@@ -15,6 +15,14 @@ public interface LoadedModule {
    */
   Map<String, KernelSignature> signatures();
 
+  /**
+   * The module-scope {@code .global} and {@code .const} variables by name: their device address in this
+   * context and their size. Empty when the image does not say (or has none).
+   */
+  default Map<String, ModuleGlobal> globals() {
+    return Map.of();
+  }
+
   default Optional<KernelSignature> signature(String function) {
     return Optional.ofNullable(signatures().get(function));
   }

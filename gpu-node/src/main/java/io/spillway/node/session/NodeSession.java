@@ -418,7 +418,7 @@ public final class NodeSession implements AutoCloseable {
       case B32 -> "i32";
       case F32 -> "f32";
       case F64 -> "f64";
-      case OTHER -> "any";
+      case OTHER, BYTES -> "any";
     };
   }
 

@@ -1,6 +1,7 @@
 package io.spillway.node.slice;
 
 import io.spillway.node.driver.GpuDevice;
+import io.spillway.pool.placement.CardCapacity;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -147,13 +148,18 @@ public final class SliceTable {
     return req.computePercent();
   }
 
+  /** The card rule, shared with the gateway's placer and the lease leader. */
+  private CardCapacity capacity(GpuDevice g) {
+    return new CardCapacity(g.memoryBytes() - reserveBytes);
+  }
+
   private long free(GpuDevice g) {
-    return g.memoryBytes() - reserveBytes - used.get(g.uuid())[0];
+    return capacity(g).freeBytes(used.get(g.uuid())[0]);
   }
 
   private boolean fits(GpuDevice g, long mem, int computePercent) {
     long[] u = used.get(g.uuid());
-    return mem <= free(g) && u[1] + computePercent <= 100;
+    return capacity(g).fits(u[0], (int) u[1], mem, computePercent);
   }
 
   private long memoryFor(GpuDevice g, Request req) {
@@ -195,7 +201,7 @@ public final class SliceTable {
     for (GpuDevice g : candidates) {
       long[] u = used.get(g.uuid());
       sb.append(String.format(Locale.ROOT, " [gpu %d %s: %d bytes, %d%% compute]",
-          g.index(), g.model(), free(g), 100 - u[1]));
+          g.index(), g.model(), free(g), capacity(g).freeCompute((int) u[1])));
     }
     return sb.toString();
   }

@@ -375,6 +375,82 @@ public abstract class GpuDriverContract {
     }
   }
 
+  @Test
+  void copyMovesBytesBetweenAllocationsAndWithinOneAsMemmove() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      byte[] data = bytes(256, 3);
+      long a = ctx.allocate(256);
+      long b = ctx.allocate(256);
+      ctx.write(a, ByteBuffer.wrap(data));
+      ctx.copy(b + 10, a + 20, 100);
+      byte[] got = readBytes(ctx, b, 256);
+      byte[] expected = new byte[256];
+      System.arraycopy(data, 20, expected, 10, 100);
+      assertArrayEquals(expected, got);
+
+      ctx.copy(a + 8, a, 200);
+      byte[] shifted = data.clone();
+      System.arraycopy(data, 0, shifted, 8, 200);
+      assertArrayEquals(shifted, readBytes(ctx, a, 256), "overlapping copy forward");
+      ctx.copy(a, a + 8, 200);
+      byte[] back = shifted.clone();
+      System.arraycopy(shifted, 8, back, 0, 200);
+      assertArrayEquals(back, readBytes(ctx, a, 256), "overlapping copy backward");
+    }
+  }
+
+  @Test
+  void memsetWritesElementsOfEachWidthLittleEndian() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      long p = ctx.allocate(64);
+      ctx.memset(p + 1, 1, 0x1ab, 3);
+      ctx.memset(p + 8, 2, 0x12345678, 2);
+      ctx.memset(p + 16, 4, 0xcafebabe, 2);
+      byte[] got = readBytes(ctx, p, 32);
+      byte[] expected = new byte[32];
+      expected[1] = expected[2] = expected[3] = (byte) 0xab;
+      expected[8] = expected[10] = 0x78;
+      expected[9] = expected[11] = 0x56;
+      for (int i = 16; i < 24; i += 4) {
+        expected[i] = (byte) 0xbe;
+        expected[i + 1] = (byte) 0xba;
+        expected[i + 2] = (byte) 0xfe;
+        expected[i + 3] = (byte) 0xca;
+      }
+      assertArrayEquals(expected, got);
+      DriverException e = assertThrows(DriverException.class, () -> ctx.memset(p, 3, 0, 1));
+      assertEquals(Kind.INVALID, e.kind(), e.getMessage());
+      assertTrue(e.getMessage().contains("width 3"), e.getMessage());
+    }
+  }
+
+  @Test
+  void rawLaunchTakesTheBufferTheLayoutDescribes() throws Exception {
+    try (DriverContext ctx = driver.createContext(0)) {
+      LoadedModule m = loadKernels(ctx);
+      KernelSignature sig = m.signatures().get(SpillwayKernels.SAXPY);
+      assertEquals(List.of(0, 8, 16, 24), sig.layout().stream().map(KernelSignature.Param::offset)
+          .toList(), "the f32 is padded to the pointer's 8-byte alignment");
+      assertEquals(28, sig.paramBytes());
+      int n = 100;
+      float[] x = randomFloats(n);
+      float[] y = randomFloats(n);
+      long dx = upload(ctx, x);
+      long dy = upload(ctx, y);
+      ByteBuffer params = ByteBuffer.allocate(sig.paramBytes()).order(ByteOrder.LITTLE_ENDIAN);
+      params.putFloat(0, 1.5f).putLong(8, dx).putLong(16, dy).putInt(24, n);
+      ctx.launchRaw(m, SpillwayKernels.SAXPY, new Dim3(1, 1, 1), new Dim3(128, 1, 1), 0, params);
+      ctx.synchronize();
+      assertArrayEquals(CpuReference.saxpy(1.5f, x, y), download(ctx, dy, n), TOLERANCE);
+      assertEquals(0, params.position(), "the buffer is left as it was");
+
+      DriverException shortBuffer = assertThrows(DriverException.class, () -> ctx.launchRaw(m,
+          SpillwayKernels.SAXPY, new Dim3(1, 1, 1), new Dim3(1, 1, 1), 0, ByteBuffer.allocate(20)));
+      assertEquals(Kind.INVALID, shortBuffer.kind(), shortBuffer.getMessage());
+      assertTrue(shortBuffer.getMessage().contains("20 bytes"), shortBuffer.getMessage());
+    }
+  }
+
   // ---- helpers
 
   protected static LoadedModule loadKernels(DriverContext ctx) throws DriverException {

@@ -38,7 +38,8 @@ class HostGpuDriverTest extends GpuDriverContract {
       assertEquals(Kind.KERNEL_FAULT, fault.kind());
       assertTrue(fault.getMessage().startsWith(String.format(
           "kernel fill_f32: access out of bounds of allocation at 0x%x", p)), fault.getMessage());
-      assertTrue(fault.getMessage().contains("float index 100"), fault.getMessage());
+      assertTrue(fault.getMessage().contains("4 bytes at offset 400"), fault.getMessage());
+      assertTrue(fault.getMessage().contains("st.global.f32"), fault.getMessage());
 
       for (DriverException later : List.of(
           assertThrows(DriverException.class, bad::synchronize),
@@ -63,13 +64,12 @@ class HostGpuDriverTest extends GpuDriverContract {
     HostMemory memory = new HostMemory();
     memory.add(0x1000, 64);
     memory.add(0x1040, 64);
-    HostMemory.Floats tail = memory.floats(0x1000 + 56);
-    tail.set(1, 9f);
-    HostMemory.Fault f = assertThrows(HostMemory.Fault.class, () -> tail.set(2, 1f));
-    assertTrue(f.getMessage().contains("allocation at 0x1000 (64 bytes)"), f.getMessage());
-    assertEquals(0f, memory.floats(0x1040).get(0), "the adjacent allocation was not written");
-    assertThrows(HostMemory.Fault.class, () -> memory.floats(0x1002).get(0), "misaligned");
-    assertThrows(HostMemory.Fault.class, () -> memory.floats(0x2000).get(0), "unallocated");
+    assertEquals(0x1000, memory.find(0x1000 + 60, 4).base());
+    assertEquals(null, memory.find(0x1000 + 60, 8), "an access running past the end is not resolved");
+    assertTrue(memory.describe(0x1000 + 60, 8).contains("allocation at 0x1000 (64 bytes)"));
+    assertEquals(0x1040, memory.find(0x1040, 4).base(), "the adjacent allocation is its own");
+    assertEquals(null, memory.find(0x2000, 4), "unallocated");
+    assertEquals(null, memory.find(0xfff, 1), "below every allocation");
   }
 
   @Test
@@ -92,31 +92,52 @@ class HostGpuDriverTest extends GpuDriverContract {
   }
 
   @Test
-  void declaredFunctionWithoutHostKernelIsUnimplemented() throws Exception {
-    String ptx = """
+  void anyKernelRunsAndAnUnsupportedInstructionIsRefusedAtLoad() throws Exception {
+    String foreign = """
         .version 8.0
         .target sm_90
         .address_size 64
-        .visible .entry mystery(
-            .param .u64 mystery_param_0
-        )
-        { ret; }
         .visible .entry fill_f32(.param .u64 p, .param .u32 wrong_type, .param .u32 n)
-        { ret; }
+        {
+          .reg .b32 %r<3>;
+          .reg .b64 %rd<2>;
+          ld.param.u64 %rd1, [p];
+          ld.param.u32 %r1, [wrong_type];
+          mov.u32 %r2, %tid.x;
+          add.s32 %r1, %r1, %r2;
+          mul.wide.u32 %rd0, %r2, 4;
+          add.s64 %rd1, %rd1, %rd0;
+          st.global.u32 [%rd1], %r1;
+          ret;
+        }
+        """;
+    String unsupported = """
+        .version 8.0
+        .target sm_90
+        .address_size 64
+        .visible .entry mystery(.param .u64 mystery_param_0)
+        {
+          .reg .b32 %r<3>;
+          mov.u32 %r1, 7;
+          mul24.lo.s32 %r2, %r1, %r1;
+          ret;
+        }
         """;
     try (DriverContext ctx = driver.createContext(0)) {
-      LoadedModule m = ctx.loadModule(ptx.getBytes(StandardCharsets.US_ASCII), "extra.ptx");
+      LoadedModule m = ctx.loadModule(foreign.getBytes(StandardCharsets.US_ASCII), "extra.ptx");
       long p = ctx.allocate(16);
-      DriverException e = assertThrows(DriverException.class, () -> ctx.launch(m, "mystery",
-          new Dim3(1, 1, 1), new Dim3(1, 1, 1), 0, List.of(ptr(p))));
-      assertEquals(Kind.UNIMPLEMENTED, e.kind());
-      assertTrue(e.getMessage().startsWith("kernel mystery[B64] of module extra.ptx has no host"
-          + " implementation (host driver implements: dense["), e.getMessage());
+      ctx.launch(m, SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(4, 1, 1), 0,
+          List.of(ptr(p), i32(40), i32(4)));
+      ByteBuffer got = ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      ctx.read(p, got);
+      assertEquals(List.of(40, 41, 42, 43), List.of(got.getInt(0), got.getInt(4), got.getInt(8),
+          got.getInt(12)), "a kernel of the library's name but another signature runs as written");
 
-      DriverException mismatch = assertThrows(DriverException.class, () -> ctx.launch(m,
-          SpillwayKernels.FILL_F32, new Dim3(1, 1, 1), new Dim3(4, 1, 1), 0,
-          List.of(ptr(p), i32(1), i32(4))));
-      assertEquals(Kind.UNIMPLEMENTED, mismatch.kind(), "same name, different signature");
+      DriverException e = assertThrows(DriverException.class,
+          () -> ctx.loadModule(unsupported.getBytes(StandardCharsets.US_ASCII), "mystery.ptx"));
+      assertEquals(Kind.UNIMPLEMENTED, e.kind());
+      assertTrue(e.getMessage().contains("mystery.ptx: PTX line 8: kernel mystery: instruction"
+          + " 'mul24.lo.s32' is not supported"), e.getMessage());
       ctx.synchronize();
     }
   }

@@ -1,6 +1,7 @@
 package io.spillway.lease.internal;
 
 import io.spillway.lease.CenterInventory;
+import io.spillway.pool.placement.CardCapacity;
 import io.spillway.protocol.v1.LeaseGrantSlice;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,7 +10,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What the live (GRANTED or DRAINING) leases hold on each center card, as the lease log says. This is
+ * What the live (GRANTED or DRAINING) leases hold on each center card, as the lease log says, judged by
+ * the one card rule ({@link CardCapacity}, as the placer and the node's slice table judge). This is
  * the book the invariant is stated on: the leader checks every grant against it before writing it, and
  * the checker replays the log into it. Not thread-safe: one owner thread.
  */
@@ -39,16 +41,18 @@ public final class CapacityBook {
             + " is not in the center inventory");
       }
       long[] used = usedByUuid.getOrDefault(s.getGpuUuid(), new long[2]);
-      long limit = card.get().memoryLimitBytes();
-      if (used[0] + s.getMemoryBytes() > limit) {
-        return Optional.of("gpu " + s.getGpuUuid() + " on node " + s.getNodeId() + " would hold "
-            + (used[0] + s.getMemoryBytes()) + " bytes of leases, over its limit of " + limit
-            + " (memory less reserve)");
+      CardCapacity capacity = card.get().capacity();
+      if (capacity.fits(used[0], (int) used[1], s.getMemoryBytes(), s.getComputePercent())) {
+        continue;
       }
-      if (used[1] + s.getComputePercent() > 100) {
+      if (s.getMemoryBytes() > capacity.freeBytes(used[0])) {
         return Optional.of("gpu " + s.getGpuUuid() + " on node " + s.getNodeId() + " would hold "
-            + (used[1] + s.getComputePercent()) + "% compute of leases, over 100%");
+            + (used[0] + s.getMemoryBytes()) + " bytes of leases, over its limit of "
+            + capacity.memoryLimitBytes() + " (memory less reserve)");
       }
+      return Optional.of("gpu " + s.getGpuUuid() + " on node " + s.getNodeId() + " would hold "
+          + (used[1] + s.getComputePercent()) + "% compute of leases, over "
+          + CardCapacity.COMPUTE_LIMIT_PERCENT + "%");
     }
     return Optional.empty();
   }
@@ -102,11 +106,12 @@ public final class CapacityBook {
         out.add("leases hold slices on gpu " + uuid + ", which is not in the center inventory");
         return;
       }
-      if (used[0] > card.get().memoryLimitBytes()) {
+      CardCapacity capacity = card.get().capacity();
+      if (capacity.freeBytes(used[0]) < 0) {
         out.add("gpu " + uuid + " on node " + card.get().nodeId() + ": leases hold " + used[0]
-            + " bytes, limit " + card.get().memoryLimitBytes());
+            + " bytes, limit " + capacity.memoryLimitBytes());
       }
-      if (used[1] > 100) {
+      if (capacity.freeCompute((int) used[1]) < 0) {
         out.add("gpu " + uuid + " on node " + card.get().nodeId() + ": leases hold " + used[1]
             + "% compute, limit 100%");
       }

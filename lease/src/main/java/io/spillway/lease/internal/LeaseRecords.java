@@ -1,5 +1,6 @@
 package io.spillway.lease.internal;
 
+import io.spillway.lease.KafkaTimeouts;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseState;
 import java.util.Properties;
@@ -47,8 +48,11 @@ public final class LeaseRecords {
     return p;
   }
 
-  /** An idempotent producer of string keys and byte values, acks=all. */
-  public static Properties producerProps(String bootstrapServers, String clientId) {
+  /**
+   * An idempotent producer of string keys and byte values, acks=all, whose calls block and wait no
+   * longer than {@code timeouts} say.
+   */
+  public static Properties producerProps(String bootstrapServers, String clientId, KafkaTimeouts timeouts) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
@@ -57,6 +61,9 @@ public final class LeaseRecords {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeouts.maxBlock().toMillis()));
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeouts.request().toMillis()));
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(timeouts.delivery().toMillis()));
     return p;
   }
 }

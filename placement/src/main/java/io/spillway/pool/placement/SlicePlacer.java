@@ -439,6 +439,7 @@ public final class SlicePlacer implements NodeListener {
     final String address;
     final String pool;
     final GpuSpec spec;
+    final CardCapacity capacity;
     NodeState state = NodeState.UP;
     long allocated;
     int computeAllocated;
@@ -449,6 +450,7 @@ public final class SlicePlacer implements NodeListener {
       this.address = address;
       this.pool = pool;
       this.spec = spec;
+      this.capacity = new CardCapacity(spec.memoryLimitBytes());
     }
 
     long limit() {
@@ -456,17 +458,17 @@ public final class SlicePlacer implements NodeListener {
     }
 
     long freeBytes() {
-      return limit() - allocated;
+      return capacity.freeBytes(allocated);
     }
 
     int freeCompute() {
-      return 100 - computeAllocated;
+      return capacity.freeCompute(computeAllocated);
     }
 
     Slice add(SessionId session, long bytes, int compute) {
       // place() checked the fit under the same lock, so this cannot fire; it guards the invariant
       // against a future bug there (failing loudly rather than overcommitting a card).
-      if (state != NodeState.UP || bytes > freeBytes() || compute > freeCompute()
+      if (state != NodeState.UP || !capacity.fits(allocated, computeAllocated, bytes, compute)
           || slices.containsKey(session)) {
         throw new IllegalStateException("slice " + Sizes.bytes(bytes) + " / " + compute
             + "% for " + session + " does not fit " + nodeId + " gpu " + spec.index());
