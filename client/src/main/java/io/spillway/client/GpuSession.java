@@ -9,12 +9,14 @@ import java.util.List;
  * <h2>What blocks</h2>
  * <ul>
  *   <li><b>Pipelined</b>: {@code alloc}, {@code free}, {@code write}, {@code upload}, {@code fill},
- *       {@code loadModule}, {@code launch}. They never wait for the server: each appends an operation to
+ *       {@code loadModule}, {@code launch}, {@code copy}, {@code memset}, {@code launchRaw},
+ *       {@code record}, {@code free(GpuEvent)}, {@code forbidReplay}; {@code createEvent} sends nothing. They never wait for the server: each appends an operation to
  *       the current batch and returns. Handles are chosen here, so a buffer or module can be used at once.
  *       A batch is sent as one frame when a synchronizing call is made, when it reaches 256 operations or
  *       1 MiB, or on {@link #flush()}. Sending honours gRPC flow control: when the server falls behind, the
  *       call that sends waits until the transport is ready again, so memory stays bounded.</li>
- *   <li><b>Synchronizing</b>: {@code read}, {@code downloadFloats}, {@code synchronize}, {@code close}.
+ *   <li><b>Synchronizing</b>: {@code read}, {@code downloadFloats}, {@code synchronize}, {@code close},
+ *       {@code global}, {@code elapsedMillis}.
  *       They send the batch and wait for the server's answer, which comes after every earlier operation
  *       has run. {@code N} launches and one synchronize cost about one round trip.</li>
  * </ul>
@@ -97,8 +99,61 @@ public interface GpuSession extends AutoCloseable {
   void launchOnDevice(int device, Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes,
             KernelArg... args);
 
-  /** Frees a buffer. Pipelined. */
+  /** Frees a buffer, or unbinds a handle from {@link #global}. Pipelined. */
   void free(DeviceBuffer buffer);
+
+  /**
+   * Copies {@code bytes} from {@code src} at {@code srcOffset} to {@code dst} at {@code dstOffset}, on the
+   * device; both buffers on the same GPU. The ranges may overlap. Pipelined.
+   */
+  void copy(DeviceBuffer dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes);
+
+  /**
+   * Sets {@code count} elements of {@code width} bytes (1, 2 or 4) from {@code offset} to the low
+   * {@code width} bytes of {@code value}, little-endian; {@code offset} must be a multiple of
+   * {@code width}. Pipelined.
+   */
+  void memset(DeviceBuffer buffer, long offset, int width, int value, long count);
+
+  /**
+   * Launches {@code function} of {@code module} on device 0 with its parameter buffer as raw bytes, laid
+   * out as the kernel's PTX {@code .param} list declares; {@code pointers} say where device pointers go
+   * (the node fills them in). The node checks the buffer's size and each slot against the layout.
+   * {@code params} is copied. Pipelined.
+   */
+  void launchRaw(Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes, byte[] params,
+      List<PointerSlot> pointers);
+
+  /**
+   * A handle on the module-scope {@code .global} or {@code .const} variable {@code name} of
+   * {@code module} on device 0, sized as the variable; it can be read, written, filled, copied and
+   * pointed to, and {@link #free(DeviceBuffer)} only unbinds it. Synchronizing: one round trip;
+   * {@code NOT_FOUND} if the module has no such variable.
+   */
+  DeviceBuffer global(Module module, String name);
+
+  /** A new event of this session. Sends nothing. */
+  GpuEvent createEvent();
+
+  /** Records {@code event} after every earlier operation; recording it again moves it. Pipelined. */
+  void record(GpuEvent event);
+
+  /**
+   * Milliseconds between two recorded events. Synchronizing: one round trip. {@code ABORTED} if one was
+   * recorded before a gateway moved the session to another GPU (times on two GPUs do not compare).
+   */
+  float elapsedMillis(GpuEvent start, GpuEvent end);
+
+  /** Forgets an event. Pipelined. */
+  void free(GpuEvent event);
+
+  /**
+   * Says the session's state cannot be rebuilt on another GPU, for example because a device address was
+   * written into device memory (nodes translate pointers only in kernel arguments). A gateway then stops
+   * journaling the session: if its GPU is lost it fails with {@code FAILED_PRECONDITION} rather than move.
+   * Pipelined.
+   */
+  void forbidReplay(String reason);
 
   /** Sends the current batch now, without waiting for any answer. */
   void flush();

@@ -29,6 +29,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A scripted session server for one session at a time, for the SDK's own tests: it keeps each buffer as a
  * byte[] so reads return what was written, records every frame it receives, and fails launches of the
  * functions named {@code "fail"} (INVALID_ARGUMENT) and {@code "fatal"} (FAILED_PRECONDITION, fatal).
+ * Copies and memsets act on those arrays; {@code get_global} of any name but {@code "missing"} binds a
+ * 16-byte variable; {@code event_elapsed} answers the difference of the events' record counters, in
+ * milliseconds.
  *
  * <p>It is a script, not an implementation of the protocol: it runs no kernel and checks no range, so
  * the protocol contract suite ({@code protocol-contract}) does not run against it. What it does answer,
@@ -99,6 +102,8 @@ final class FakeGpuService extends GpuSessionServiceGrpc.GpuSessionServiceImplBa
     private final ServerCallStreamObserver<ServerFrame> call;
     private final Map<Long, byte[]> buffers = new HashMap<>();
     private final Set<Long> modules = new HashSet<>();
+    private final Map<Long, Long> events = new HashMap<>();
+    private long records;
     private long failedOps;
     private boolean ended;
     /** How the stream ends once {@link #ended}: null completes it, as after close. */
@@ -197,6 +202,52 @@ final class FakeGpuService extends GpuSessionServiceGrpc.GpuSessionServiceImplBa
         case CLOSE -> {
           replies.addReplies(Reply.newBuilder().setSeq(seq).setClosed(Closed.getDefaultInstance()));
           ended = closedCompletes;
+        }
+        case COPY -> {
+          byte[] dst = buffer(op.getCopy().getDst(), replies, seq, "copy");
+          byte[] src = dst == null ? null : buffer(op.getCopy().getSrc(), replies, seq, "copy");
+          if (src != null) {
+            System.arraycopy(src, (int) op.getCopy().getSrcOffset(), dst, (int) op.getCopy().getDstOffset(),
+                (int) op.getCopy().getBytes());
+          }
+        }
+        case MEMSET -> {
+          byte[] b = buffer(op.getMemset().getHandle(), replies, seq, "memset");
+          if (b != null) {
+            int w = op.getMemset().getWidth();
+            for (long i = 0; i < op.getMemset().getCount(); i++) {
+              for (int k = 0; k < w; k++) {
+                b[(int) (op.getMemset().getOffset() + i * w + k)] = (byte) (op.getMemset().getValue() >>> (8 * k));
+              }
+            }
+          }
+        }
+        case LAUNCH_RAW -> {
+          if (!modules.contains(op.getLaunchRaw().getModule())) {
+            error(replies, seq, Status.Code.INVALID_ARGUMENT, "launch_raw",
+                "unknown module " + op.getLaunchRaw().getModule(), false);
+          }
+        }
+        case GET_GLOBAL -> {
+          if (op.getGetGlobal().getName().equals("missing")) {
+            error(replies, seq, Status.Code.NOT_FOUND, "get_global", "no variable missing", false);
+          } else {
+            buffers.put(op.getGetGlobal().getHandle(), new byte[16]);
+            replies.addReplies(Reply.newBuilder().setSeq(seq)
+                .setGlobalInfo(io.spillway.protocol.v1.GlobalInfo.newBuilder().setSize(16)));
+          }
+        }
+        case EVENT_RECORD -> events.put(op.getEventRecord().getEvent(), ++records);
+        case EVENT_FREE -> events.remove(op.getEventFree().getEvent());
+        case EVENT_ELAPSED -> {
+          Long a = events.get(op.getEventElapsed().getStart());
+          Long b = events.get(op.getEventElapsed().getEnd());
+          if (a == null || b == null) {
+            error(replies, seq, Status.Code.NOT_FOUND, "event_elapsed", "event not recorded", false);
+          } else {
+            replies.addReplies(Reply.newBuilder().setSeq(seq)
+                .setElapsed(io.spillway.protocol.v1.Elapsed.newBuilder().setMilliseconds(b - a)));
+          }
         }
         default -> error(replies, seq, Status.Code.INVALID_ARGUMENT, "op", "unknown op", false);
       }

@@ -75,7 +75,7 @@ class GpuSessionTest {
       assertEquals(1, first.getOpsCount());
       Op open = first.getOps(0);
       assertEquals(1, open.getSeq());
-      assertEquals(1, open.getOpen().getProtocolVersion());
+      assertEquals(2, open.getOpen().getProtocolVersion());
       assertEquals("search", open.getOpen().getTenant());
       assertEquals(2, open.getOpen().getSlice().getGpuCount());
       assertEquals(64L << 20, open.getOpen().getSlice().getMemoryBytes());
@@ -306,5 +306,93 @@ class GpuSessionTest {
     written.get(10, TimeUnit.SECONDS);
     assertArrayEquals(data, gpu.read(b, 0, data.length));
     gpu.close();
+  }
+
+  @Test
+  void copyMemsetAndRawLaunchesArePipelinedAndSayWhatTheyTouch() {
+    try (GpuSession gpu = client.open(SLICE)) {
+      DeviceBuffer a = gpu.alloc(64);
+      DeviceBuffer b = gpu.alloc(64);
+      Module m = gpu.loadModule(new byte[] {1}, "k");
+      gpu.write(a, 0, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+      gpu.copy(b, 8, a, 2, 4);
+      gpu.memset(b, 16, 2, 0xBEEF, 3);
+      byte[] params = new byte[16];
+      params[8] = 42;
+      gpu.launchRaw(m, "k", Dim3.of(1), Dim3.of(32), 0, params,
+          List.of(new PointerSlot(0, b, 8, KernelArg.Access.READ_WRITE)));
+      params[8] = 0; // the SDK copied the buffer
+      assertEquals(1, fake.frames.size(), "all of these are pipelined");
+
+      byte[] got = gpu.read(b, 8, 16);
+      assertArrayEquals(new byte[] {3, 4, 5, 6, 0, 0, 0, 0, (byte) 0xEF, (byte) 0xBE, (byte) 0xEF, (byte) 0xBE,
+          (byte) 0xEF, (byte) 0xBE, 0, 0}, got);
+      Op raw = fake.ops().stream().filter(Op::hasLaunchRaw).findFirst().orElseThrow();
+      assertEquals(42, raw.getLaunchRaw().getParams().byteAt(8));
+      assertEquals(b.handle(), raw.getLaunchRaw().getPointers(0).getHandle());
+      assertEquals(8, raw.getLaunchRaw().getPointers(0).getHandleOffset());
+      assertEquals(io.spillway.protocol.v1.Access.ACCESS_READ_WRITE, raw.getLaunchRaw().getPointers(0).getAccess());
+    }
+  }
+
+  @Test
+  void newOpsCheckTheirArgumentsBeforeSending() {
+    try (GpuSession gpu = client.open(SLICE)) {
+      DeviceBuffer a = gpu.alloc(64);
+      DeviceBuffer other = gpu.alloc(64, 1);
+      Module m = gpu.loadModule(new byte[] {1}, "k");
+      assertThrows(IllegalArgumentException.class, () -> gpu.copy(a, 60, a, 0, 8));
+      assertThrows(IllegalArgumentException.class, () -> gpu.copy(a, 0, other, 0, 8));
+      assertThrows(IllegalArgumentException.class, () -> gpu.memset(a, 0, 3, 0, 1));
+      assertThrows(IllegalArgumentException.class, () -> gpu.memset(a, 1, 2, 0, 1));
+      assertThrows(IllegalArgumentException.class, () -> gpu.memset(a, 0, 1, 256, 1));
+      assertThrows(IllegalArgumentException.class, () -> gpu.memset(a, 0, 4, 0, 17));
+      assertThrows(IllegalArgumentException.class, () -> gpu.launchRaw(m, "k", Dim3.of(1), Dim3.of(1), 0,
+          new byte[12], List.of(new PointerSlot(8, a, 0, KernelArg.Access.READ))));
+      assertThrows(IllegalArgumentException.class, () -> new PointerSlot(0, a, 65, KernelArg.Access.READ));
+      gpu.flush();
+      int sent = fake.ops().size();
+      gpu.synchronize();
+      assertEquals(sent + 1, fake.ops().size(), "nothing but the synchronize was sent");
+    }
+  }
+
+  @Test
+  void globalsAreBoundInOneRoundTripAndBehaveLikeBuffers() {
+    try (GpuSession gpu = client.open(SLICE)) {
+      Module m = gpu.loadModule(new byte[] {1}, "k");
+      DeviceBuffer g = gpu.global(m, "counter");
+      assertEquals(16, g.size());
+      Op get = fake.ops().stream().filter(Op::hasGetGlobal).findFirst().orElseThrow();
+      assertEquals("counter", get.getGetGlobal().getName());
+      assertEquals(g.handle(), get.getGetGlobal().getHandle());
+      gpu.write(g, 0, new byte[] {9, 8});
+      assertArrayEquals(new byte[] {9, 8}, gpu.read(g, 0, 2));
+
+      SpillwayException e = assertThrows(SpillwayException.class, () -> gpu.global(m, "missing"));
+      assertEquals(Status.Code.NOT_FOUND, e.code());
+      DeviceBuffer next = gpu.alloc(8);
+      assertTrue(next.handle() > g.handle());
+    }
+  }
+
+  @Test
+  void eventsNeedNoRoundTripUntilElapsedIsAsked() {
+    try (GpuSession gpu = client.open(SLICE)) {
+      GpuEvent start = gpu.createEvent();
+      GpuEvent end = gpu.createEvent();
+      assertTrue(start.id() != end.id());
+      gpu.record(start);
+      gpu.record(end);
+      gpu.record(end);
+      assertEquals(1, fake.frames.size(), "creating and recording events sends nothing yet");
+      assertEquals(2.0f, gpu.elapsedMillis(start, end));
+      gpu.free(start);
+      SpillwayException e = assertThrows(SpillwayException.class, () -> gpu.elapsedMillis(start, end));
+      assertEquals(Status.Code.NOT_FOUND, e.code());
+      try (GpuSession another = client.open(SLICE)) {
+        assertThrows(IllegalArgumentException.class, () -> another.record(end));
+      }
+    }
   }
 }

@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class GpuNode implements AutoCloseable {
 
+  /** The newest session protocol version this node speaks; it also accepts every older one. */
   public static final int PROTOCOL_VERSION = SessionProtocol.VERSION;
 
   /** A session that was admitted, with the answer to send. */
@@ -103,10 +104,11 @@ public final class GpuNode implements AutoCloseable {
       throw new OpException(Code.UNAVAILABLE, what + ": could not create a context: " + e.getMessage());
     }
     NodeSession session = new NodeSession(id, open.getTenant(), devices, options.chunkBytes(),
-        options.launchWaitMillis());
+        options.launchWaitMillis(), open.getProtocolVersion(), System::nanoTime);
     sessions.put(id, session);
     sessionSlices.put(id, granted);
-    Opened.Builder opened = Opened.newBuilder().setSessionId(id).setProtocolVersion(PROTOCOL_VERSION)
+    // The session speaks the version the client opened it with.
+    Opened.Builder opened = Opened.newBuilder().setSessionId(id).setProtocolVersion(open.getProtocolVersion())
         .setChunkBytes(options.chunkBytes()).setMaxFrameBytes(options.maxFrameBytes());
     for (int i = 0; i < granted.size(); i++) {
       SliceTable.Slice s = granted.get(i);

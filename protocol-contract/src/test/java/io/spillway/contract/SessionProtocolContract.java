@@ -12,6 +12,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.spillway.kernels.CpuReference;
 import io.spillway.kernels.SpillwayKernels;
 import io.spillway.node.server.RawSession;
+import io.spillway.protocol.SessionProtocol;
 import io.spillway.protocol.v1.Access;
 import io.spillway.protocol.v1.Alloc;
 import io.spillway.protocol.v1.Close;
@@ -216,7 +217,7 @@ abstract class SessionProtocolContract {
   @Test
   void openedSaysWhereTheSessionRunsAndWhatTheServerAccepts() {
     assertFalse(opened.getSessionId().isEmpty(), "a session id");
-    assertEquals(1, opened.getProtocolVersion());
+    assertEquals(1, opened.getProtocolVersion(), "the session speaks the version it was opened with");
     assertTrue(opened.getChunkBytes() > 0 && opened.getMaxFrameBytes() >= opened.getChunkBytes(),
         () -> "chunk " + opened.getChunkBytes() + ", frame " + opened.getMaxFrameBytes());
     int gpus = Math.max(1, slice().getGpuCount());
@@ -406,7 +407,8 @@ abstract class SessionProtocolContract {
   void anUnknownProtocolVersionIsRefusedByTheFirstHopBeforeAnythingIsHeld() throws Exception {
     String tenant = "bad-version";
     try (RawSession bad = new RawSession(channel)) {
-      bad.frame(Op.newBuilder().setOpen(Open.newBuilder().setProtocolVersion(2).setTenant(tenant)
+      int unknown = SessionProtocol.VERSION + 1;
+      bad.frame(Op.newBuilder().setOpen(Open.newBuilder().setProtocolVersion(unknown).setTenant(tenant)
           .setSlice(slice())));
       Reply r = bad.next();
       assertTrue(r.hasError(), r::toString);
@@ -414,7 +416,8 @@ abstract class SessionProtocolContract {
       assertEquals("open", r.getError().getOp());
       assertTrue(r.getError().getFatal());
       String d = r.getError().getDescription();
-      assertTrue(d.contains("open (seq 1): protocol version 2 is not supported; " + firstHop() + " speaks 1"), d);
+      assertTrue(d.contains("open (seq 1): protocol version " + unknown + " is not supported; " + firstHop()
+          + " speaks 1.." + SessionProtocol.VERSION), d);
       Status end = bad.awaitClose();
       assertEquals(Status.Code.FAILED_PRECONDITION, end.getCode());
       assertEquals(d, end.getDescription(), "the stream ends with the same status");

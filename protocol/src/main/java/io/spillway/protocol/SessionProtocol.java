@@ -10,23 +10,23 @@ import io.spillway.protocol.v1.Open;
  */
 public final class SessionProtocol {
 
-  /** The only version this release speaks, at every hop. */
-  public static final int VERSION = 1;
+  /** The newest version this release speaks, at every hop; every hop also accepts each older one. */
+  public static final int VERSION = 2;
 
   private SessionProtocol() {}
 
   /**
-   * The refusal of an open whose version is not {@link #VERSION}, or null when it is.
+   * The refusal of an open whose version is not one of 1 to {@link #VERSION}, or null when it is.
    *
    * @param what the op as errors name it, for example {@code "open (seq 1)"}
    * @param speaker who refuses, for example {@code "this node"}
    */
   public static Status unsupportedVersion(String what, Open open, String speaker) {
-    if (open.getProtocolVersion() == VERSION) {
+    if (open.getProtocolVersion() >= 1 && open.getProtocolVersion() <= VERSION) {
       return null;
     }
     return Status.FAILED_PRECONDITION.withDescription(what + ": protocol version "
-        + Integer.toUnsignedString(open.getProtocolVersion()) + " is not supported; " + speaker + " speaks "
+        + Integer.toUnsignedString(open.getProtocolVersion()) + " is not supported; " + speaker + " speaks 1.."
         + VERSION);
   }
 }

@@ -6,19 +6,28 @@ import io.grpc.Channel;
 import io.spillway.client.DeviceBuffer;
 import io.spillway.client.DeviceInfo;
 import io.spillway.client.Dim3;
+import io.spillway.client.GpuEvent;
 import io.spillway.client.GpuSession;
 import io.spillway.client.KernelArg;
 import io.spillway.client.Module;
+import io.spillway.client.PointerSlot;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.client.SpillwayException;
 import io.spillway.protocol.v1.Alloc;
 import io.spillway.protocol.v1.Close;
+import io.spillway.protocol.v1.Copy;
 import io.spillway.protocol.v1.DevicePointer;
+import io.spillway.protocol.v1.EventElapsed;
+import io.spillway.protocol.v1.EventFree;
+import io.spillway.protocol.v1.EventRecord;
 import io.spillway.protocol.v1.Fill;
 import io.spillway.protocol.v1.Free;
+import io.spillway.protocol.v1.GetGlobal;
 import io.spillway.protocol.v1.Launch;
+import io.spillway.protocol.v1.LaunchRaw;
 import io.spillway.protocol.v1.LoadModule;
+import io.spillway.protocol.v1.Memset;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Open;
 import io.spillway.protocol.v1.Opened;
@@ -43,7 +52,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class RemoteGpuSession implements GpuSession {
 
-  /** The session protocol version this SDK speaks. */
+  /** The session protocol version this SDK speaks (2: copy, memset, raw launches, globals, events). */
   static final int PROTOCOL_VERSION = io.spillway.protocol.SessionProtocol.VERSION;
   /** Chunk size when the server advises none. */
   static final int DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -60,6 +69,7 @@ public final class RemoteGpuSession implements GpuSession {
   /** Set from Opened, replaced on gRPC's thread by each Notice that lists devices. */
   private final AtomicReference<List<DeviceInfo>> devices;
   private long nextHandle = 1;
+  private int nextEvent = 1;
 
   private RemoteGpuSession(SessionStream stream, SpillwayClient.Options options, Opened opened,
                AtomicReference<List<DeviceInfo>> devices) {
@@ -332,6 +342,147 @@ public final class RemoteGpuSession implements GpuSession {
   public void free(DeviceBuffer buffer) {
     Objects.requireNonNull(buffer, "buffer");
     stream.append(Op.newBuilder().setFree(Free.newBuilder().setHandle(buffer.handle())));
+  }
+
+  @Override
+  public void copy(DeviceBuffer dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes) {
+    checkRange("copy destination", dst, dstOffset, bytes);
+    checkRange("copy source", src, srcOffset, bytes);
+    if (dst.device() != src.device()) {
+      throw new IllegalArgumentException("copy from handle " + src.handle() + " on device " + src.device()
+          + " to handle " + dst.handle() + " on device " + dst.device() + " is invalid: both must be on one device");
+    }
+    stream.append(Op.newBuilder().setCopy(Copy.newBuilder().setDst(dst.handle()).setDstOffset(dstOffset)
+        .setSrc(src.handle()).setSrcOffset(srcOffset).setBytes(bytes)));
+  }
+
+  @Override
+  public void memset(DeviceBuffer buffer, long offset, int width, int value, long count) {
+    if (width != 1 && width != 2 && width != 4) {
+      throw new IllegalArgumentException("memset width=" + width + " is invalid: expected 1, 2 or 4");
+    }
+    if (count < 1 || count > Long.MAX_VALUE / width) {
+      throw new IllegalArgumentException("memset count=" + count + " is invalid: expected at least 1");
+    }
+    checkRange("memset", buffer, offset, count * width);
+    if (offset % width != 0) {
+      throw new IllegalArgumentException("memset offset=" + offset + " is invalid: expected a multiple of width "
+          + width);
+    }
+    if (width < 4 && (value & ~((1 << (8 * width)) - 1)) != 0) {
+      throw new IllegalArgumentException("memset value=" + value + " is invalid: it does not fit in " + width
+          + " byte(s)");
+    }
+    stream.append(Op.newBuilder().setMemset(Memset.newBuilder().setHandle(buffer.handle()).setOffset(offset)
+        .setWidth(width).setValue(value).setCount(count)));
+  }
+
+  @Override
+  public void launchRaw(Module module, String function, Dim3 grid, Dim3 block, int sharedMemBytes,
+      byte[] params, List<PointerSlot> pointers) {
+    Objects.requireNonNull(module, "module");
+    Objects.requireNonNull(grid, "grid");
+    Objects.requireNonNull(block, "block");
+    Objects.requireNonNull(params, "params");
+    Objects.requireNonNull(pointers, "pointers");
+    if (function == null || function.isEmpty()) {
+      throw new IllegalArgumentException("launchRaw function=" + function + " is invalid: expected a kernel name");
+    }
+    if (sharedMemBytes < 0) {
+      throw new IllegalArgumentException("launchRaw sharedMemBytes=" + sharedMemBytes + " is invalid: expected >= 0");
+    }
+    checkShape(grid, block);
+    LaunchRaw.Builder launch = LaunchRaw.newBuilder()
+        .setModule(module.handle())
+        .setFunction(function)
+        .setGrid(toDim3(grid))
+        .setBlock(toDim3(block))
+        .setSharedMemoryBytes(sharedMemBytes)
+        .setParams(ByteString.copyFrom(params));
+    for (PointerSlot p : pointers) {
+      Objects.requireNonNull(p, "pointer slot");
+      if (p.paramOffset() > params.length - 8) {
+        throw new IllegalArgumentException("launchRaw pointer slot at offset " + p.paramOffset()
+            + " is invalid: it does not fit in the " + params.length + "-byte parameter buffer");
+      }
+      if (p.buffer().device() != 0) {
+        throw new IllegalArgumentException("launchRaw pointer slot at offset " + p.paramOffset() + " is handle "
+            + p.buffer().handle() + " on device " + p.buffer().device() + ", but the kernel runs on device 0");
+      }
+      launch.addPointers(io.spillway.protocol.v1.PointerSlot.newBuilder().setParamOffset(p.paramOffset())
+          .setHandle(p.buffer().handle()).setHandleOffset(p.bufferOffset()).setAccessValue(p.access().ordinal()));
+    }
+    stream.append(Op.newBuilder().setLaunchRaw(launch));
+  }
+
+  @Override
+  public DeviceBuffer global(Module module, String name) {
+    Objects.requireNonNull(module, "module");
+    if (name == null || name.isEmpty()) {
+      throw new IllegalArgumentException("global name=" + name + " is invalid: expected a variable name");
+    }
+    long handle = nextHandle;
+    List<Reply> replies = stream.call(Op.newBuilder().setGetGlobal(GetGlobal.newBuilder()
+        .setModule(module.handle()).setName(name).setHandle(handle)), "get_global", options.replyTimeout());
+    nextHandle++;
+    Reply r = replies.get(0);
+    if (r.getKindCase() != Reply.KindCase.GLOBAL_INFO) {
+      throw new SpillwayException(io.grpc.Status.Code.INTERNAL, r.getSeq(), "get_global",
+          "server answered get_global with " + r.getKindCase() + " instead of global_info");
+    }
+    return new DeviceBuffer(handle, r.getGlobalInfo().getSize(), 0, false);
+  }
+
+  @Override
+  public GpuEvent createEvent() {
+    return new Event(this, nextEvent++);
+  }
+
+  @Override
+  public void record(GpuEvent event) {
+    stream.append(Op.newBuilder().setEventRecord(EventRecord.newBuilder().setEvent(own("record", event))));
+  }
+
+  @Override
+  public float elapsedMillis(GpuEvent start, GpuEvent end) {
+    List<Reply> replies = stream.call(Op.newBuilder().setEventElapsed(EventElapsed.newBuilder()
+        .setStart(own("elapsedMillis", start)).setEnd(own("elapsedMillis", end))), "event_elapsed",
+        options.replyTimeout());
+    Reply r = replies.get(0);
+    if (r.getKindCase() != Reply.KindCase.ELAPSED) {
+      throw new SpillwayException(io.grpc.Status.Code.INTERNAL, r.getSeq(), "event_elapsed",
+          "server answered event_elapsed with " + r.getKindCase() + " instead of elapsed");
+    }
+    return r.getElapsed().getMilliseconds();
+  }
+
+  @Override
+  public void free(GpuEvent event) {
+    stream.append(Op.newBuilder().setEventFree(EventFree.newBuilder().setEvent(own("free", event))));
+  }
+
+  @Override
+  public void forbidReplay(String reason) {
+    Objects.requireNonNull(reason, "reason");
+    stream.append(Op.newBuilder().setUnreplayable(io.spillway.protocol.v1.Unreplayable.newBuilder()
+        .setReason(reason)));
+  }
+
+  /** The event's id, if this session created it. */
+  private int own(String op, GpuEvent event) {
+    Objects.requireNonNull(event, "event");
+    if (!(event instanceof Event e) || e.session != this) {
+      throw new IllegalArgumentException(op + " of event " + event.id() + " is invalid: it belongs to another session");
+    }
+    return e.id;
+  }
+
+  /** An event id of one session; identity ties it to the session that created it. */
+  private record Event(RemoteGpuSession session, int id) implements GpuEvent {
+    @Override
+    public String toString() {
+      return "GpuEvent[" + id + "]";
+    }
   }
 
   @Override

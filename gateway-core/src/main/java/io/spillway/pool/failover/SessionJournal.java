@@ -5,32 +5,64 @@ import io.spillway.pool.forward.FrameScan;
 import io.spillway.protocol.v1.Access;
 import io.spillway.protocol.v1.KernelArg;
 import io.spillway.protocol.v1.Op;
+import io.spillway.protocol.v1.PointerSlot;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * What an edge gateway keeps of one session to rebuild it on another slice: the state as of the last
- * completed synchronizing call (the <em>base</em>: loaded modules, live allocations, and the contents of
- * persistent buffers as the host wrote them), and every op sent since (the <em>tail</em>).
+ * completed synchronizing call (the <em>base</em>), and every op sent since (the <em>tail</em>).
  *
  * <p>Rebuilding a session is: open it on the new slice, send the base's ops (each with its original
- * sequence number, in order), then the tail. Scratch (non-persistent) buffers are not journaled: the
- * contract, checked where the gateway can see it, is that an op after a synchronizing call depends only on
- * scratch data written after that call. So the tail must not read a scratch buffer that was last written
- * before it, and no kernel may write a persistent buffer (its journaled contents would be stale).
+ * sequence number, in order), then the tail.
+ *
+ * <p><b>The base</b> holds the ops that the session's live state depends on. Every live buffer, module,
+ * variable binding and event has an origin op (its alloc, load_module, get_global, event_record), and
+ * every buffer (and the variables of each module) has its <em>contents</em>: the ops that produced them
+ * since the host last overwrote it whole. Host writes, fills and memsets are contents, and a later one
+ * that covers the same range of the same buffer replaces an earlier one. Copies and raw launches are
+ * contents too, and they keep, in turn, the contents they read (and the origins they name), so that a
+ * rebuilt session runs every op that led to a live buffer's bytes, in order. An op is dropped once no
+ * live state depends on it; one that named a buffer or module freed since stays, with its free replayed
+ * after it. A raw launch that reads and writes a buffer (the shim's {@code INOUT}) becomes that buffer's
+ * only content, as it depends on all the earlier ones: a chain of such launches keeps one op per launch,
+ * within the bounds below.
+ *
+ * <p><b>Typed launches</b> keep the SDK's contract instead: an op after a synchronizing call depends only
+ * on scratch data written after that call. A scratch buffer a typed launch wrote is <em>dirty</em>: its
+ * contents are not journaled, and a tail that reads it before writing it again cannot be replayed. No
+ * typed launch may write a persistent buffer (its journaled contents would be stale): that ends replay.
+ *
+ * <p><b>Unknown contents.</b> A copy or raw launch that reads dirty or unknown contents, or one whose op
+ * the journal could not keep (the bounds), leaves what it writes <em>unknown</em>; so does a host write
+ * whose data could not be kept once the session has used copies or raw launches. A session cannot be
+ * rebuilt while any live buffer is unknown or while its tail reads one: a rebuilt session would hold other
+ * bytes. A full host overwrite makes a buffer known again.
+ *
+ * <p><b>Kernels and module variables.</b> A kernel of a module that declares {@code .global} or
+ * {@code .const} variables (read from its PTX; any non-text image is assumed to) reads them, and if it
+ * declares {@code .global} ones it may write them: each launch of such a module is then part of the
+ * module's variables' contents.
  *
  * <p>Bounds: the journal holds at most {@code maxBytes} for the session and draws every byte from the
- * gateway's {@link Budget}. When a persistent write or a module does not fit, the session can never be
- * rebuilt again and the journal is dropped; when scratch data in the tail does not fit, its payload is
- * dropped and the session cannot be rebuilt until the next synchronizing call completes. Either way
- * {@link #onClientOps} returns a notice for the client, and {@link #whyNotReplayable} says why.
+ * gateway's {@link Budget}. When a persistent write, a write of a module variable or a module does not
+ * fit, the session can never be rebuilt again and the journal is dropped; when other data in the tail
+ * does not fit, its payload is dropped, the session cannot be rebuilt until the next synchronizing call
+ * completes, and what the op wrote is unknown (or dirty, for sessions that used no copy or raw launch)
+ * afterwards. Either way {@link #onClientOps} returns a notice for the client, and
+ * {@link #whyNotReplayable} says why.
  *
  * <p>Not thread-safe: the session calls it holding its monitor.
  */
@@ -47,33 +79,97 @@ final class SessionJournal {
   /** A tail op and what it was charged. */
   private record Entry(Op op, long bytes, boolean stripped) {}
 
-  /** A live buffer in the base. */
-  private static final class BaseBuffer {
-    final Op alloc;
-    final long size;
-    final boolean persistent;
-    /** Writes and fills of a persistent buffer, in order, with their own copies of the data. */
-    final List<Op> contents = new ArrayList<>();
-    long contentBytes;
-    /** A scratch buffer written (by the host or a kernel) since it was allocated. */
-    boolean dirty;
+  /** Bytes charged per op besides its payload (the op's own fields). */
+  private static final long OP_OVERHEAD = 64;
 
-    BaseBuffer(Op alloc) {
-      this.alloc = alloc;
-      this.size = alloc.getAlloc().getBytes();
-      this.persistent = alloc.getAlloc().getPersistent();
+  /**
+   * An op kept in the base. Reference-counted: held by the live state that depends on it (a buffer's
+   * contents, a handle, a module, an event) and by the kept ops that read what it produced.
+   */
+  private static final class Kept {
+    final Op op;
+    long bytes;
+    int refs;
+    /** Contents this op read: they must be replayed before it. */
+    final List<Contents> reads = new ArrayList<>(0);
+    /** Origins of the handles and modules it names: they must exist when it is replayed. */
+    final List<Kept> needs = new ArrayList<>(0);
+    /** The free that ended what this op created, replayed after it while it is kept. */
+    Op end;
+    /** For a host write, fill or memset: the range it set, so a later one can replace it. */
+    final String rangeKey;
+    final long rangeOffset;
+    final long rangeLength;
+
+    Kept(Op op, long bytes) {
+      this(op, bytes, null, 0, -1);
+    }
+
+    Kept(Op op, long bytes, String rangeKey, long rangeOffset, long rangeLength) {
+      this.op = op;
+      this.bytes = bytes;
+      this.rangeKey = rangeKey;
+      this.rangeOffset = rangeOffset;
+      this.rangeLength = rangeLength;
     }
   }
 
-  /** Bytes charged per op besides its payload (the op's own fields). */
-  private static final long OP_OVERHEAD = 64;
+  /** The ops that produced an object's contents, in order. Shared by readers: copied before a change. */
+  private static final class Contents {
+    final List<Kept> producers;
+    int refs;
+
+    Contents(List<Kept> producers) {
+      this.producers = producers;
+    }
+  }
+
+  /** What the journal knows of an object's contents. */
+  private enum State {
+    /** Its contents ops reproduce it. */
+    KNOWN,
+    /** A typed launch wrote it: not journaled, and by the SDK's contract not read before written again. */
+    DIRTY,
+    /** Written from something not journaled: it cannot be rebuilt. */
+    UNKNOWN
+  }
+
+  /** A buffer, or the variables of one module. */
+  private final class Obj {
+    final String name;
+    final boolean persistent;
+    /** Its size, or -1 (module variables: never overwritten whole). */
+    final long size;
+    Contents contents = hold(new Contents(new ArrayList<>()));
+    State state = State.KNOWN;
+    String why;
+    /** Handles and modules that name it. */
+    int holders = 1;
+
+    Obj(String name, boolean persistent, long size) {
+      this.name = name;
+      this.persistent = persistent;
+      this.size = size;
+    }
+  }
+
+  /** A live handle: what it names, the op that created it, and for a module variable its name. */
+  private record Handle(Obj obj, Kept origin, String variable) {}
+
+  /** A live module: its load, its variables, and whether its kernels read or write them. */
+  private record Mod(Kept load, Obj variables, boolean hasVariables, boolean writableVariables) {}
 
   private final long maxBytes;
   private final Budget budget;
   /** Persistence of each handle as of the last op received (the tail included). */
   private final Map<Long, Boolean> persistentNow = new HashMap<>();
-  private final Map<Long, Op> modules = new HashMap<>();
-  private final Map<Long, BaseBuffer> buffers = new HashMap<>();
+  /** Handles bound to module variables as of the last op received. */
+  private final Set<Long> variablesNow = new HashSet<>();
+  private final Map<Long, Handle> handles = new HashMap<>();
+  private final Map<Long, Mod> modules = new HashMap<>();
+  private final Map<Long, Kept> events = new HashMap<>();
+  /** Every op of the base (identity: one entry per kept op). */
+  private final Set<Kept> kept = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
   private final ArrayDeque<Entry> tail = new ArrayDeque<>();
   private final ArrayDeque<Long> pendingSync = new ArrayDeque<>();
   /** Ops of the tail that failed (their errors reached the client). */
@@ -81,6 +177,8 @@ final class SessionJournal {
   private long baseBytes;
   private long tailBytes;
   private int strippedInTail;
+  /** The session has used copies, memsets, raw launches or module variables (protocol version 2). */
+  private boolean rawOps;
   /** The read being answered when the last frame went to the client, and its bytes delivered so far. */
   private long readSeq = -1;
   private long readDelivered;
@@ -104,7 +202,10 @@ final class SessionJournal {
     for (Op op : ops) {
       switch (op.getKindCase()) {
         case ALLOC -> persistentNow.put(op.getAlloc().getHandle(), op.getAlloc().getPersistent());
-        case FREE -> persistentNow.remove(op.getFree().getHandle());
+        case FREE -> {
+          persistentNow.remove(op.getFree().getHandle());
+          variablesNow.remove(op.getFree().getHandle());
+        }
         case LAUNCH -> {
           for (KernelArg arg : op.getLaunch().getArgsList()) {
             if (arg.hasPtr() && arg.getPtr().getAccess() != Access.ACCESS_READ
@@ -117,7 +218,18 @@ final class SessionJournal {
             }
           }
         }
-        case READ, SYNCHRONIZE, CLOSE -> pendingSync.add(op.getSeq());
+        case GET_GLOBAL -> {
+          rawOps = true;
+          variablesNow.add(op.getGetGlobal().getHandle());
+          pendingSync.add(op.getSeq());
+        }
+        case COPY, MEMSET, LAUNCH_RAW -> rawOps = true;
+        case UNREPLAYABLE -> {
+          String told = markUnreplayable("the client said so (seq " + op.getSeq() + "): "
+              + op.getUnreplayable().getReason());
+          notice = told != null ? told : notice;
+        }
+        case READ, SYNCHRONIZE, CLOSE, EVENT_ELAPSED -> pendingSync.add(op.getSeq());
         default -> { }
       }
       if (broken != null || op.hasOpen()) {
@@ -160,7 +272,8 @@ final class SessionJournal {
     tailBytes += small;
     if (strippedInTail++ == 0 && !overflowTold) {
       overflowTold = true;
-      return "session cannot be rebuilt on another GPU until its next synchronizing call completes: "
+      return "session cannot be rebuilt on another GPU until its next synchronizing call completes"
+          + (rawOps ? ", nor while a buffer it wrote lives without being overwritten whole" : "") + ": "
           + why + " (said once; /sessions shows it each time)";
     }
     return null;
@@ -206,11 +319,12 @@ final class SessionJournal {
     return notice;
   }
 
-  /** Whether the op's payload would move into the base when its synchronizing call completes. */
+  /** Whether the op's payload must move into the base when its synchronizing call completes. */
   private boolean needsBase(Op op) {
     return switch (op.getKindCase()) {
       case LOAD_MODULE -> true;
-      case WRITE -> Boolean.TRUE.equals(persistentNow.get(op.getWrite().getHandle()));
+      case WRITE -> Boolean.TRUE.equals(persistentNow.get(op.getWrite().getHandle()))
+          || variablesNow.contains(op.getWrite().getHandle());
       default -> false;
     };
   }
@@ -232,8 +346,7 @@ final class SessionJournal {
     budget.give(baseBytes + tailBytes);
     baseBytes = 0;
     tailBytes = 0;
-    modules.clear();
-    buffers.clear();
+    dropBase();
     tail.clear();
     strippedInTail = 0;
     return "session can no longer be rebuilt on another GPU: " + why;
@@ -289,6 +402,8 @@ final class SessionJournal {
     readDelivered = bytes;
   }
 
+  // ---- the base
+
   /** Moves a completed op from the tail into the base. */
   private void fold(Entry e) {
     tailBytes -= e.bytes();
@@ -301,100 +416,355 @@ final class SessionJournal {
       return;
     }
     switch (op.getKindCase()) {
-      case ALLOC -> buffers.put(op.getAlloc().getHandle(), new BaseBuffer(op));
-      case FREE -> {
-        BaseBuffer b = buffers.remove(op.getFree().getHandle());
-        if (b != null) {
-          charge(-b.contentBytes);
-        }
-        Op m = modules.remove(op.getFree().getHandle());
-        if (m != null) {
-          charge(-(m.getLoadModule().getImage().size() + OP_OVERHEAD));
-        }
+      case ALLOC -> {
+        long h = op.getAlloc().getHandle();
+        Kept origin = keep(new Kept(op, 0));
+        Obj obj = new Obj("buffer " + h, op.getAlloc().getPersistent(), op.getAlloc().getBytes());
+        handles.put(h, new Handle(obj, hold(origin), null));
       }
+      case FREE -> free(op);
       case LOAD_MODULE -> {
         Op copy = op.toBuilder().setLoadModule(op.getLoadModule().toBuilder()
             .setImage(ByteString.copyFrom(op.getLoadModule().getImage().asReadOnlyByteBuffer()))).build();
-        modules.put(op.getLoadModule().getModule(), copy);
-        charge(copy.getLoadModule().getImage().size() + OP_OVERHEAD);
+        Kept load = hold(keep(new Kept(copy, copy.getLoadModule().getImage().size() + OP_OVERHEAD)));
+        ModuleVariables v = ModuleVariables.of(copy.getLoadModule().getImage());
+        long m = op.getLoadModule().getModule();
+        modules.put(m, new Mod(load, new Obj("the variables of module " + m, true, -1), v.any(), v.writable()));
+      }
+      case GET_GLOBAL -> {
+        Mod mod = modules.get(op.getGetGlobal().getModule());
+        if (mod != null) {
+          Kept bind = keep(new Kept(op, OP_OVERHEAD));
+          bind.needs.add(hold(mod.load()));
+          mod.variables().holders++;
+          handles.put(op.getGetGlobal().getHandle(), new Handle(mod.variables(), hold(bind),
+              op.getGetGlobal().getName()));
+        }
       }
       case WRITE -> {
-        BaseBuffer b = buffers.get(op.getWrite().getHandle());
-        if (b != null && b.persistent) {
-          if (op.getWrite().getOffset() == 0 && op.getWrite().getData().size() >= b.size) {
-            clearContents(b);
-          }
-          Op copy = op.toBuilder().setWrite(op.getWrite().toBuilder()
-              .setData(ByteString.copyFrom(op.getWrite().getData().asReadOnlyByteBuffer()))).build();
-          addContent(b, copy, copy.getWrite().getData().size() + OP_OVERHEAD);
-        } else if (b != null) {
-          b.dirty = true;
+        var w = op.getWrite();
+        Handle h = handles.get(w.getHandle());
+        if (h == null) {
+          break;
         }
+        if (e.stripped()) {
+          lose(h.obj(), rawOps ? State.UNKNOWN : State.DIRTY, "write (seq " + op.getSeq() + ") passed the journal"
+              + " bound, so its data was not kept");
+          break;
+        }
+        Op copy = op.toBuilder().setWrite(w.toBuilder()
+            .setData(ByteString.copyFrom(w.getData().asReadOnlyByteBuffer()))).build();
+        hostWrite(h, copy, copy.getWrite().getData().size() + OP_OVERHEAD, w.getOffset(), w.getData().size());
       }
       case FILL -> {
-        BaseBuffer b = buffers.get(op.getFill().getHandle());
-        if (b != null && b.persistent) {
-          if (op.getFill().getOffset() == 0 && op.getFill().getBytes() >= b.size) {
-            clearContents(b);
-          }
-          addContent(b, op, OP_OVERHEAD);
-        } else if (b != null) {
-          b.dirty = true;
+        Handle h = handles.get(op.getFill().getHandle());
+        if (h != null) {
+          hostWrite(h, op, OP_OVERHEAD, op.getFill().getOffset(), op.getFill().getBytes());
         }
       }
+      case MEMSET -> {
+        var m = op.getMemset();
+        Handle h = handles.get(m.getHandle());
+        if (h != null) {
+          hostWrite(h, op, OP_OVERHEAD, m.getOffset(), m.getCount() * m.getWidth());
+        }
+      }
+      case COPY -> copy(op, e.stripped());
       case LAUNCH -> {
+        Mod mod = modules.get(op.getLaunch().getModule());
+        String by = "kernel " + op.getLaunch().getFunction() + " (seq " + op.getSeq() + "), a typed launch";
         for (KernelArg arg : op.getLaunch().getArgsList()) {
-          BaseBuffer b = arg.hasPtr() ? buffers.get(arg.getPtr().getHandle()) : null;
-          if (b != null && !b.persistent && arg.getPtr().getAccess() != Access.ACCESS_READ) {
-            b.dirty = true;
+          Handle h = arg.hasPtr() ? handles.get(arg.getPtr().getHandle()) : null;
+          if (h != null && arg.getPtr().getAccess() != Access.ACCESS_READ) {
+            lose(h.obj(), State.DIRTY, "it was written by " + by);
           }
         }
+        if (mod != null && mod.writableVariables()) {
+          lose(mod.variables(), State.DIRTY, "they may have been written by " + by);
+        }
       }
+      case LAUNCH_RAW -> launchRaw(op, e.stripped());
+      case EVENT_RECORD -> {
+        // Replayed with its time marked as lost: times on two GPUs do not compare.
+        Op replayed = op.toBuilder().setEventRecord(op.getEventRecord().toBuilder().setReplayed(true)).build();
+        release(events.put(op.getEventRecord().getEvent(), hold(keep(new Kept(replayed, OP_OVERHEAD)))));
+      }
+      case EVENT_FREE -> release(events.remove(op.getEventFree().getEvent()));
       default -> { }
     }
   }
 
-  private void clearContents(BaseBuffer b) {
-    charge(-b.contentBytes);
-    b.contents.clear();
-    b.contentBytes = 0;
+  private void free(Op op) {
+    long handle = op.getFree().getHandle();
+    Mod mod = modules.remove(handle);
+    if (mod != null) {
+      unhold(mod.variables());
+      end(mod.load(), op);
+      release(mod.load());
+      return;
+    }
+    Handle h = handles.remove(handle);
+    if (h != null) {
+      unhold(h.obj());
+      end(h.origin(), op);
+      release(h.origin());
+    }
   }
 
-  /**
-   * Appends a write or fill of a persistent buffer. One that covers exactly the range of an earlier one
-   * replaces it (re-uploading weights chunk by chunk keeps the journal the size of the weights); the
-   * new op goes last, so overlapping ranges still replay in their original order.
-   */
-  private void addContent(BaseBuffer b, Op op, long bytes) {
-    long offset = op.hasWrite() ? op.getWrite().getOffset() : op.getFill().getOffset();
-    long length = op.hasWrite() ? op.getWrite().getData().size() : op.getFill().getBytes();
-    for (java.util.Iterator<Op> it = b.contents.iterator(); it.hasNext(); ) {
-      Op old = it.next();
-      long o = old.hasWrite() ? old.getWrite().getOffset() : old.getFill().getOffset();
-      long n = old.hasWrite() ? old.getWrite().getData().size() : old.getFill().getBytes();
-      if (o == offset && n == length) {
-        long freed = old.hasWrite() ? n + OP_OVERHEAD : OP_OVERHEAD;
-        it.remove();
-        b.contentBytes -= freed;
-        charge(-freed);
-        break;
+  /** A write, fill or memset from the host: {@code length} bytes at {@code offset}. */
+  private void hostWrite(Handle h, Op op, long bytes, long offset, long length) {
+    Obj obj = h.obj();
+    String key = h.variable() == null ? "" : h.variable();
+    Kept k = keep(new Kept(op, bytes, key, offset, length));
+    k.needs.add(hold(h.origin()));
+    boolean whole = obj.size >= 0 && offset == 0 && length >= obj.size;
+    if (whole) {
+      obj.state = State.KNOWN;
+      obj.why = null;
+      replace(obj, k);
+    } else if (obj.state == State.KNOWN) {
+      append(obj, k, true);
+    } else {
+      // Part of a buffer whose other bytes are lost: keeping this would not make it rebuildable.
+      hold(k);
+      release(k);
+    }
+  }
+
+  private void copy(Op op, boolean stripped) {
+    var c = op.getCopy();
+    Handle dst = handles.get(c.getDst());
+    Handle src = handles.get(c.getSrc());
+    if (dst == null || src == null) {
+      return;
+    }
+    String what = "copy (seq " + op.getSeq() + ")";
+    if (stripped || src.obj().state != State.KNOWN) {
+      lose(dst.obj(), State.UNKNOWN, stripped ? what + " passed the journal bound" : what + " copied it from "
+          + src.obj().name + ", whose contents are not journaled (" + src.obj().why + ")");
+      return;
+    }
+    Kept k = keep(new Kept(op, OP_OVERHEAD, dst.variable() == null ? "" : dst.variable(), c.getDstOffset(),
+        c.getBytes()));
+    k.needs.add(hold(dst.origin()));
+    k.needs.add(hold(src.origin()));
+    k.reads.add(hold(src.obj().contents));
+    Obj obj = dst.obj();
+    if (obj.size >= 0 && c.getDstOffset() == 0 && c.getBytes() >= obj.size) {
+      obj.state = State.KNOWN;
+      obj.why = null;
+      replace(obj, k);
+    } else if (obj.state == State.KNOWN) {
+      append(obj, k, true);
+    } else {
+      hold(k);
+      release(k);
+    }
+  }
+
+  private void launchRaw(Op op, boolean stripped) {
+    var l = op.getLaunchRaw();
+    String what = "launch_raw of " + l.getFunction() + " (seq " + op.getSeq() + ")";
+    Mod mod = modules.get(l.getModule());
+    Set<Obj> reads = new LinkedHashSet<>();
+    Set<Obj> writes = new LinkedHashSet<>();
+    List<Kept> needs = new ArrayList<>();
+    String lost = stripped ? what + " passed the journal bound" : mod == null ? what + " named a module the"
+        + " journal does not hold" : null;
+    for (PointerSlot p : l.getPointersList()) {
+      Handle h = handles.get(p.getHandle());
+      if (h == null) {
+        continue;
+      }
+      needs.add(h.origin());
+      if (p.getAccess() != Access.ACCESS_WRITE) {
+        reads.add(h.obj());
+      }
+      if (p.getAccess() != Access.ACCESS_READ) {
+        writes.add(h.obj());
       }
     }
-    b.contents.add(op);
-    b.contentBytes += bytes;
-    charge(bytes);
+    if (mod != null) {
+      needs.add(mod.load());
+      if (mod.hasVariables()) {
+        reads.add(mod.variables());
+      }
+      if (mod.writableVariables()) {
+        writes.add(mod.variables());
+      }
+    }
+    for (Obj r : reads) {
+      if (lost == null && r.state != State.KNOWN) {
+        lost = what + " read " + r.name + ", whose contents are not journaled (" + r.why + ")";
+      }
+    }
+    if (lost != null) {
+      for (Obj w : writes) {
+        lose(w, State.UNKNOWN, lost);
+      }
+      return;
+    }
+    Kept k = keep(new Kept(op, op.getSerializedSize() + OP_OVERHEAD));
+    for (Kept n : needs) {
+      k.needs.add(hold(n));
+    }
+    for (Obj r : reads) {
+      k.reads.add(hold(r.contents));
+    }
+    for (Obj w : writes) {
+      if (reads.contains(w)) {
+        // It read all of w's contents: replaying it replays them first, so it alone stands for them.
+        replace(w, k);
+      } else if (w.state == State.KNOWN) {
+        append(w, k, false);
+      }
+    }
+    // Held by nothing when everything it wrote was already lost.
+    hold(k);
+    release(k);
+  }
+
+  /** The object's contents are no longer journaled. */
+  private void lose(Obj obj, State state, String why) {
+    if (obj.state == State.UNKNOWN && state == State.DIRTY) {
+      return; // Unknown stays unknown until overwritten whole.
+    }
+    obj.state = state;
+    obj.why = why;
+    Contents old = obj.contents;
+    obj.contents = hold(new Contents(new ArrayList<>()));
+    release(old);
+  }
+
+  /** The object's contents are now {@code k} alone. */
+  private void replace(Obj obj, Kept k) {
+    List<Kept> only = new ArrayList<>(1);
+    only.add(hold(k));
+    Contents old = obj.contents;
+    obj.contents = hold(new Contents(only));
+    release(old);
   }
 
   /**
-   * Base bytes (negative: released). They arrive with an op leaving the tail, which was charged the same
-   * bytes or more when it arrived, so they are taken without a bound check.
+   * Appends {@code k} to the object's contents; a host range ({@code replaces}) drops the earlier host
+   * ranges of the same key that it covers (their effect is overwritten; ops that read them keep them).
    */
+  private void append(Obj obj, Kept k, boolean replaces) {
+    Contents c = obj.contents;
+    if (c.refs > 1) {
+      Contents copy = new Contents(new ArrayList<>(c.producers));
+      for (Kept p : copy.producers) {
+        hold(p);
+      }
+      obj.contents = hold(copy);
+      release(c);
+      c = copy;
+    }
+    if (replaces) {
+      for (java.util.Iterator<Kept> it = c.producers.iterator(); it.hasNext(); ) {
+        Kept p = it.next();
+        if (p.rangeLength >= 0 && Objects.equals(p.rangeKey, k.rangeKey) && p.rangeOffset >= k.rangeOffset
+            && p.rangeOffset + p.rangeLength <= k.rangeOffset + k.rangeLength) {
+          it.remove();
+          release(p);
+        }
+      }
+    }
+    c.producers.add(hold(k));
+  }
+
+  /** Records the free that ends what {@code origin} created, in case a kept op still needs it. */
+  private void end(Kept origin, Op free) {
+    if (origin.refs > 1) {
+      origin.end = free;
+      origin.bytes += OP_OVERHEAD;
+      charge(OP_OVERHEAD);
+    }
+  }
+
+  private void unhold(Obj obj) {
+    if (--obj.holders == 0) {
+      release(obj.contents);
+    }
+  }
+
+  /**
+   * A new base op, charged to the base. Its bytes arrive with an op leaving the tail, which was charged
+   * the same bytes or more when it arrived, so they are taken without a bound check.
+   */
+  private Kept keep(Kept k) {
+    kept.add(k);
+    charge(k.bytes);
+    return k;
+  }
+
+  private Kept hold(Kept k) {
+    k.refs++;
+    return k;
+  }
+
+  private Contents hold(Contents c) {
+    c.refs++;
+    return c;
+  }
+
+  /** Drops a reference; what nothing holds any more leaves the base (iteratively: chains are long). */
+  private void release(Object first) {
+    if (first == null) {
+      return;
+    }
+    ArrayDeque<Object> work = new ArrayDeque<>();
+    work.push(first);
+    while (!work.isEmpty()) {
+      Object o = work.pop();
+      if (o instanceof Contents c) {
+        if (--c.refs == 0) {
+          c.producers.forEach(work::push);
+        }
+      } else {
+        Kept k = (Kept) o;
+        if (--k.refs == 0) {
+          kept.remove(k);
+          charge(-k.bytes);
+          k.reads.forEach(work::push);
+          k.needs.forEach(work::push);
+        }
+      }
+    }
+  }
+
   private void charge(long bytes) {
     baseBytes += bytes;
     budget.give(-bytes);
   }
 
+  private void dropBase() {
+    kept.clear();
+    handles.clear();
+    modules.clear();
+    events.clear();
+  }
+
   // ---- rebuilding
+
+  /** What the tail check knows of an object. */
+  private static final class Sim {
+    final String name;
+    final boolean persistent;
+    final long size;
+    State state;
+    String why;
+
+    Sim(String name, boolean persistent, long size, State state, String why) {
+      this.name = name;
+      this.persistent = persistent;
+      this.size = size;
+      this.state = state;
+      this.why = why;
+    }
+  }
+
+  private record SimMod(Sim variables, boolean hasVariables, boolean writableVariables) {}
 
   /** Null if the session can be rebuilt now, else why not (for the client). */
   String whyNotReplayable() {
@@ -404,69 +774,153 @@ final class SessionJournal {
     if (strippedInTail > 0) {
       return "the operations since its last completed synchronizing call passed the journal bound";
     }
-    Map<Long, Boolean> persistent = new HashMap<>();
-    Set<Long> defined = new HashSet<>();
-    buffers.forEach((h, b) -> {
-      persistent.put(h, b.persistent);
-      if (b.persistent || !b.dirty) {
-        defined.add(h);
-      }
-    });
+    Map<Obj, Sim> sims = new IdentityHashMap<>();
+    Map<Long, Sim> live = new HashMap<>();
+    Map<Long, SimMod> mods = new HashMap<>();
+    handles.forEach((h, hd) -> live.put(h, sims.computeIfAbsent(hd.obj(),
+        o -> new Sim(o.name, o.persistent, o.size, o.state, o.why))));
+    modules.forEach((m, mod) -> mods.put(m, new SimMod(sims.computeIfAbsent(mod.variables(),
+        o -> new Sim(o.name, true, -1, o.state, o.why)), mod.hasVariables(), mod.writableVariables())));
     for (Entry e : tail) {
       Op op = e.op();
       if (failed.contains(op.getSeq())) {
         continue;
       }
       switch (op.getKindCase()) {
-        case ALLOC -> {
-          persistent.put(op.getAlloc().getHandle(), op.getAlloc().getPersistent());
-          defined.add(op.getAlloc().getHandle());
-        }
+        case ALLOC -> live.put(op.getAlloc().getHandle(), new Sim("buffer " + op.getAlloc().getHandle(),
+            op.getAlloc().getPersistent(), op.getAlloc().getBytes(), State.KNOWN, null));
         case FREE -> {
-          persistent.remove(op.getFree().getHandle());
-          defined.remove(op.getFree().getHandle());
+          live.remove(op.getFree().getHandle());
+          mods.remove(op.getFree().getHandle());
         }
-        case WRITE -> defined.add(op.getWrite().getHandle());
-        case FILL -> defined.add(op.getFill().getHandle());
+        case LOAD_MODULE -> {
+          ModuleVariables v = ModuleVariables.of(op.getLoadModule().getImage());
+          mods.put(op.getLoadModule().getModule(), new SimMod(new Sim("the variables of module "
+              + op.getLoadModule().getModule(), true, -1, State.KNOWN, null), v.any(), v.writable()));
+        }
+        case GET_GLOBAL -> {
+          SimMod mod = mods.get(op.getGetGlobal().getModule());
+          if (mod != null) {
+            live.put(op.getGetGlobal().getHandle(), mod.variables());
+          }
+        }
+        case WRITE -> overwrite(live.get(op.getWrite().getHandle()), op.getWrite().getOffset(),
+            op.getWrite().getData().size());
+        case FILL -> overwrite(live.get(op.getFill().getHandle()), op.getFill().getOffset(),
+            op.getFill().getBytes());
+        case MEMSET -> overwrite(live.get(op.getMemset().getHandle()), op.getMemset().getOffset(),
+            op.getMemset().getCount() * op.getMemset().getWidth());
+        case COPY -> {
+          Sim src = live.get(op.getCopy().getSrc());
+          Sim dst = live.get(op.getCopy().getDst());
+          if (src != null && dst != null && src.state != State.KNOWN) {
+            dst.state = State.UNKNOWN;
+            dst.why = "copy (seq " + op.getSeq() + ") copied it from " + src.name + ", whose contents are not"
+                + " journaled (" + src.why + ")";
+          } else if (dst != null) {
+            overwrite(dst, op.getCopy().getDstOffset(), op.getCopy().getBytes());
+          }
+        }
         case LAUNCH -> {
+          SimMod mod = mods.get(op.getLaunch().getModule());
           for (KernelArg arg : op.getLaunch().getArgsList()) {
             if (!arg.hasPtr()) {
               continue;
             }
             long h = arg.getPtr().getHandle();
-            if (arg.getPtr().getAccess() != Access.ACCESS_WRITE
-                && Boolean.FALSE.equals(persistent.get(h)) && !defined.contains(h)) {
-              return "kernel " + op.getLaunch().getFunction() + " (seq " + op.getSeq() + ") reads scratch"
-                  + " buffer " + h + " (passed as " + access(arg.getPtr().getAccess()) + "), last written"
-                  + " before the last completed synchronizing call; scratch contents are not journaled"
-                  + " (allocate it persistent, or pass it as KernelArg.out if the kernel only writes it)";
+            Sim s = live.get(h);
+            if (s != null && arg.getPtr().getAccess() != Access.ACCESS_WRITE && s.state != State.KNOWN) {
+              return "kernel " + op.getLaunch().getFunction() + " (seq " + op.getSeq() + ") reads "
+                  + (s.persistent ? "" : "scratch ") + s.name + " (passed as " + access(arg.getPtr().getAccess())
+                  + "), last written before the last completed synchronizing call"
+                  + (s.state == State.DIRTY ? "; scratch contents are not journaled (allocate it persistent, or"
+                      + " pass it as KernelArg.out if the kernel only writes it)" : ": " + s.why);
             }
           }
+          if (mod != null && mod.hasVariables() && mod.variables().state != State.KNOWN) {
+            return "kernel " + op.getLaunch().getFunction() + " (seq " + op.getSeq() + ") reads "
+                + mod.variables().name + ": " + mod.variables().why;
+          }
           for (KernelArg arg : op.getLaunch().getArgsList()) {
-            if (arg.hasPtr() && arg.getPtr().getAccess() != Access.ACCESS_READ) {
-              defined.add(arg.getPtr().getHandle());
+            Sim s = arg.hasPtr() ? live.get(arg.getPtr().getHandle()) : null;
+            // Replayed, so what it writes is known again; an output alone may leave other bytes unknown.
+            if (s != null && arg.getPtr().getAccess() != Access.ACCESS_READ
+                && !(arg.getPtr().getAccess() == Access.ACCESS_WRITE && s.state == State.UNKNOWN)) {
+              s.state = State.KNOWN;
+            }
+          }
+        }
+        case LAUNCH_RAW -> {
+          var l = op.getLaunchRaw();
+          SimMod mod = mods.get(l.getModule());
+          List<Sim> reads = new ArrayList<>();
+          List<Sim> writes = new ArrayList<>();
+          for (PointerSlot p : l.getPointersList()) {
+            Sim s = live.get(p.getHandle());
+            if (s != null && p.getAccess() != Access.ACCESS_WRITE) {
+              reads.add(s);
+            }
+            if (s != null && p.getAccess() != Access.ACCESS_READ) {
+              writes.add(s);
+            }
+          }
+          if (mod != null && mod.hasVariables()) {
+            reads.add(mod.variables());
+          }
+          if (mod != null && mod.writableVariables()) {
+            writes.add(mod.variables());
+          }
+          Sim lost = reads.stream().filter(s -> s.state != State.KNOWN).findFirst().orElse(null);
+          for (Sim w : writes) {
+            if (lost != null) {
+              w.state = State.UNKNOWN;
+              w.why = "launch_raw of " + l.getFunction() + " (seq " + op.getSeq() + ") read " + lost.name
+                  + ", whose contents are not journaled (" + lost.why + ")";
             }
           }
         }
         case READ -> {
-          long h = op.getRead().getHandle();
-          if (Boolean.FALSE.equals(persistent.get(h)) && !defined.contains(h)) {
-            return "read (seq " + op.getSeq() + ") of scratch buffer " + h + ", last written before the"
-                + " last completed synchronizing call; scratch contents are not journaled";
+          Sim s = live.get(op.getRead().getHandle());
+          if (s != null && s.state != State.KNOWN) {
+            return "read (seq " + op.getSeq() + ") of " + (s.persistent ? "" : "scratch ") + s.name
+                + ", last written before the last completed synchronizing call"
+                + (s.state == State.DIRTY ? "; scratch contents are not journaled" : ": " + s.why);
           }
         }
         default -> { }
       }
     }
+    Set<Sim> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    List<Sim> all = new ArrayList<>(live.values());
+    mods.values().forEach(m -> all.add(m.variables()));
+    for (Sim s : all) {
+      if (seen.add(s) && s.state == State.UNKNOWN) {
+        return "the contents of " + s.name + " are not journaled: " + s.why + "; a rebuilt session would hold"
+            + " other bytes (the host must overwrite it whole, or free it, first)";
+      }
+    }
     return null;
   }
 
-  /** The base as ops in their original order: modules, allocations, persistent contents. */
+  /** A host write, fill or memset in the tail: replayed, so a whole overwrite makes the object known. */
+  private static void overwrite(Sim s, long offset, long length) {
+    if (s != null && s.size >= 0 && offset == 0 && length >= s.size) {
+      s.state = State.KNOWN;
+      s.why = null;
+    }
+  }
+
+  /**
+   * The base as ops in their original order: every kept op, and after each one the free that ended
+   * what it created if a kept op still needed it.
+   */
   List<Op> rebuildOps() {
-    List<Op> ops = new ArrayList<>(modules.values());
-    for (BaseBuffer b : buffers.values()) {
-      ops.add(b.alloc);
-      ops.addAll(b.contents);
+    List<Op> ops = new ArrayList<>(kept.size());
+    for (Kept k : kept) {
+      ops.add(k.op);
+      if (k.end != null) {
+        ops.add(k.end);
+      }
     }
     ops.sort(Comparator.comparingLong(Op::getSeq));
     return ops;
@@ -515,8 +969,7 @@ final class SessionJournal {
     budget.give(baseBytes + tailBytes);
     baseBytes = 0;
     tailBytes = 0;
-    modules.clear();
-    buffers.clear();
+    dropBase();
     tail.clear();
   }
 
@@ -532,5 +985,29 @@ final class SessionJournal {
   private static String describe(Op op) {
     return op.getKindCase().name().toLowerCase(Locale.ROOT) + " (seq " + op.getSeq() + ", "
         + op.getSerializedSize() + " bytes)";
+  }
+
+  /**
+   * Whether a module image declares module-scope variables, and writable ({@code .global}) ones, read
+   * from its PTX text: a state-space directive that begins a statement at module scope (inside a
+   * function, {@code .global} only appears after a dot, as in {@code ld.global}, or after
+   * {@code .ptr} in a parameter). An image that is not PTX text (a cubin) is assumed to have both.
+   */
+  record ModuleVariables(boolean any, boolean writable) {
+    private static final Pattern COMMENTS = Pattern.compile("//[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);
+    private static final Pattern GLOBAL = Pattern.compile(
+        "(?m)^\\s*(?:\\.(?:visible|extern|weak)\\s+)*\\.global\\s");
+    private static final Pattern CONST = Pattern.compile(
+        "(?m)^\\s*(?:\\.(?:visible|extern|weak)\\s+)*\\.const\\s");
+
+    static ModuleVariables of(ByteString image) {
+      String text = image.toString(StandardCharsets.ISO_8859_1);
+      if (!text.contains(".entry") && !text.contains(".version")) {
+        return new ModuleVariables(true, true);
+      }
+      String code = COMMENTS.matcher(text).replaceAll(" ");
+      boolean global = GLOBAL.matcher(code).find();
+      return new ModuleVariables(global || CONST.matcher(code).find(), global);
+    }
   }
 }

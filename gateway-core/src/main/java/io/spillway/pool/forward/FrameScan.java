@@ -10,8 +10,10 @@ import java.io.IOException;
  * server frame holds, how many are errors, and how many answer a synchronizing op.
  *
  * <p>Field numbers are those of {@code session.proto}: {@code ClientFrame.ops = 1}, {@code Op.read = 6},
- * {@code synchronize = 9}, {@code close = 10}; {@code ServerFrame.replies = 1}, {@code Reply.read_data = 3}
- * ({@code ReadData.last = 3}), {@code synchronized = 4}, {@code error = 5}, {@code closed = 6}.
+ * {@code synchronize = 9}, {@code close = 10}, {@code get_global = 15}, {@code event_elapsed = 17};
+ * {@code ServerFrame.replies = 1}, {@code Reply.read_data = 3} ({@code ReadData.last = 3}),
+ * {@code synchronized = 4}, {@code error = 5}, {@code closed = 6}, {@code global_info = 8},
+ * {@code elapsed = 9}.
  */
 public final class FrameScan {
 
@@ -36,7 +38,8 @@ public final class FrameScan {
    *
    * @param replies replies in the frame
    * @param errors error replies among them
-   * @param answers replies that complete a synchronizing op (synchronized, closed, the last ReadData)
+   * @param answers replies that complete a synchronizing op (synchronized, closed, global_info, elapsed,
+   *     the last ReadData)
    * @param answeredSeq the highest sequence number among those answers, or -1
    * @param errorSeqs the sequence numbers of the error replies, in order
    * @param readSeq the sequence number of the last ReadData reply in the frame, or -1
@@ -55,7 +58,7 @@ public final class FrameScan {
         int limit = in.pushLimit(in.readRawVarint32());
         for (int t = in.readTag(); t != 0; t = in.readTag()) {
           int field = WireFormat.getTagFieldNumber(t);
-          if (field == 6 || field == 9 || field == 10) {
+          if (field == 6 || field == 9 || field == 10 || field == 15 || field == 17) {
             sync++;
           }
           in.skipField(t);
@@ -105,7 +108,7 @@ public final class FrameScan {
             }
             in.popLimit(inner);
           } else {
-            if (field == 4 || field == 5 || field == 6) {
+            if (field == 4 || field == 5 || field == 6 || field == 8 || field == 9) {
               kind = field;
             }
             in.skipField(t);
@@ -117,7 +120,7 @@ public final class FrameScan {
             errorSeqs = java.util.Arrays.copyOf(errorSeqs, errors + 1);
             errorSeqs[errors++] = seq;
           }
-          case 4, 6 -> {
+          case 4, 6, 8, 9 -> {
             answers++;
             answeredSeq = Math.max(answeredSeq, seq);
           }

@@ -700,7 +700,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     for (Reply r : frame.getRepliesList()) {
       switch (r.getKindCase()) {
         case ERROR -> journal.failed(r.getSeq());
-        case SYNCHRONIZED, CLOSED -> journal.answered(r.getSeq());
+        case SYNCHRONIZED, CLOSED, GLOBAL_INFO, ELAPSED -> journal.answered(r.getSeq());
         case READ_DATA -> {
           if (r.getReadData().getLast()) {
             journal.answered(r.getSeq());
@@ -1161,9 +1161,12 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
             answeredSeq = Math.max(answeredSeq, r.getSeq());
           }
         }
-        case SYNCHRONIZED, CLOSED -> {
-          out.addReplies(r);
-          answeredSeq = Math.max(answeredSeq, r.getSeq());
+        case SYNCHRONIZED, CLOSED, GLOBAL_INFO, ELAPSED -> {
+          // A variable binding the base replays was answered long ago.
+          if (r.getSeq() > rebuildThrough) {
+            out.addReplies(r);
+            answeredSeq = Math.max(answeredSeq, r.getSeq());
+          }
         }
         default -> out.addReplies(r);
       }

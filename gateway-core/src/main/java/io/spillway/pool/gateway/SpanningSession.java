@@ -193,6 +193,40 @@ final class SpanningSession {
         }
         case WRITE -> out.get(legOf(op.getWrite().getHandle())).addOps(op);
         case FILL -> out.get(legOf(op.getFill().getHandle())).addOps(op);
+        case MEMSET -> out.get(legOf(op.getMemset().getHandle())).addOps(op);
+        case COPY -> {
+          int leg = legOf(op.getCopy().getDst());
+          if (leg != legOf(op.getCopy().getSrc())) {
+            refuse(op, Status.Code.INVALID_ARGUMENT, "copy (seq " + op.getSeq() + "): handles "
+                + op.getCopy().getSrc() + " and " + op.getCopy().getDst() + " are on different GPU servers of"
+                + " this session; a copy stays on one server");
+          } else {
+            out.get(leg).addOps(op);
+          }
+        }
+        case LAUNCH_RAW -> {
+          int d = op.getLaunchRaw().getDevice();
+          if (d >= legOfDevice.length) {
+            out.get(0).addOps(op);
+          } else {
+            out.get(legOfDevice[d]).addOps(op.toBuilder().setLaunchRaw(op.getLaunchRaw().toBuilder()
+                .setDevice(localIndex[d])));
+          }
+        }
+        case GET_GLOBAL -> {
+          int d = op.getGetGlobal().getDevice();
+          if (d >= legOfDevice.length) {
+            out.get(0).addOps(op);
+          } else {
+            // Answered by that leg alone: its reply is ordered like a pipelined op's error.
+            bufferLeg.put(op.getGetGlobal().getHandle(), legOfDevice[d]);
+            out.get(legOfDevice[d]).addOps(op.toBuilder().setGetGlobal(op.getGetGlobal().toBuilder()
+                .setDevice(localIndex[d])));
+          }
+        }
+        case EVENT_RECORD, EVENT_ELAPSED, EVENT_FREE -> refuse(op, Status.Code.UNIMPLEMENTED,
+            op.getKindCase().name().toLowerCase(java.util.Locale.ROOT) + " (seq " + op.getSeq() + "): events"
+                + " are not supported in a session whose GPUs span servers (their clocks do not compare)");
         case FREE -> {
           Integer leg = bufferLeg.remove(op.getFree().getHandle());
           if (leg != null) {
@@ -233,6 +267,14 @@ final class SpanningSession {
       }
     }
     core.listener().forwardedUp(owner.tenant(), ops.size(), bytes);
+  }
+
+  /** Answers an op here, in sequence order with the legs' replies. */
+  private void refuse(Op op, Status.Code code, String description) {
+    held.add(Reply.newBuilder().setSeq(op.getSeq()).setError(io.spillway.protocol.v1.Error.newBuilder()
+        .setCode(code.value()).setOp(op.getKindCase().name().toLowerCase(java.util.Locale.ROOT))
+        .setDescription(description)).build());
+    release(new ArrayList<>());
   }
 
   private int legOf(long handle) {

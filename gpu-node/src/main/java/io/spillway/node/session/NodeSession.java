@@ -11,20 +11,32 @@ import io.spillway.node.driver.KernelSignature;
 import io.spillway.node.driver.LoadedModule;
 import io.spillway.node.schedule.FairShareScheduler;
 import io.spillway.protocol.v1.Alloc;
+import io.spillway.node.driver.ModuleGlobal;
 import io.spillway.protocol.v1.Closed;
+import io.spillway.protocol.v1.Copy;
+import io.spillway.protocol.v1.Elapsed;
 import io.spillway.protocol.v1.Error;
+import io.spillway.protocol.v1.EventElapsed;
+import io.spillway.protocol.v1.EventFree;
+import io.spillway.protocol.v1.EventRecord;
 import io.spillway.protocol.v1.Fill;
 import io.spillway.protocol.v1.Free;
+import io.spillway.protocol.v1.GetGlobal;
+import io.spillway.protocol.v1.GlobalInfo;
 import io.spillway.protocol.v1.KernelArg;
 import io.spillway.protocol.v1.Launch;
+import io.spillway.protocol.v1.LaunchRaw;
 import io.spillway.protocol.v1.LoadModule;
+import io.spillway.protocol.v1.Memset;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Read;
+import io.spillway.protocol.v1.PointerSlot;
 import io.spillway.protocol.v1.ReadData;
 import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.Synchronized;
 import io.spillway.protocol.v1.Write;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -32,6 +44,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * One session on a node: its contexts (one per GPU of its slice), the handles the client chose, and
@@ -41,6 +54,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * must lie inside the handle's allocation (overflow-safe), allocations must fit the slice's memory
  * quota, kernel arguments must match the kernel's declared parameters. A failed check answers the op
  * with an error and leaves the session as it was; only a kernel fault is fatal.
+ *
+ * <p>Events (protocol version 2) are timed on the node: recording one waits for the session's earlier
+ * work on all its GPUs ({@link DriverContext#synchronize}), then reads the node's monotonic clock. On the
+ * host driver work is done when its op returns, so the wait is free; on a real GPU it costs a
+ * synchronization on the node, but never a round trip to the client.
  *
  * <p>Threading: ops are executed by one thread at a time, in sequence order (the server serializes
  * each session's frames). Counters read by other threads (metrics) are atomic.
@@ -83,12 +101,22 @@ public final class NodeSession implements AutoCloseable {
     }
   }
 
-  private record Buffer(long handle, int device, long address, long size, boolean persistent) {}
+  /**
+   * A buffer, or (global) a handle bound to a module variable: it names the variable's memory, which
+   * belongs to the module, so it is not charged to the quota and freeing it only unbinds it.
+   */
+  private record Buffer(long handle, int device, long address, long size, boolean persistent, boolean global) {}
 
   private record Module(long handle, String name, List<LoadedModule> perDevice) {}
 
   /** Remembered so that a double free says so rather than "unknown handle". */
   private static final int FREED_MEMORY = 4096;
+  /** Events a session may hold at once; CUDA programs create a few. */
+  static final int MAX_EVENTS = 1 << 16;
+  /** The protocol version that brought copy, memset, launch_raw, get_global and events. */
+  static final int V2 = 2;
+  /** The time of an event that a gateway replayed onto this node: it was taken on another GPU. */
+  private static final long REPLAYED = Long.MIN_VALUE;
 
   private final String id;
   private final String tenant;
@@ -97,6 +125,16 @@ public final class NodeSession implements AutoCloseable {
   private final long launchWaitNanos;
   private final Map<Long, Buffer> buffers = new HashMap<>();
   private final Map<Long, Module> modules = new HashMap<>();
+  /** Recorded events and their times (nanoseconds of {@link #clock}, or {@link #REPLAYED}). */
+  private final Map<Long, Long> events = new HashMap<>();
+  private final Map<Long, Long> eventFreedAt = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
+      return size() > FREED_MEMORY;
+    }
+  };
+  private final int protocolVersion;
+  private final LongSupplier clock;
   private final Map<Long, Long> freedAt = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
@@ -110,6 +148,17 @@ public final class NodeSession implements AutoCloseable {
 
   public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
       long launchWaitMillis) {
+    this(id, tenant, devices, chunkBytes, launchWaitMillis, 1, System::nanoTime);
+  }
+
+  /**
+   * @param protocolVersion the version the session was opened with: ops newer than it are refused
+   * @param clock           monotonic nanoseconds, read when an event is recorded
+   */
+  public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
+      long launchWaitMillis, int protocolVersion, LongSupplier clock) {
+    this.protocolVersion = protocolVersion;
+    this.clock = clock;
     this.id = id;
     this.tenant = tenant;
     this.devices = List.copyOf(devices);
@@ -158,6 +207,14 @@ public final class NodeSession implements AutoCloseable {
         case READ -> read(op.getSeq(), op.getRead(), sink);
         case LOAD_MODULE -> loadModule(op.getSeq(), op.getLoadModule());
         case LAUNCH -> launch(op.getSeq(), op.getLaunch());
+        case COPY -> copy(checkVersion(op).getSeq(), op.getCopy());
+        case MEMSET -> memset(checkVersion(op).getSeq(), op.getMemset());
+        case LAUNCH_RAW -> launchRaw(checkVersion(op).getSeq(), op.getLaunchRaw());
+        case GET_GLOBAL -> getGlobal(checkVersion(op).getSeq(), op.getGetGlobal(), sink);
+        case EVENT_RECORD -> eventRecord(checkVersion(op).getSeq(), op.getEventRecord());
+        case EVENT_ELAPSED -> eventElapsed(checkVersion(op).getSeq(), op.getEventElapsed(), sink);
+        case EVENT_FREE -> eventFree(checkVersion(op).getSeq(), op.getEventFree());
+        case UNREPLAYABLE -> checkVersion(op); // For gateways: a node has nothing to rebuild.
         case SYNCHRONIZE -> {
           synchronizeAll(op.getSeq(), "synchronize");
           sink.reply(Reply.newBuilder().setSeq(op.getSeq())
@@ -170,8 +227,10 @@ public final class NodeSession implements AutoCloseable {
         }
         case OPEN -> throw new OpException(Code.INVALID_ARGUMENT,
             "open (seq " + op.getSeq() + "): the session " + id + " is already open");
-        case KIND_NOT_SET -> throw new OpException(Code.INVALID_ARGUMENT,
-            "op (seq " + op.getSeq() + ") has no operation set");
+        case KIND_NOT_SET -> throw new OpException(Code.INVALID_ARGUMENT, op.getUnknownFields().asMap()
+            .isEmpty() ? "op (seq " + op.getSeq() + ") has no operation set"
+            : "op (seq " + op.getSeq() + ") is an operation this node does not know (Op field "
+                + op.getUnknownFields().asMap().keySet() + "); it speaks protocol versions 1.." + V2);
       }
       return true;
     } catch (OpException e) {
@@ -209,6 +268,15 @@ public final class NodeSession implements AutoCloseable {
     lastSeq = op.getSeq();
   }
 
+  /** Refuses an op of protocol version 2 in a session opened with version 1. */
+  private Op checkVersion(Op op) throws OpException {
+    if (protocolVersion < V2) {
+      throw new OpException(Code.INVALID_ARGUMENT, opName(op) + " (seq " + op.getSeq() + ") needs protocol"
+          + " version " + V2 + "; the session was opened with version " + protocolVersion);
+    }
+    return op;
+  }
+
   private void alloc(long seq, Alloc a) throws OpException {
     String what = "alloc (seq " + seq + ")";
     if (a.getHandle() == 0) {
@@ -235,7 +303,7 @@ public final class NodeSession implements AutoCloseable {
       throw translate(what, e);
     }
     d.memoryUsed += bytes;
-    buffers.put(a.getHandle(), new Buffer(a.getHandle(), d.index, address, bytes, a.getPersistent()));
+    buffers.put(a.getHandle(), new Buffer(a.getHandle(), d.index, address, bytes, a.getPersistent(), false));
     freedAt.remove(a.getHandle());
   }
 
@@ -247,6 +315,11 @@ public final class NodeSession implements AutoCloseable {
       return; // Modules live until the context closes; the handle is simply forgotten.
     }
     Buffer b = buffer(what, f.getHandle());
+    if (b.global) {
+      buffers.remove(b.handle);
+      freedAt.put(b.handle, seq);
+      return; // The variable belongs to its module; only the handle goes.
+    }
     Device d = devices.get(b.device);
     try {
       d.context.free(b.address);
@@ -335,18 +408,22 @@ public final class NodeSession implements AutoCloseable {
     freedAt.remove(lm.getModule());
   }
 
+  private Module module(String what, long handle) throws OpException {
+    Module m = modules.get(handle);
+    if (m == null) {
+      if (buffers.containsKey(handle)) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": handle " + handle
+            + " is a buffer, not a module");
+      }
+      throw new OpException(Code.NOT_FOUND, what + ": unknown module handle " + handle + freedNote(handle));
+    }
+    return m;
+  }
+
   private void launch(long seq, Launch l) throws OpException {
     String fn = l.getFunction();
     String what = "launch (seq " + seq + ") of " + (fn.isEmpty() ? "<no function>" : fn);
-    Module m = modules.get(l.getModule());
-    if (m == null) {
-      if (buffers.containsKey(l.getModule())) {
-        throw new OpException(Code.INVALID_ARGUMENT, what + ": handle " + l.getModule()
-            + " is a buffer, not a module");
-      }
-      throw new OpException(Code.NOT_FOUND, what + ": unknown module handle " + l.getModule()
-          + freedNote(l.getModule()));
-    }
+    Module m = module(what, l.getModule());
     Device d = device(what, l.getDevice());
     LoadedModule loaded = m.perDevice.get(d.index);
     if (!loaded.signatures().isEmpty() && !loaded.signatures().containsKey(fn)) {
@@ -364,11 +441,21 @@ public final class NodeSession implements AutoCloseable {
     if (typeError != null) {
       throw new OpException(Code.INVALID_ARGUMENT, what + ": " + typeError);
     }
+    onGpu(what, d, () -> d.context.launch(loaded, fn, grid, block, l.getSharedMemoryBytes(), args));
+  }
+
+  /** A kernel launch, as the driver is asked for it. */
+  private interface KernelRun {
+    void run() throws DriverException;
+  }
+
+  /** Runs a launch in the session's turn on the GPU (at once if it is alone there). */
+  private void onGpu(String what, Device d, KernelRun launch) throws OpException {
     if (d.share.alone()) {
       // Alone on the GPU: no turn to wait for, and the launch stays asynchronous, as in CUDA.
       long start = System.nanoTime();
       try {
-        d.context.launch(loaded, fn, grid, block, l.getSharedMemoryBytes(), args);
+        launch.run();
       } catch (DriverException e) {
         throw translate(what, e);
       } finally {
@@ -387,7 +474,7 @@ public final class NodeSession implements AutoCloseable {
     }
     long start = System.nanoTime();
     try {
-      d.context.launch(loaded, fn, grid, block, l.getSharedMemoryBytes(), args);
+      launch.run();
       // Others share this GPU: wait for the kernel so the share is charged its real duration.
       d.context.synchronize();
     } catch (DriverException e) {
@@ -395,6 +482,228 @@ public final class NodeSession implements AutoCloseable {
     } finally {
       d.share.release(System.nanoTime() - start);
     }
+  }
+
+  private void copy(long seq, Copy c) throws OpException {
+    String what = "copy (seq " + seq + ")";
+    Buffer dst = buffer(what + " destination", c.getDst());
+    Buffer src = buffer(what + " source", c.getSrc());
+    if (c.getBytes() == 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": 0 bytes from handle " + src.handle + " to handle "
+          + dst.handle + "; a copy must move at least 1 byte");
+    }
+    checkRange(what + " destination", dst, c.getDstOffset(), c.getBytes());
+    checkRange(what + " source", src, c.getSrcOffset(), c.getBytes());
+    if (dst.device != src.device) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": source handle " + src.handle + " is on device "
+          + src.device + " and destination handle " + dst.handle + " on device " + dst.device
+          + "; a copy stays on one device");
+    }
+    try {
+      devices.get(dst.device).context.copy(dst.address + c.getDstOffset(), src.address + c.getSrcOffset(),
+          c.getBytes());
+    } catch (DriverException e) {
+      throw translate(what, e);
+    }
+  }
+
+  private void memset(long seq, Memset m) throws OpException {
+    String what = "memset (seq " + seq + ")";
+    Buffer b = buffer(what, m.getHandle());
+    int width = m.getWidth();
+    if (width != 1 && width != 2 && width != 4) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": width " + Integer.toUnsignedString(width)
+          + " is not 1, 2 or 4");
+    }
+    long count = m.getCount();
+    // Unsigned from the wire: a count with the top bit set, or one whose bytes overflow, overruns anything.
+    if (count == 0 || count < 0 || count > Long.MAX_VALUE / width) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": count " + Long.toUnsignedString(count)
+          + " of width " + width + " for handle " + b.handle + (count == 0 ? " sets nothing" : " overflows"));
+    }
+    checkRange(what, b, m.getOffset(), count * width);
+    if (m.getOffset() % width != 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": offset " + m.getOffset() + " of handle "
+          + b.handle + " is not a multiple of width " + width);
+    }
+    if (width < 4 && Integer.toUnsignedLong(m.getValue()) >= 1L << (8 * width)) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": value " + Integer.toUnsignedString(m.getValue())
+          + " does not fit in width " + width);
+    }
+    try {
+      devices.get(b.device).context.memset(b.address + m.getOffset(), width, m.getValue(), count);
+    } catch (DriverException e) {
+      throw translate(what, e);
+    }
+  }
+
+  private void launchRaw(long seq, LaunchRaw l) throws OpException {
+    String fn = l.getFunction();
+    String what = "launch_raw (seq " + seq + ") of " + (fn.isEmpty() ? "<no function>" : fn);
+    Module m = module(what, l.getModule());
+    Device d = device(what, l.getDevice());
+    LoadedModule loaded = m.perDevice.get(d.index);
+    KernelSignature sig = loaded.signatures().get(fn);
+    if (sig == null) {
+      throw new OpException(loaded.signatures().isEmpty() ? Code.INVALID_ARGUMENT : Code.NOT_FOUND, what
+          + ": module " + l.getModule() + " (" + m.name + ") " + (loaded.signatures().isEmpty()
+              ? "declares no parameter layouts (a cubin image?), which a raw launch needs: load it as PTX"
+              : "has no kernel '" + fn + "'; it declares " + loaded.signatures().keySet()));
+    }
+    Dim3 grid = dim(what, "grid", l.getGrid(), Integer.MAX_VALUE, 65535, 65535);
+    Dim3 block = dim(what, "block", l.getBlock(), 1024, 1024, 64);
+    if (block.volume() > 1024) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": block " + block.x() + "x" + block.y()
+          + "x" + block.z() + " has " + block.volume() + " threads; at most 1024");
+    }
+    int size = l.getParams().size();
+    if (size != sig.paramBytes()) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": params has " + size + " bytes; the kernel's"
+          + " parameters take " + sig.paramBytes() + " " + layout(sig));
+    }
+    ByteBuffer params = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    l.getParams().copyTo(params);
+    params.flip();
+    java.util.BitSet taken = new java.util.BitSet(size);
+    for (int i = 0; i < l.getPointersCount(); i++) {
+      PointerSlot p = l.getPointers(i);
+      long at = Integer.toUnsignedLong(p.getParamOffset());
+      String slot = "pointer slot " + i + " at param offset " + at;
+      if (at > size - 8L) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": " + slot + " does not fit in the " + size
+            + "-byte parameter buffer");
+      }
+      String misplaced = slotMisplaced(sig, (int) at);
+      if (misplaced != null) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": " + slot + " " + misplaced);
+      }
+      if (taken.get((int) at, (int) at + 8).cardinality() > 0) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": " + slot + " overlaps another slot");
+      }
+      taken.set((int) at, (int) at + 8);
+      Buffer b = buffers.get(p.getHandle());
+      if (b == null) {
+        throw new OpException(Code.NOT_FOUND, what + ": " + slot + " names unknown handle " + p.getHandle()
+            + freedNote(p.getHandle()));
+      }
+      if (b.device != d.index) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": " + slot + " is handle " + b.handle
+            + " on device " + b.device + ", but the kernel runs on device " + d.index);
+      }
+      long off = p.getHandleOffset();
+      if (off < 0 || off > b.size) {
+        throw new OpException(Code.INVALID_ARGUMENT, what + ": " + slot + " points at offset "
+            + Long.toUnsignedString(off) + " of handle " + b.handle + " (size " + b.size + ")");
+      }
+      params.putLong((int) at, b.address + off);
+    }
+    onGpu(what, d, () -> d.context.launchRaw(loaded, fn, grid, block, l.getSharedMemoryBytes(),
+        params.duplicate()));
+  }
+
+  /** Null if an 8-byte pointer fits at {@code at} of the kernel's parameters, else where it lands. */
+  private static String slotMisplaced(KernelSignature sig, int at) {
+    for (KernelSignature.Param p : sig.layout()) {
+      if (at < p.offset() || at >= p.offset() + p.size()) {
+        continue;
+      }
+      if (p.type() == KernelSignature.ParamType.B64 && p.offset() == at && p.size() == 8) {
+        return null;
+      }
+      if (p.type() == KernelSignature.ParamType.BYTES && at + 8 <= p.offset() + p.size() && at % 8 == 0) {
+        return null;
+      }
+      return "lands in parameter " + p.name() + " (" + p.type().name().toLowerCase() + ", " + p.size()
+          + " bytes at offset " + p.offset() + "): a pointer goes in an 8-byte b64 parameter, or 8-aligned"
+          + " inside a byte-array parameter";
+    }
+    return "lands in padding between the kernel's parameters " + layout(sig);
+  }
+
+  private static String layout(KernelSignature sig) {
+    StringBuilder b = new StringBuilder("[");
+    for (KernelSignature.Param p : sig.layout()) {
+      if (b.length() > 1) {
+        b.append(", ");
+      }
+      b.append(p.name()).append(' ').append(p.type().name().toLowerCase()).append('@').append(p.offset())
+          .append('+').append(p.size());
+    }
+    return b.append(']').toString();
+  }
+
+  private void getGlobal(long seq, GetGlobal g, ReplySink sink) throws OpException {
+    String what = "get_global (seq " + seq + ") of " + (g.getName().isEmpty() ? "<no name>" : g.getName());
+    if (g.getHandle() == 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": handle 0 is reserved");
+    }
+    if (buffers.containsKey(g.getHandle()) || modules.containsKey(g.getHandle())) {
+      throw new OpException(Code.ALREADY_EXISTS, what + ": handle " + g.getHandle() + " is already in use");
+    }
+    Module m = module(what, g.getModule());
+    Device d = device(what, g.getDevice());
+    Map<String, ModuleGlobal> globals = m.perDevice.get(d.index).globals();
+    ModuleGlobal v = globals.get(g.getName());
+    if (v == null) {
+      throw new OpException(Code.NOT_FOUND, what + ": module " + g.getModule() + " (" + m.name
+          + ") has no .global or .const variable '" + g.getName() + "'; it declares " + globals.keySet());
+    }
+    buffers.put(g.getHandle(), new Buffer(g.getHandle(), d.index, v.address(), v.size(), false, true));
+    freedAt.remove(g.getHandle());
+    sink.reply(Reply.newBuilder().setSeq(seq).setGlobalInfo(GlobalInfo.newBuilder().setSize(v.size())).build());
+  }
+
+  private void eventRecord(long seq, EventRecord r) throws OpException {
+    String what = "event_record (seq " + seq + ")";
+    long event = r.getEvent();
+    if (event == 0) {
+      throw new OpException(Code.INVALID_ARGUMENT, what + ": event 0 is reserved");
+    }
+    if (!events.containsKey(event) && events.size() >= MAX_EVENTS) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": the session holds " + MAX_EVENTS
+          + " events, the most it may; free some (event_free)");
+    }
+    long at = REPLAYED;
+    if (!r.getReplayed()) {
+      synchronizeAll(seq, "event_record");
+      at = clock.getAsLong();
+    }
+    events.put(event, at);
+    eventFreedAt.remove(event);
+  }
+
+  private void eventElapsed(long seq, EventElapsed e, ReplySink sink) throws OpException {
+    String what = "event_elapsed (seq " + seq + ")";
+    long start = recorded(what, e.getStart());
+    long end = recorded(what, e.getEnd());
+    if (start == REPLAYED || end == REPLAYED) {
+      throw new OpException(Code.ABORTED, what + ": event " + (start == REPLAYED ? e.getStart() : e.getEnd())
+          + " was recorded before a gateway moved the session to this GPU; times taken on two GPUs do not"
+          + " compare (record it again)");
+    }
+    float ms = (float) ((end - start) / 1e6);
+    sink.reply(Reply.newBuilder().setSeq(seq).setElapsed(Elapsed.newBuilder().setMilliseconds(ms)).build());
+  }
+
+  private long recorded(String what, long event) throws OpException {
+    Long at = events.get(event);
+    if (at == null) {
+      Long freed = eventFreedAt.get(event);
+      throw new OpException(Code.NOT_FOUND, what + ": event " + event + (freed != null
+          ? " was freed at seq " + freed : " was never recorded in this session"));
+    }
+    return at;
+  }
+
+  private void eventFree(long seq, EventFree f) throws OpException {
+    String what = "event_free (seq " + seq + ")";
+    Long freed = eventFreedAt.get(f.getEvent());
+    if (freed != null) {
+      throw new OpException(Code.NOT_FOUND, what + ": event " + f.getEvent() + " was freed at seq " + freed);
+    }
+    // Events are created by the client without an op, so one never recorded is freed without complaint.
+    events.remove(f.getEvent());
+    eventFreedAt.put(f.getEvent(), seq);
   }
 
   private static String signatureMismatch(KernelSignature sig, List<KernelArgument> args) {
@@ -550,6 +859,7 @@ public final class NodeSession implements AutoCloseable {
     }
     buffers.clear();
     modules.clear();
+    events.clear();
   }
 
   public boolean isClosed() {

@@ -78,9 +78,14 @@ public final class RawSession implements AutoCloseable {
     return SliceRequest.newBuilder().setMemoryBytes(memoryBytes).setComputePercent(computePercent).build();
   }
 
-  /** Opens the session and returns the answer, failing the test on an error. */
+  /** Opens the session with protocol version 1 and returns the answer, failing the test on an error. */
   public Opened open(String tenant, SliceRequest slice) throws InterruptedException {
-    Reply r = send(Op.newBuilder().setOpen(Open.newBuilder().setProtocolVersion(1).setTenant(tenant)
+    return open(tenant, slice, 1);
+  }
+
+  /** Opens the session with {@code version} and returns the answer, failing the test on an error. */
+  public Opened open(String tenant, SliceRequest slice, int version) throws InterruptedException {
+    Reply r = send(Op.newBuilder().setOpen(Open.newBuilder().setProtocolVersion(version).setTenant(tenant)
         .setSlice(slice)));
     assertTrue(r.hasOpened(), () -> "open failed: " + r);
     return r.getOpened();
