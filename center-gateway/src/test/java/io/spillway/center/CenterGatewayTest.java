@@ -21,13 +21,13 @@ import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseSlice;
 import io.spillway.protocol.v1.LeaseState;
+import io.spillway.testkit.Await;
 import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -89,7 +89,7 @@ class CenterGatewayTest {
     GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
     started.add(server);
     started.add(new GatewayRegistrar(node, core.address(), "127.0.0.1:" + server.port(), 200).start());
-    await("ready and leading", () -> given().get("/q/health/ready").statusCode() == 200
+    Await.until("ready and leading", () -> given().get("/q/health/ready").statusCode() == 200
         && given().get("/q/health/ready").jsonPath()
             .getBoolean("checks.find { it.name == 'spillway-center' }.data.leader"));
 
@@ -130,14 +130,13 @@ class CenterGatewayTest {
         .body("epoch", equalTo(2))
         .body("reason", equalTo("revoked by alice: card maintenance"));
     // The edge sees the same record: the action is in the lease log.
-    await("edge-a reads the DRAINING record",
-        () -> edgeA.lease(id).map(l -> l.getState() == LeaseState.DRAINING
+    Await.until("edge-a reads the DRAINING record", () -> edgeA.lease(id).map(l -> l.getState() == LeaseState.DRAINING
             && l.getReason().equals("revoked by alice: card maintenance")).orElse(false));
     given().contentType(ContentType.JSON).body("{\"reason\": \"again\"}")
         .post("/leases/" + id + "/revoke").then().statusCode(409)
         .body("field", equalTo("id"))
         .body("message", containsString("is DRAINING"));
-    await("revoked at the drain deadline", () -> "REVOKED".equals(
+    Await.until("revoked at the drain deadline", () -> "REVOKED".equals(
         given().get("/leases/" + id).jsonPath().getString("state")));
     given().queryParam("state", "REVOKED").get("/leases").then().statusCode(200)
         .body("id", equalTo(List.of(id)));
@@ -182,7 +181,7 @@ class CenterGatewayTest {
   @Test
   @Order(6)
   void metricsAndOpenApi() {
-    await("a[1] and a[2] revoked", () -> given().queryParam("state", "REVOKED").get("/leases").jsonPath()
+    Await.until("a[1] and a[2] revoked", () -> given().queryParam("state", "REVOKED").get("/leases").jsonPath()
         .getList("id").size() == 3);
     String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
     assertEquals(2.0, value(metrics, "spillway_leases", "state=\"GRANTED\""), metrics);
@@ -211,20 +210,5 @@ class CenterGatewayTest {
       }
     }
     throw new AssertionError("no " + name + " with " + label);
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + WAIT.toSeconds() + " s waiting for: " + what);
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
   }
 }

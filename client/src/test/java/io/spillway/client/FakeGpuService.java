@@ -26,11 +26,17 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A scripted session server for one session at a time. It keeps each buffer as a byte[] so reads return
- * what was written, records every frame it receives, and fails launches of the functions named
- * {@code "fail"} (INVALID_ARGUMENT) and {@code "fatal"} (FAILED_PRECONDITION, fatal). Copies and memsets
- * act on those arrays; {@code get_global} of any name but {@code "missing"} binds a 16-byte variable;
- * {@code event_elapsed} answers the difference of the events' record counters, in milliseconds.
+ * A scripted session server for one session at a time, for the SDK's own tests: it keeps each buffer as a
+ * byte[] so reads return what was written, records every frame it receives, and fails launches of the
+ * functions named {@code "fail"} (INVALID_ARGUMENT) and {@code "fatal"} (FAILED_PRECONDITION, fatal).
+ * Copies and memsets act on those arrays; {@code get_global} of any name but {@code "missing"} binds a
+ * 16-byte variable; {@code event_elapsed} answers the difference of the events' record counters, in
+ * milliseconds.
+ *
+ * <p>It is a script, not an implementation of the protocol: it runs no kernel and checks no range, so
+ * the protocol contract suite ({@code protocol-contract}) does not run against it. What it does answer,
+ * it answers with the codes and descriptions the contract requires (an unknown handle is NOT_FOUND,
+ * naming the op and its seq).
  */
 final class FakeGpuService extends GpuSessionServiceGrpc.GpuSessionServiceImplBase {
 
@@ -146,8 +152,8 @@ final class FakeGpuService extends GpuSessionServiceGrpc.GpuSessionServiceImplBa
         case ALLOC -> buffers.put(op.getAlloc().getHandle(), new byte[(int) op.getAlloc().getBytes()]);
         case FREE -> {
           if (buffers.remove(op.getFree().getHandle()) == null) {
-            error(replies, seq, Status.Code.INVALID_ARGUMENT, "free",
-                "unknown handle " + op.getFree().getHandle(), false);
+            error(replies, seq, Status.Code.NOT_FOUND, "free",
+                "free (seq " + seq + "): unknown handle " + op.getFree().getHandle(), false);
           }
         }
         case WRITE -> {
@@ -167,8 +173,8 @@ final class FakeGpuService extends GpuSessionServiceGrpc.GpuSessionServiceImplBa
         case LAUNCH -> {
           String fn = op.getLaunch().getFunction();
           if (!modules.contains(op.getLaunch().getModule())) {
-            error(replies, seq, Status.Code.INVALID_ARGUMENT, "launch",
-                "unknown module " + op.getLaunch().getModule(), false);
+            error(replies, seq, Status.Code.NOT_FOUND, "launch",
+                "launch (seq " + seq + "): unknown module handle " + op.getLaunch().getModule(), false);
           } else if (fn.equals("fail")) {
             error(replies, seq, Status.Code.INVALID_ARGUMENT, "launch", "kernel fail faulted", false);
           } else if (fn.equals("fatal")) {
@@ -255,7 +261,7 @@ final class FakeGpuService extends GpuSessionServiceGrpc.GpuSessionServiceImplBa
     private byte[] buffer(long handle, ServerFrame.Builder replies, long seq, String op) {
       byte[] b = buffers.get(handle);
       if (b == null) {
-        error(replies, seq, Status.Code.INVALID_ARGUMENT, op, "unknown handle " + handle, false);
+        error(replies, seq, Status.Code.NOT_FOUND, op, op + " (seq " + seq + "): unknown handle " + handle, false);
       }
       return b;
     }

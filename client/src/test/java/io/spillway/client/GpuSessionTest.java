@@ -142,7 +142,7 @@ class GpuSessionTest {
       DeviceBuffer b = gpu.alloc(16);
       gpu.free(b);
       SpillwayException e = assertThrows(SpillwayException.class, () -> gpu.read(b, 0, 16));
-      assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
+      assertEquals(Status.Code.NOT_FOUND, e.code(), "a freed handle is unknown, as at every hop");
       assertEquals("read", e.op());
       assertEquals(4, e.seq());
       gpu.synchronize();

@@ -23,6 +23,7 @@ import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.registry.Node;
+import io.spillway.testkit.Await;
 import io.spillway.workload.MlpModel;
 import io.spillway.workload.MlpService;
 import jakarta.inject.Inject;
@@ -31,7 +32,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -105,7 +105,7 @@ class EdgeGatewayTest {
     startNode("node-p40", HostGpuDriver.withCards(2, "P40", 24 * GIB));
     p40Node = (GpuNodeServer) started.get(2);
     p40Registrar = (GatewayRegistrar) started.get(3);
-    await("both nodes up", () -> core.registry().nodes().stream().filter(Node::isUp).count() == 2);
+    Await.until(WAIT, "both nodes up", () -> core.registry().nodes().stream().filter(Node::isUp).count() == 2);
     given().get("/q/health/ready").then().statusCode(200)
         .body("checks.find { it.name == 'spillway-pool' }.data.'nodes up'", equalTo(2));
 
@@ -179,9 +179,9 @@ class EdgeGatewayTest {
 
     acme.close();
     globex.close();
-    await("sessions closed", () -> core.sessions().isEmpty());
+    Await.until(WAIT, "sessions closed", () -> core.sessions().isEmpty());
     given().get("/sessions").then().statusCode(200).body("size()", equalTo(0));
-    await("tenant gauge back to 0",
+    Await.until(WAIT, "tenant gauge back to 0",
         () -> value(scrape(), "spillway_tenant_memory_bytes", "tenant=\"globex\"") == 0.0);
     assertEquals(1.0, value(scrape(), "spillway_sessions_closed_total", "tenant=\"acme\"", "code=\"OK\""));
   }
@@ -191,7 +191,7 @@ class EdgeGatewayTest {
   void aStoppedNodeLeavesThePoolAndItsCardSeries() {
     p40Registrar.close();
     p40Node.close();
-    await("node-p40 marked down", () -> core.registry().node("node-p40").map(n -> !n.isUp()).orElse(false));
+    Await.until(WAIT, "node-p40 marked down", () -> core.registry().node("node-p40").map(n -> !n.isUp()).orElse(false));
 
     JsonPath pool = given().get("/pool").then().statusCode(200).extract().jsonPath();
     assertEquals(4, pool.getInt("totals.cards"), "a DOWN node's cards stay listed");
@@ -246,20 +246,5 @@ class EdgeGatewayTest {
     Matcher m = Pattern.compile(" (\\S+)( -?[0-9]+)?$").matcher(matching.get(0));
     assertTrue(m.find(), matching.get(0));
     return Double.parseDouble(m.group(1));
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + WAIT.toSeconds() + " s waiting for: " + what);
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted waiting for " + what, e);
-      }
-    }
   }
 }

@@ -16,6 +16,7 @@ import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.pool.gateway.GatewayCore;
+import io.spillway.testkit.Await;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -44,11 +45,7 @@ class EdgeSpillTest {
         GatewayRegistrar registrar = new GatewayRegistrar(node, core.address(), "127.0.0.1:" + server.port(),
             200).start();
         SpillwayClient client = SpillwayClient.connect(core.address())) {
-      long deadline = System.nanoTime() + 15_000_000_000L;
-      while (!core.ready()) {
-        assertTrue(System.nanoTime() < deadline, "edge-node registered");
-        Thread.sleep(20);
-      }
+      Await.until("edge-node registered", core::ready);
       try (GpuSession local = client.open(SliceRequest.builder().tenant("acme").memoryBytes(6 * GIB).build());
           GpuSession spilled = client.open(SliceRequest.builder().tenant("acme").memoryBytes(6 * GIB).build())) {
         assertEquals("edge/test", local.devices().get(0).pool());

@@ -11,6 +11,7 @@ import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.PoolSnapshot;
 import io.spillway.pool.placement.SliceRequest;
+import io.spillway.testkit.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -234,7 +235,7 @@ class GuardedSpillTargetTest {
 
     pending.get(0).complete(spill(0));
     assertEquals(spill(0), a1.get(5, TimeUnit.SECONDS));
-    awaitBorrows(center, 4, "a finished borrow lets the waiting one through");
+    Await.until("a finished borrow lets the waiting one through (4 borrows)", () -> center.borrows.get() >= 4);
     CompletableFuture<SpillTarget.Spill> a4 = a3;
     pending.get(1).complete(spill(1));
     pending.get(2).complete(spill(2));
@@ -242,16 +243,6 @@ class GuardedSpillTargetTest {
     assertEquals(spill(1), a2.get(5, TimeUnit.SECONDS));
     assertEquals(spill(2), g1.get(5, TimeUnit.SECONDS));
     assertEquals(spill(3), a4.get(5, TimeUnit.SECONDS));
-  }
-
-  private static void awaitBorrows(FakeCenter center, int n, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (center.borrows.get() < n) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what + " (" + center.borrows.get() + " borrows)");
-      }
-      Thread.sleep(5);
-    }
   }
 
   @Test

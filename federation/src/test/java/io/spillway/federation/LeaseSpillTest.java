@@ -7,30 +7,23 @@ import io.grpc.Status;
 import io.spillway.lease.LeaseAdmin;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
-import io.spillway.lease.LeaseTopics;
+import io.spillway.lease.LeaseListener;
 import io.spillway.lease.TestBroker;
-import io.spillway.node.GpuNode;
-import io.spillway.node.NodeOptions;
-import io.spillway.node.driver.HostGpuDriver;
-import io.spillway.node.registration.GatewayRegistrar;
-import io.spillway.node.server.GpuNodeServer;
-import io.spillway.pool.gateway.GatewayConfig;
-import io.spillway.pool.gateway.GatewayListener;
 import io.spillway.pool.gateway.SpillTarget.Spill;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseState;
-import java.time.Clock;
+import io.spillway.testkit.Await;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,63 +41,30 @@ class LeaseSpillTest {
   private static final String CENTER_A = "127.0.0.1:7901";
   private static final String CENTER_B = "127.0.0.1:7902";
 
-  private static TestBroker kafka;
+  private static Federation federation;
   private static String bootstrap;
-  private static final List<AutoCloseable> closeables = new ArrayList<>();
-  private static CenterGateway center;
   private static LeaseClient edgeLeases;
   private static ScheduledExecutorService timer;
 
   @BeforeAll
   static void federation() throws Exception {
-    kafka = TestBroker.create();
-    bootstrap = kafka.start();
-    LeaseTopics.ensure(bootstrap, (short) 1);
-    LeaseConfig leases = LeaseConfig.defaults().withLeaseDuration(Duration.ofSeconds(30))
-        .withSkewMargin(Duration.ofSeconds(2)).withDrainDuration(DRAIN)
-        .withSessionTimeout(Duration.ofSeconds(2)).withMaxPollInterval(Duration.ofSeconds(3));
-    center = new CenterGateway(GatewayConfig.local("center", "center"), bootstrap, leases, Clock.systemUTC(),
-        GatewayListener.NONE).start();
-    GpuNode node = new GpuNode(new NodeOptions("center-node", "center", 0, NodeOptions.DEFAULT_CHUNK_BYTES,
-        NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), HostGpuDriver.withCards(1, "V100", 32 * GIB));
-    GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
-    closeables.add(server);
-    closeables.add(new GatewayRegistrar(node, center.core().address(), "127.0.0.1:" + server.port(), 200).start());
-    await(() -> center.core().registry().node("center-node").map(n -> n.isUp()).orElse(false),
-        "center-node registered");
-    center.startLeasing("center-1");
-    await(() -> center.manager().isLeader(), "the center's lease manager leads");
-    edgeLeases = new LeaseClient(bootstrap, "edge-west", leases, Clock.systemUTC());
-    edgeLeases.start(Duration.ofSeconds(30));
+    federation = Federation.builder().broker(TestBroker.create(), TestBroker::start)
+        .leases(LeaseConfig.defaults().withLeaseDuration(Duration.ofSeconds(30))
+            .withSkewMargin(Duration.ofSeconds(2)).withDrainDuration(DRAIN)
+            .withSessionTimeout(Duration.ofSeconds(2)).withMaxPollInterval(Duration.ofSeconds(3)))
+        .start();
+    bootstrap = federation.bootstrap();
+    edgeLeases = federation.leaseClient("edge-west");
     timer = Executors.newSingleThreadScheduledExecutor();
   }
 
   @AfterAll
-  static void stop() throws Exception {
+  static void stop() {
     if (timer != null) {
       timer.shutdownNow();
     }
-    if (edgeLeases != null) {
-      edgeLeases.close();
-    }
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
-    if (center != null) {
-      center.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
-
-  static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(20);
+    if (federation != null) {
+      federation.close();
     }
   }
 
@@ -139,7 +99,7 @@ class LeaseSpillTest {
     assertEquals(LeaseState.GRANTED, state(id));
 
     revoke(id);
-    await(() -> !told.isEmpty(), "the session is told its lease was revoked");
+    Await.until("the session is told its lease was revoked", () -> !told.isEmpty());
     Lease draining = edgeLeases.lease(id).orElseThrow();
     assertEquals(LeaseState.DRAINING, draining.getState(), "told while the lease still holds capacity");
     Told first = told.get(0);
@@ -152,7 +112,7 @@ class LeaseSpillTest {
 
     // The gateway moved the session and gives the old spill back: the lease is released, not revoked.
     spill.giveBack(borrowed);
-    await(() -> state(id) == LeaseState.RELEASED, "the drained lease is released by the give-back");
+    Await.until("the drained lease is released by the give-back", () -> state(id) == LeaseState.RELEASED);
     assertTrue(System.currentTimeMillis() < draining.getDeadlineMillis(), "released before the drain deadline");
     spill.giveBack(borrowed);
     assertEquals(1, told.size(), "lost is called once per lease: " + told);
@@ -162,14 +122,20 @@ class LeaseSpillTest {
   @Test
   void aRevokedLeaseNobodyGivesBackIsLostOnceAndAGiveBackAfterwardsIsHarmless() throws Exception {
     LeaseSpill spill = spill(List.of(CENTER_A));
+    // The client calls its listeners in the order they were added, one record at a time: one added
+    // after the spill's has seen a record once the spill's has handled it.
+    Map<String, LeaseState> handled = new ConcurrentHashMap<>();
+    LeaseListener behindTheSpill = (previous, current) -> handled.put(current.getLeaseId(), current.getState());
+    edgeLeases.addListener(behindTheSpill);
     List<Told> told = new CopyOnWriteArrayList<>();
     Spill borrowed = spill.borrow(SessionId.of("s-revoked"), gib(4),
         s -> told.add(new Told(s, System.currentTimeMillis()))).get(15, TimeUnit.SECONDS);
     String id = borrowed.leaseId();
     revoke(id);
-    await(() -> !told.isEmpty(), "the session is told");
-    await(() -> state(id) == LeaseState.REVOKED, "the lease is revoked at its drain deadline");
-    Thread.sleep(200); // let the REVOKED record reach the LeaseSpill's listener too
+    Await.until("the session is told", () -> !told.isEmpty());
+    Await.until("the lease is revoked at its drain deadline", () -> state(id) == LeaseState.REVOKED);
+    Await.until("the LeaseSpill has handled the REVOKED record", () -> handled.get(id) == LeaseState.REVOKED);
+    edgeLeases.removeListener(behindTheSpill);
     assertEquals(1, told.size(), "DRAINING then REVOKED tell the session once: " + told);
     assertTrue(spill.borrowed().isEmpty(), "a revoked lease is forgotten");
     spill.giveBack(borrowed);
@@ -200,7 +166,7 @@ class LeaseSpillTest {
     Spill third = spill.borrow(SessionId.of("s-c"), gib(1), told::add).get(15, TimeUnit.SECONDS);
     assertEquals(CENTER_A, third.centerAddress(), "past the cool-off the first replica is preferred again");
     spill.giveBack(third);
-    await(() -> state(third.leaseId()) == LeaseState.RELEASED, "given back");
+    Await.until("given back", () -> state(third.leaseId()) == LeaseState.RELEASED);
     assertTrue(told.isEmpty(), "no lease was lost: " + told);
   }
 }

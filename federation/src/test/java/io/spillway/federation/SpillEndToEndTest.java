@@ -12,30 +12,17 @@ import io.spillway.client.SpillwayException;
 import io.spillway.lease.TestBroker;
 import io.spillway.lease.LeaseAdmin;
 import io.spillway.lease.LeaseClient;
-import io.spillway.lease.LeaseConfig;
-import io.spillway.lease.LeaseTopics;
-import io.spillway.node.GpuNode;
-import io.spillway.node.NodeOptions;
-import io.spillway.node.driver.HostGpuDriver;
-import io.spillway.node.registration.GatewayRegistrar;
-import io.spillway.node.server.GpuNodeServer;
 import io.spillway.pool.gateway.FailoverConfig;
-import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
-import io.spillway.pool.gateway.GatewayListener;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseRef;
 import io.spillway.protocol.v1.LeaseState;
+import io.spillway.testkit.Await;
 import io.spillway.workload.MlpModel;
 import io.spillway.workload.MlpService;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -48,9 +35,8 @@ class SpillEndToEndTest {
 
   private static final long GIB = 1L << 30;
 
-  private static TestBroker kafka;
+  private static Federation federation;
   private static String bootstrap;
-  private static final List<AutoCloseable> closeables = new ArrayList<>();
   private static CenterGateway center;
   private static GatewayCore edge;
   private static LeaseClient edgeLeases;
@@ -59,70 +45,32 @@ class SpillEndToEndTest {
 
   @BeforeAll
   static void federation() throws Exception {
-    kafka = TestBroker.create();
-    bootstrap = kafka.start();
-    LeaseTopics.ensure(bootstrap, (short) 1);
-    LeaseConfig leases = LeaseConfig.defaults().withLeaseDuration(Duration.ofSeconds(6))
-        .withSkewMargin(Duration.ofSeconds(1)).withDrainDuration(Duration.ofSeconds(1))
-        .withSessionTimeout(Duration.ofSeconds(2)).withMaxPollInterval(Duration.ofSeconds(3));
-    center = new CenterGateway(GatewayConfig.local("center", "center"), bootstrap, leases, Clock.systemUTC(),
-        GatewayListener.NONE).start();
-    node(center.core(), "center-node", "center", 1, 32 * GIB);
-    center.startLeasing("center-1");
-    await(() -> center.manager().isLeader(), "the center's lease manager leads");
-
-    edge = new GatewayCore(GatewayConfig.local("edge-east", "edge/east"), Clock.systemUTC(), GatewayListener.NONE)
-        .failover(FailoverConfig.off());
-    edgeLeases = new LeaseClient(bootstrap, "edge-east", leases, Clock.systemUTC());
-    edgeLeases.start(Duration.ofSeconds(30));
-    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
-    closeables.add(timer::shutdownNow);
-    spill = new LeaseSpill(edgeLeases, center.core().address(), LeaseSpill.Mode.WHEN_FULL, 90,
-        leases.leaseDuration(), Duration.ofSeconds(10), timer);
-    edge.spillTo(spill).start();
-    node(edge, "edge-node", "edge/east", 1, 8 * GIB);
+    federation = Federation.builder().broker(TestBroker.create(), TestBroker::start).start();
+    bootstrap = federation.bootstrap();
+    center = federation.center();
+    Federation.Edge east = federation.edge("east", FailoverConfig.off());
+    edge = east.core();
+    edgeLeases = east.leases();
+    spill = east.spill();
+    federation.node(edge, "edge-node", "edge/east", 1, 8 * GIB);
     client = SpillwayClient.connect(edge.address());
   }
 
-  private static void node(GatewayCore gateway, String id, String pool, int cards, long memory) throws Exception {
-    GpuNode node = new GpuNode(new NodeOptions(id, pool, 0, NodeOptions.DEFAULT_CHUNK_BYTES,
-        NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), HostGpuDriver.withCards(cards, "V100", memory));
-    GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
-    GatewayRegistrar registrar = new GatewayRegistrar(node, gateway.address(), "127.0.0.1:" + server.port(), 200)
-        .start();
-    closeables.add(server);
-    closeables.add(registrar);
-    await(() -> gateway.registry().node(id).map(n -> n.isUp()).orElse(false), id + " registered");
-  }
-
-  static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(20);
-    }
+  /** Each test starts from an idle federation, whatever ran before it. */
+  @AfterEach
+  void idle() {
+    Await.until("the edge holds no session", () -> edge.sessions().isEmpty());
+    Await.until("the edge holds no lease", () -> spill.borrowed().isEmpty());
   }
 
   @AfterAll
-  static void stop() throws Exception {
+  static void stop() {
     if (client != null) {
       client.close();
     }
-    if (edge != null) {
-      edge.close();
+    if (federation != null) {
+      federation.close();
     }
-    if (edgeLeases != null) {
-      edgeLeases.close();
-    }
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
-    if (center != null) {
-      center.close();
-    }
-    kafka.close();
   }
 
   private static SliceRequest gib(String tenant, long gib) {
@@ -149,8 +97,8 @@ class SpillEndToEndTest {
       assertEquals(6 * GIB, lease.getSlices(0).getMemoryBytes());
       String id = lease.getLeaseId();
       spilled.close();
-      await(() -> edgeLeases.lease(id).map(l -> l.getState() == LeaseState.RELEASED).orElse(false),
-          "the lease is released when the spilled session ends");
+      Await.until("the lease is released when the spilled session ends",
+          () -> edgeLeases.lease(id).map(l -> l.getState() == LeaseState.RELEASED).orElse(false));
     }
   }
 
@@ -217,8 +165,8 @@ class SpillEndToEndTest {
       assertEquals(Status.Code.UNAVAILABLE, e.code());
       assertTrue(e.getMessage().contains(id) && e.getMessage().contains("revoked by an admin"), e.getMessage());
       // The session gave the lease back while it drained: released, never left to be revoked.
-      await(() -> edgeLeases.lease(id).map(l -> l.getState() == LeaseState.RELEASED).orElse(false),
-          "the drained lease is released by the edge");
+      Await.until("the drained lease is released by the edge",
+          () -> edgeLeases.lease(id).map(l -> l.getState() == LeaseState.RELEASED).orElse(false));
       local.synchronize();
     }
   }

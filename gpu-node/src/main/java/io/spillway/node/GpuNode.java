@@ -1,5 +1,6 @@
 package io.spillway.node;
 
+import io.grpc.Status;
 import io.grpc.Status.Code;
 import io.spillway.node.driver.DriverContext;
 import io.spillway.node.driver.DriverException;
@@ -9,6 +10,7 @@ import io.spillway.node.schedule.FairShareScheduler;
 import io.spillway.node.session.NodeSession;
 import io.spillway.node.session.OpException;
 import io.spillway.node.slice.SliceTable;
+import io.spillway.protocol.SessionProtocol;
 import io.spillway.protocol.v1.DeviceInfo;
 import io.spillway.protocol.v1.Open;
 import io.spillway.protocol.v1.Opened;
@@ -28,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class GpuNode implements AutoCloseable {
 
   /** The newest session protocol version this node speaks; it also accepts every older one. */
-  public static final int PROTOCOL_VERSION = 2;
+  public static final int PROTOCOL_VERSION = SessionProtocol.VERSION;
 
   /** A session that was admitted, with the answer to send. */
   public record Admitted(NodeSession session, Opened opened) {}
@@ -72,10 +74,9 @@ public final class GpuNode implements AutoCloseable {
   /** Admits a session: checks the request, reserves its slices and creates its contexts. */
   public Admitted open(long seq, Open open) throws OpException {
     String what = "open (seq " + seq + ")";
-    if (open.getProtocolVersion() < 1 || open.getProtocolVersion() > PROTOCOL_VERSION) {
-      throw new OpException(Code.FAILED_PRECONDITION, what + ": protocol version "
-          + Integer.toUnsignedString(open.getProtocolVersion()) + " is not supported; this node speaks 1.."
-          + PROTOCOL_VERSION);
+    Status badVersion = SessionProtocol.unsupportedVersion(what, open, "this node");
+    if (badVersion != null) {
+      throw new OpException(badVersion.getCode(), badVersion.getDescription());
     }
     if (open.getTenant().isBlank()) {
       throw new OpException(Code.INVALID_ARGUMENT, what + ": tenant is empty");

@@ -1,6 +1,5 @@
 package io.spillway.lease;
 
-import static io.spillway.lease.LeaseTestSupport.await;
 import static io.spillway.lease.LeaseTestSupport.node;
 import static io.spillway.lease.LeaseTestSupport.slice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,6 +12,7 @@ import io.spillway.pool.placement.SlicePlacer;
 import io.spillway.pool.registry.Node;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseState;
+import io.spillway.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,63 +25,59 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Two center replicas: the leader killed under load, then a leader paused until deposed (a zombie)
- * that tries to commit afterwards. One broker for both; the second test continues on the log the
- * first left, which the checker replays whole.
+ * that tries to commit afterwards. Each test has a broker of its own, so that the log the checker
+ * replays whole, and the counts it reports, are that test's alone, whichever runs first.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LeaderFailoverTest {
 
-  private static final TestBroker kafka = TestBroker.create();
   private static final List<Node> CENTER = List.of(node("c1", 4, 16, "A100"));
   private static final CenterInventory INVENTORY = CenterInventory.of(CENTER);
   private static final Duration T = Duration.ofSeconds(20);
-  private static String bootstrap;
+  private TestBroker kafka;
+  private String bootstrap;
 
-  @BeforeAll
-  static void startKafka() {
+  @BeforeEach
+  void startKafka() {
+    kafka = TestBroker.create();
     bootstrap = kafka.start();
     LeaseTopics.ensure(bootstrap, (short) 1);
   }
 
-  @AfterAll
-  static void stopKafka() {
+  @AfterEach
+  void stopKafka() {
     kafka.stop();
   }
 
-  private static LeaseManager manager(String id, SlicePlacer placer) {
+  private LeaseManager manager(String id, SlicePlacer placer) {
     return new LeaseManager(bootstrap, id, placer, INVENTORY, LeaseTestSupport.fastConfig(),
         Clock.systemUTC());
   }
 
   /** Starts two managers and waits until exactly one leads and the group is settled. */
-  private static List<LeaseManager> pair(String a, String b, List<SlicePlacer> placers) {
+  private List<LeaseManager> pair(String a, String b, List<SlicePlacer> placers) {
     LeaseManager m1 = manager(a, placers.get(0));
     LeaseManager m2 = manager(b, placers.get(1));
     m1.start();
-    await(T, m1::isLeader, a + " leads");
+    Await.until(T, a + " leads", m1::isLeader);
     m2.start();
     // m2 joining makes m1 give the inputs up and the group assign them again to one of the two.
-    await(T, () -> (m1.isLeader() ^ m2.isLeader()), "one of " + a + ", " + b + " leads");
+    Await.until(T, "one of " + a + ", " + b + " leads", () -> (m1.isLeader() ^ m2.isLeader()));
     try {
       Thread.sleep(500);
     } catch (InterruptedException e) {
       throw new AssertionError(e);
     }
-    await(T, () -> (m1.isLeader() ^ m2.isLeader()), "still one leader");
+    Await.until(T, "still one leader", () -> (m1.isLeader() ^ m2.isLeader()));
     return List.of(m1, m2);
   }
 
   @Test
-  @Order(1)
   void leaderKilledUnderLoadLosesNoRequestAndGrantsNothingTwice() throws Exception {
     List<SlicePlacer> placers = List.of(LeaseTestSupport.placer(CENTER),
         LeaseTestSupport.placer(CENTER));
@@ -104,7 +100,7 @@ class LeaderFailoverTest {
         Thread.sleep(10);
       }
       assertEquals(LeaseManager.Role.CLOSED, leader.role());
-      await(Duration.ofSeconds(10), standby::isLeader, standby.memberId() + " takes over in 10 s");
+      Await.until(Duration.ofSeconds(10), standby.memberId() + " takes over in 10 s", standby::isLeader);
       long takeoverMillis = (System.nanoTime() - killedAt) / 1_000_000;
       assertTrue(takeoverMillis < 10_000, "takeover took " + takeoverMillis + " ms");
 
@@ -153,7 +149,6 @@ class LeaderFailoverTest {
   }
 
   @Test
-  @Order(2)
   void zombieLeaderIsFencedAndItsGrantNeverCommits() throws Exception {
     List<SlicePlacer> placers = List.of(LeaseTestSupport.placer(CENTER),
         LeaseTestSupport.placer(CENTER));
@@ -185,7 +180,7 @@ class LeaderFailoverTest {
       CompletableFuture<Lease> during = edge.request(slice(3, 10), Duration.ofSeconds(30));
       assertTrue(paused.await(10, TimeUnit.SECONDS), "the leader reached its commit");
       assertTrue(zombie.isLeader(), "paused, it still believes it leads");
-      await(Duration.ofSeconds(15), next::isLeader, next.memberId() + " takes over");
+      Await.until(Duration.ofSeconds(15), next.memberId() + " takes over", next::isLeader);
 
       // The request the zombie was granting is answered once, by the new leader.
       Lease answer = during.get(20, TimeUnit.SECONDS);
@@ -194,8 +189,8 @@ class LeaderFailoverTest {
 
       // The zombie wakes up and commits: fenced, it stops and drops its state.
       resume.countDown();
-      await(Duration.ofSeconds(10), () -> zombie.role() == LeaseManager.Role.FENCED,
-          "zombie fenced, role now " + zombie.role());
+      Await.until(Duration.ofSeconds(10), "zombie fenced, role now " + zombie.role(),
+          () -> zombie.role() == LeaseManager.Role.FENCED);
       assertTrue(zombie.failure().isPresent());
       assertTrue(zombie.liveLeases().isEmpty());
       assertTrue(zombiePlacer.snapshot().sessions().isEmpty(), "zombie released its leases");

@@ -1,7 +1,6 @@
 package io.spillway.lease;
 
 import static io.spillway.lease.LeaseTestSupport.GIB;
-import static io.spillway.lease.LeaseTestSupport.await;
 import static io.spillway.lease.LeaseTestSupport.node;
 import static io.spillway.lease.LeaseTestSupport.slice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,6 +12,7 @@ import io.spillway.pool.placement.SlicePlacer;
 import io.spillway.pool.registry.Node;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseState;
+import io.spillway.testkit.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,7 +58,7 @@ class LeaseGrantTest {
       edgeB.start(t);
       List<Lease> seenByA = new CopyOnWriteArrayList<>();
       edgeA.addListener((before, now) -> seenByA.add(now));
-      await(t, leader::isLeader, "center-1 leads");
+      Await.until(t, "center-1 leads", leader::isLeader);
 
       // Grant: 10 GiB / 40% on one of two 15 GiB (16 less 1 reserve) cards.
       long sentAt = System.currentTimeMillis();
@@ -101,7 +101,7 @@ class LeaseGrantTest {
       assertEquals(3, released.getEpoch());
       assertEquals(0, card(placer, uuid).memoryAllocatedBytes());
       assertTrue(edgeA.liveLeases().isEmpty());
-      await(t, () -> seenByA.size() == 3, "listener saw grant, renewal, release");
+      Await.until(t, "listener saw grant, renewal, release", () -> seenByA.size() == 3);
       assertEquals(List.of(LeaseState.GRANTED, LeaseState.GRANTED, LeaseState.RELEASED),
           seenByA.stream().map(Lease::getState).toList());
 

@@ -7,6 +7,7 @@ import io.spillway.pool.registry.Node;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseSlice;
 import io.spillway.protocol.v1.LeaseState;
+import io.spillway.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
@@ -33,7 +34,7 @@ public final class LeaseLatency {
           LeaseClient edge = new LeaseClient(bootstrap, "edge-a", config, Clock.systemUTC())) {
         leader.start();
         edge.start(t);
-        LeaseTestSupport.await(t, leader::isLeader, "leader");
+        Await.until(t, "leader", leader::isLeader);
         LeaseSlice slice = LeaseSlice.newBuilder().setGpuCount(1)
             .setMemoryBytes(LeaseTestSupport.GIB).build();
         long[] micros = new long[n];

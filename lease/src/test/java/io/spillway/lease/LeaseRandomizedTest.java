@@ -1,7 +1,6 @@
 package io.spillway.lease;
 
 import static io.spillway.lease.LeaseTestSupport.GIB;
-import static io.spillway.lease.LeaseTestSupport.await;
 import static io.spillway.lease.LeaseTestSupport.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +13,7 @@ import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseGrantSlice;
 import io.spillway.protocol.v1.LeaseSlice;
 import io.spillway.protocol.v1.LeaseState;
+import io.spillway.testkit.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -67,7 +67,7 @@ class LeaseRandomizedTest {
         edge.start(t);
         edges.add(edge);
       }
-      await(t, leader::isLeader, "leader");
+      Await.until(t, "leader", leader::isLeader);
       Map<String, Integer> outcomes = new HashMap<>();
       for (int batch = 0; batch < 25; batch++) {
         List<CompletableFuture<Lease>> pending = new ArrayList<>();
@@ -101,16 +101,16 @@ class LeaseRandomizedTest {
         }
         clock.advance(Duration.ofMillis(random.nextInt(2000)));
         long now = clock.millis();
-        await(t, () -> leader.liveLeases().values().stream()
-            .allMatch(l -> l.getDeadlineMillis() > now), "leader expired what is due");
+        Await.until(t, "leader expired what is due", () -> leader.liveLeases().values().stream()
+            .allMatch(l -> l.getDeadlineMillis() > now));
       }
 
       // Views agree: the edges' live leases are the leader's; the placer holds what the leases hold.
-      await(t, () -> {
+      Await.until(t, "edges caught up with the leader", () -> {
         TreeSet<String> atEdges = new TreeSet<>();
         edges.forEach(e -> atEdges.addAll(e.liveLeases().keySet()));
         return atEdges.equals(new TreeSet<>(leader.liveLeases().keySet()));
-      }, "edges caught up with the leader");
+      });
       Map<String, Long> leasedMemory = new HashMap<>();
       for (Lease l : leader.liveLeases().values()) {
         for (LeaseGrantSlice s : l.getSlicesList()) {

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 /** Center fleets, slices and waiting, for the lease tests. */
 final class LeaseTestSupport {
@@ -52,20 +51,5 @@ final class LeaseTestSupport {
         .withSkewMargin(Duration.ofSeconds(5))
         .withSessionTimeout(Duration.ofSeconds(2))
         .withMaxPollInterval(Duration.ofSeconds(3));
-  }
-
-  static void await(Duration timeout, BooleanSupplier condition, String what) {
-    long end = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("not within " + timeout + ": " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted waiting for " + what);
-      }
-    }
   }
 }

@@ -2,7 +2,6 @@ package io.spillway.simulator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.grpc.Status;
 import io.spillway.client.GpuSession;
@@ -19,6 +18,7 @@ import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.gateway.GatewayListener;
 import io.spillway.pool.placement.GpuView;
 import io.spillway.simulator.trace.TraceSession;
+import io.spillway.testkit.Await;
 import io.spillway.topology.Edge;
 import io.spillway.topology.GpuGroup;
 import io.spillway.topology.GpuServer;
@@ -85,13 +85,8 @@ class GatewayParityTest {
           HostGpuDriver.withCards(cards.count(), cards.model().label(), cards.memory().bytes()));
       nodeServer = new GpuNodeServer(node, "127.0.0.1", 0).start();
       registrar = new GatewayRegistrar(node, gateway.address(), "127.0.0.1:" + nodeServer.port(), 200).start();
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      while (!gateway.registry().node(server.name()).map(n -> n.isUp()).orElse(false)) {
-        if (System.nanoTime() > deadline) {
-          fail("node " + server.name() + " did not register");
-        }
-        Thread.sleep(10);
-      }
+      Await.until("node " + server.name() + " registered",
+          () -> gateway.registry().node(server.name()).map(n -> n.isUp()).orElse(false));
       Map<String, Integer> indexByUuid = gateway.placer().snapshot().gpus().stream()
           .collect(Collectors.toMap(GpuView::uuid, GpuView::gpuIndex));
       client = SpillwayClient.connect(gateway.address());

@@ -54,7 +54,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class RemoteGpuSession implements GpuSession {
 
   /** The session protocol version this SDK speaks (2: copy, memset, raw launches, globals, events). */
-  static final int PROTOCOL_VERSION = 2;
+  static final int PROTOCOL_VERSION = io.spillway.protocol.SessionProtocol.VERSION;
   /** Chunk size when the server advises none. */
   static final int DEFAULT_CHUNK_BYTES = 1 << 20;
   /** Room left in a frame for a Write op's own fields when a chunk is capped by max_frame_bytes. */

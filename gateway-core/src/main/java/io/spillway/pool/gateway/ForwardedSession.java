@@ -14,6 +14,7 @@ import io.spillway.pool.placement.Placement;
 import io.spillway.pool.placement.PlacementStrategy;
 import io.spillway.pool.placement.Slice;
 import io.spillway.pool.placement.SliceRequest;
+import io.spillway.protocol.SessionProtocol;
 import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.Error;
 import io.spillway.protocol.v1.Op;
@@ -190,6 +191,11 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       clientName = open.getClientName();
     }
     String what = "open (seq " + first.getSeq() + ")";
+    Status badVersion = SessionProtocol.unsupportedVersion(what, open, "gateway " + core.config().name());
+    if (badVersion != null) {
+      refuse(first.getSeq(), badVersion);
+      return;
+    }
     if (open.hasLease()) {
       openUnderLease(parsed, what);
       return;
@@ -216,7 +222,7 @@ final class ForwardedSession extends ServerCall.Listener<RawFrame> {
           && rejected.reason() != Placement.Reason.DUPLICATE_SESSION) {
         spill(parsed, what, asked, local);
       } else {
-        refuse(first.getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + local));
+        refuse(first.getSeq(), PlacementStatus.of(rejected).withDescription(what + ": " + local));
       }
       return;
     }

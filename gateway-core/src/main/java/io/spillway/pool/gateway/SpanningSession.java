@@ -50,6 +50,13 @@ final class SpanningSession {
   private final Map<Long, Integer> bufferLeg = new HashMap<>();
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
   private final List<Reply> held = new ArrayList<>();
+  /**
+   * Pipelined ops sent to every leg (load_module, free of a module, ops the legs refuse), by seq: true once
+   * one leg's error for it went to the client. The client gets one answer per op, and failed_ops counts
+   * the op once, however many legs refuse it. Entries go when a later synchronizing op completes, since
+   * each leg answers in op order.
+   */
+  private final TreeMap<Long, Boolean> everyLeg = new TreeMap<>();
   private long openSeq;
   private boolean done;
   private boolean clientWantsMore;
@@ -60,6 +67,8 @@ final class SpanningSession {
     final List<Slice> slices = new ArrayList<>();
     boolean wantsMore;
     boolean closed;
+    /** This leg's errors for ops sent to every leg that another leg had answered first: not forwarded. */
+    long duplicateErrors;
 
     Leg(String nodeId, String address) {
       this.nodeId = nodeId;
@@ -223,6 +232,7 @@ final class SpanningSession {
           if (leg != null) {
             out.get(leg).addOps(op);
           } else {
+            everyLeg.put(op.getSeq(), false);
             out.forEach(b -> b.addOps(op)); // a module handle, known to every leg
           }
         }
@@ -242,7 +252,10 @@ final class SpanningSession {
           expect(op.getSeq(), Reply.KindCase.CLOSED);
           out.forEach(b -> b.addOps(op));
         }
-        default -> out.forEach(b -> b.addOps(op)); // load_module everywhere; bad ops get each node's error
+        default -> {
+          everyLeg.put(op.getSeq(), false);
+          out.forEach(b -> b.addOps(op)); // load_module everywhere; bad ops get each node's error, once
+        }
       }
     }
     long bytes = 0;
@@ -332,6 +345,12 @@ final class SpanningSession {
       if (r.hasError()) {
         errors++;
       }
+      if (p == null && r.hasError() && everyLeg.containsKey(r.getSeq())) {
+        if (everyLeg.put(r.getSeq(), true)) {
+          leg.duplicateErrors++;
+          continue;
+        }
+      }
       if (p == null || r.getSeq() == 0) {
         held.add(r);
         continue;
@@ -351,7 +370,7 @@ final class SpanningSession {
           }
         }
         case SYNCHRONIZED -> {
-          p.failedOps += r.getSynchronized().getFailedOps();
+          p.failedOps += r.getSynchronized().getFailedOps() - leg.duplicateErrors;
           p.awaiting--;
         }
         case CLOSED -> p.awaiting--;
@@ -392,6 +411,7 @@ final class SpanningSession {
         break;
       }
       pending.pollFirstEntry();
+      everyLeg.headMap(head.getKey()).clear();
       out.addAll(answer(head.getKey(), head.getValue()));
     }
     emit(out);

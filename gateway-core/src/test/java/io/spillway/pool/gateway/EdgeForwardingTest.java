@@ -18,6 +18,7 @@ import io.spillway.kernels.CpuReference;
 import io.spillway.kernels.SpillwayKernels;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.pool.placement.GpuView;
+import io.spillway.testkit.Await;
 import io.spillway.workload.MlpModel;
 import io.spillway.workload.MlpService;
 import java.util.ArrayList;
@@ -54,7 +55,7 @@ class EdgeForwardingTest {
         assertTrue(info.opsForwarded() > 5, "ops forwarded: " + info.opsForwarded());
         assertNotEquals(gpu.sessionId(), info.nodeSessionId());
       }
-      TestPool.await(() -> pool.gateway.sessions().isEmpty(), "the closed session is gone");
+      Await.until("the closed session is gone", () -> pool.gateway.sessions().isEmpty());
       assertEquals(0, pool.gateway.placer().snapshot().gpus().stream()
           .mapToLong(GpuView::memoryAllocatedBytes).sum(), "closing returns the slice");
     }
@@ -73,7 +74,7 @@ class EdgeForwardingTest {
         assertTrue(e.getMessage().contains("1 arguments given; the kernel declares 4"), e.getMessage());
         gpu.write(b, 0, new byte[] {5, 6});
         assertEquals(6, gpu.read(b, 1, 1)[0]);
-        TestPool.await(() -> pool.gateway.sessions().get(0).errors() == 1, "the error is counted");
+        Await.until("the error is counted", () -> pool.gateway.sessions().get(0).errors() == 1);
       }
     }
   }
@@ -170,9 +171,9 @@ class EdgeForwardingTest {
             "one node-side session on each server");
         assertEquals(0f, MlpModel.maxAbsDiff(CpuReference.saxpy(1f, a, b), gpu.downloadFloats(ys[0], n)));
       }
-      TestPool.await(() -> pool.nodes.stream().allMatch(s -> s.node().sessions().isEmpty()),
-          "closing ends the session on both servers");
-      TestPool.await(() -> pool.gateway.sessions().isEmpty(), "the gateway forgets it");
+      Await.until("closing ends the session on both servers",
+          () -> pool.nodes.stream().allMatch(s -> s.node().sessions().isEmpty()));
+      Await.until("the gateway forgets it", () -> pool.gateway.sessions().isEmpty());
     }
   }
 
@@ -237,8 +238,8 @@ class EdgeForwardingTest {
       assertTrue(e.getMessage().contains(victimNode), e.getMessage());
       assertTrue(ms < 5000, "noticed after " + ms + " ms");
       // The gateway marked the dead node down at once: the next open lands on the survivor.
-      TestPool.await(() -> !pool.gateway.registry().node(victimNode).orElseThrow().isUp(),
-          victimNode + " marked down without waiting for heartbeats");
+      Await.until(victimNode + " marked down without waiting for heartbeats",
+          () -> !pool.gateway.registry().node(victimNode).orElseThrow().isUp());
       try (GpuSession next = client.open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build())) {
         assertNotEquals(victimNode, next.devices().get(0).node());
       }
@@ -254,8 +255,8 @@ class EdgeForwardingTest {
       pool.addNode("node-a", 1, "V100", 32 * GIB);
       GpuSession gpu = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
       pool.registrars.get(0).close(); // the node still serves, but the gateway hears nothing from it
-      TestPool.await(() -> !pool.gateway.registry().node("node-a").orElseThrow().isUp(), "node-a is down");
-      TestPool.await(() -> pool.gateway.sessions().isEmpty(), "the gateway ended the session on node-a");
+      Await.until("node-a is down", () -> !pool.gateway.registry().node("node-a").orElseThrow().isUp());
+      Await.until("the gateway ended the session on node-a", () -> pool.gateway.sessions().isEmpty());
       SpillwayException e = assertThrows(SpillwayException.class, gpu::synchronize);
       assertEquals(Status.Code.UNAVAILABLE, e.code());
       assertTrue(e.getMessage().contains("node-a") && e.getMessage().contains("is down"), e.getMessage());
@@ -266,7 +267,7 @@ class EdgeForwardingTest {
       var node = pool.nodes.get(0);
       pool.registrars.add(new io.spillway.node.registration.GatewayRegistrar(node.node(), pool.gateway.address(),
           "127.0.0.1:" + node.port(), 100).start());
-      TestPool.await(() -> pool.gateway.registry().node("node-a").orElseThrow().isUp(), "node-a is back");
+      Await.until("node-a is back", () -> pool.gateway.registry().node("node-a").orElseThrow().isUp());
       try (GpuSession again = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build())) {
         assertEquals("node-a", again.devices().get(0).node());
       }

@@ -25,6 +25,7 @@ import io.spillway.node.driver.LoadedModule;
 import io.spillway.node.driver.ModuleGlobal;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.testkit.Await;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.IdentityHashMap;
@@ -170,7 +171,7 @@ class FailoverModuleVariablesTest {
     pool.nodes.add(server);
     pool.registrars.add(new GatewayRegistrar(node, pool.gateway.address(), "127.0.0.1:" + server.port(), 200)
         .start());
-    TestPool.await(() -> pool.gateway.registry().node(id).map(n -> n.isUp()).orElse(false), id + " registered");
+    Await.until(id + " registered", () -> pool.gateway.registry().node(id).map(n -> n.isUp()).orElse(false));
   }
 
   private static float[] floats(byte[] bytes) {

@@ -18,6 +18,7 @@ import io.spillway.client.SpillwayClient;
 import io.spillway.client.SpillwayException;
 import io.spillway.kernels.SpillwayKernels;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.testkit.Await;
 import io.spillway.workload.MlpModel;
 import io.spillway.workload.MlpService;
 import java.time.Duration;
@@ -273,8 +274,8 @@ class FailoverTest {
       // The node still serves, but the gateway hears nothing from it: its heartbeats time out.
       pool.registrars.get(pool.nodes.indexOf(p.server())).close();
       String before = p.session().devices().get(0).node();
-      TestPool.await(() -> pool.gateway.sessions().stream().anyMatch(i -> i.replays() == 1),
-          "the session moved off " + before);
+      Await.until("the session moved off " + before,
+          () -> pool.gateway.sessions().stream().anyMatch(i -> i.replays() == 1));
       check(model, mlp, 2, 2);
       assertNotEquals(before, p.session().devices().get(0).node());
       assertTrue(p.server().node().sessions().isEmpty(), "the abandoned stream was cancelled on the old node");
@@ -293,8 +294,7 @@ class FailoverTest {
       try (CuttingProxy link = new CuttingProxy(server.port())) {
         pool.registrars.add(new io.spillway.node.registration.GatewayRegistrar(a, pool.gateway.address(),
             "127.0.0.1:" + link.port(), 200).start());
-        TestPool.await(() -> pool.gateway.registry().node("node-a").map(n -> n.isUp()).orElse(false),
-            "node-a registered");
+        Await.until("node-a registered", () -> pool.gateway.registry().node("node-a").map(n -> n.isUp()).orElse(false));
         GpuSession s = pool.client().open(SliceRequest.builder().tenant("t").memoryBytes(GIB).build());
         assertEquals("node-a", s.devices().get(0).node());
         pool.addNode("node-b", 1, "V100", 32 * GIB);

@@ -1,17 +1,15 @@
 package io.spillway.pool.gateway;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import io.spillway.client.SpillwayClient;
 import io.spillway.node.GpuNode;
 import io.spillway.node.NodeOptions;
 import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.testkit.Await;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 /** A gateway and GPU nodes on loopback, each node a real gRPC server registering over gRPC. */
 final class TestPool implements AutoCloseable {
@@ -36,7 +34,7 @@ final class TestPool implements AutoCloseable {
     GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
     nodes.add(server);
     registrars.add(new GatewayRegistrar(node, gateway.address(), "127.0.0.1:" + server.port(), 200).start());
-    await(() -> gateway.registry().node(id).map(n -> n.isUp()).orElse(false), "node " + id + " registered");
+    Await.until("node " + id + " registered", () -> gateway.registry().node(id).map(n -> n.isUp()).orElse(false));
     return server;
   }
 
@@ -51,16 +49,6 @@ final class TestPool implements AutoCloseable {
     SpillwayClient c = SpillwayClient.connect(gateway.address());
     clients.add(c);
     return c;
-  }
-
-  static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
   }
 
   @Override

@@ -747,7 +747,9 @@ public final class NodeSession implements AutoCloseable {
                 + b.handle + " on device " + b.device + ", but the kernel runs on device " + d.index);
           }
           long off = a.getPtr().getOffset();
-          if (off < 0 || off >= b.size) {
+          // [0, size]: the size itself is an end pointer, which a kernel may take and not dereference
+          // (docs/protocol.md); what a kernel reads or writes through any pointer is its own to bound.
+          if (off < 0 || off > b.size) {
             throw new OpException(Code.INVALID_ARGUMENT, what + ": argument " + i + " points at offset "
                 + Long.toUnsignedString(off) + " of handle " + b.handle + " (size " + b.size + ")");
           }

@@ -28,6 +28,7 @@ import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.SliceRequest;
 import io.spillway.protocol.v1.Synchronize;
 import io.spillway.protocol.v1.Write;
+import io.spillway.testkit.Await;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -331,10 +332,7 @@ class GpuNodeProtocolTest {
       } else {
         s.close(); // the client vanishes: the node must clean up on cancellation
       }
-      long deadline = System.nanoTime() + 5_000_000_000L;
-      while (!node.sessions().isEmpty() && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
+      Await.until("the node released the session of round " + round, () -> node.sessions().isEmpty());
       assertEquals(0, node.sessions().size(), "sessions left after round " + round);
       assertEquals(0, node.slices().allocatedBytes(node.gpus().get(0)));
     }

@@ -1,2 +1,7 @@
-/** Clocks. Production code takes a {@link java.time.InstantSource}; tests pass a {@link io.spillway.pool.time.ManualClock}. */
+/**
+ * Clocks and timers. Production code takes a {@link java.time.InstantSource} and a
+ * {@link java.util.concurrent.ScheduledExecutorService}; tests pass a
+ * {@link io.spillway.pool.time.ManualClock} and a {@link io.spillway.pool.time.ManualScheduler} on it, and
+ * advance time instead of sleeping.
+ */
 package io.spillway.pool.time;
