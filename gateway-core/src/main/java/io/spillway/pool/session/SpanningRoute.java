@@ -1,9 +1,9 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.session;
 
-import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.SynchronizationContext;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.placement.Slice;
 import io.spillway.protocol.v1.ClientFrame;
@@ -37,12 +37,14 @@ import java.util.TreeMap;
  * spanning session's reads cost memory at the gateway (at most one read at a time per session).
  *
  * <p>Unlike single-server sessions, frames are parsed and rebuilt: spanning sessions trade some speed
- * for GPUs on several servers. Threading: all state is guarded by this object's monitor.
+ * for GPUs on several servers. Threading: runs on the session's executor; the legs' transport callbacks
+ * only enqueue onto it.
  */
-final class SpanningSession {
+final class SpanningRoute implements Route {
 
   private final ForwardedSession owner;
-  private final GatewayCore core;
+  private final SessionHost core;
+  private final SynchronizationContext executor;
   private final String sessionId;
   private final List<Leg> legs = new ArrayList<>();
   private final int[] legOfDevice;
@@ -63,22 +65,22 @@ final class SpanningSession {
 
     Leg(String nodeId, String address) {
       this.nodeId = nodeId;
-      this.call = core.channelTo(address).newCall(GatewayCore.NODE_METHOD, CallOptions.DEFAULT);
+      this.call = core.newUpstreamCall(address);
     }
 
     @Override
     public void onMessage(RawFrame frame) {
-      fromNode(this, frame);
+      executor.execute(() -> fromNode(this, frame));
     }
 
     @Override
     public void onReady() {
-      legReady();
+      executor.execute(SpanningRoute.this::legReady);
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
-      legClosed(this, status);
+      executor.execute(() -> legClosed(this, status));
     }
   }
 
@@ -93,9 +95,11 @@ final class SpanningSession {
     Reply.KindCase kind;
   }
 
-  SpanningSession(ForwardedSession owner, GatewayCore core, String sessionId, List<Slice> slices) {
+  SpanningRoute(ForwardedSession owner, SessionHost core, SynchronizationContext executor, String sessionId,
+      List<Slice> slices) {
     this.owner = owner;
     this.core = core;
+    this.executor = executor;
     this.sessionId = sessionId;
     this.legOfDevice = new int[slices.size()];
     this.localIndex = new int[slices.size()];
@@ -114,7 +118,7 @@ final class SpanningSession {
   }
 
   /** Opens a stream to each server, then routes the rest of the first frame. */
-  synchronized void start(ClientFrame first) {
+  void start(ClientFrame first) {
     Op openOp = first.getOps(0);
     openSeq = openOp.getSeq();
     Pending p = new Pending();
@@ -137,7 +141,8 @@ final class SpanningSession {
 
   // ---- client -> legs
 
-  synchronized void fromClient(RawFrame frame) {
+  @Override
+  public void fromClient(RawFrame frame) {
     if (done) {
       frame.release();
       return;
@@ -241,13 +246,14 @@ final class SpanningSession {
     }
   }
 
-  synchronized void legReady() {
+  private void legReady() {
     if (clientWantsMore) {
       askClient();
     }
   }
 
-  synchronized void clientReady() {
+  @Override
+  public void clientReady() {
     for (Leg leg : legs) {
       if (leg.wantsMore && !done) {
         leg.wantsMore = false;
@@ -256,11 +262,13 @@ final class SpanningSession {
     }
   }
 
-  synchronized void halfClose() {
+  @Override
+  public void clientHalfClosed() {
     legs.forEach(l -> l.call.halfClose());
   }
 
-  synchronized void cancel(String why) {
+  @Override
+  public void cancel(String why) {
     if (!done) {
       done = true;
       legs.forEach(l -> l.call.cancel(why, null));
@@ -269,7 +277,7 @@ final class SpanningSession {
 
   // ---- legs -> client
 
-  private synchronized void fromNode(Leg leg, RawFrame frame) {
+  private void fromNode(Leg leg, RawFrame frame) {
     if (done) {
       frame.release();
       return;
@@ -392,7 +400,7 @@ final class SpanningSession {
     owner.sendToClient(RawFrame.of(ServerFrame.newBuilder().addAllReplies(replies).build()));
   }
 
-  private synchronized void legClosed(Leg leg, Status status) {
+  private void legClosed(Leg leg, Status status) {
     leg.closed = true;
     if (done) {
       return;
@@ -410,8 +418,23 @@ final class SpanningSession {
     }
   }
 
+  @Override
+  public void lost(Status status) {
+    fail(status);
+  }
+
+  @Override
+  public void shutdown(Status status) {
+    fail(status);
+  }
+
+  @Override
+  public void release() {
+    done = true;
+  }
+
   /** Ends the session: every leg is cancelled and the client gets {@code status}. */
-  synchronized void fail(Status status) {
+  void fail(Status status) {
     if (done) {
       return;
     }
