@@ -3,7 +3,7 @@ package io.spillway.bench;
 import io.spillway.client.GpuSession;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
-import io.spillway.lease.EmbeddedKafka;
+import io.spillway.kafka.EmbeddedKafka;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;

@@ -1,7 +1,7 @@
 package io.spillway.center;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-import io.spillway.lease.EmbeddedKafka;
+import io.spillway.kafka.EmbeddedKafka;
 import java.util.Map;
 
 /** One embedded KRaft broker for the test class; points {@code spillway.center.kafka-bootstrap} at it. */

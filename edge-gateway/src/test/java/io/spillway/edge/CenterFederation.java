@@ -1,7 +1,7 @@
 package io.spillway.edge;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-import io.spillway.lease.EmbeddedKafka;
+import io.spillway.kafka.EmbeddedKafka;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
 import io.spillway.lease.gateway.CenterGateway;

@@ -1,6 +1,6 @@
 package io.spillway.launcher;
 
-import io.spillway.lease.KafkaMain;
+import io.spillway.kafka.KafkaMain;
 import io.spillway.node.NodeMain;
 import io.spillway.topology.Edge;
 import io.spillway.topology.Gateway;

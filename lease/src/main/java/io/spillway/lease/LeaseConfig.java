@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param skewMargin how long before the deadline an edge stops using a lease, to cover clock skew
  *     between edge and leader and the time a renewal takes; must be {@code < leaseDuration}
  * @param sessionTimeout the leader group's consumer session timeout: how long a silently dead leader
- *     holds leadership (the broker allows >= 1 s with {@link EmbeddedKafka}, >= 6 s by default)
+ *     holds leadership (the broker allows >= 1 s with the embedded test broker, >= 6 s by default)
  * @param maxPollInterval the longest a leader may spend between two polls before it is deposed (and
  *     then fenced if it tries to write again)
  */

@@ -2,6 +2,7 @@ package io.spillway.lease;
 
 import static io.spillway.lease.LeaseTestSupport.node;
 
+import io.spillway.kafka.EmbeddedKafka;
 import io.spillway.pool.registry.Node;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseSlice;

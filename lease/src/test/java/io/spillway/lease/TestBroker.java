@@ -1,5 +1,6 @@
 package io.spillway.lease;
 
+import io.spillway.kafka.EmbeddedKafka;
 import java.util.Locale;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;

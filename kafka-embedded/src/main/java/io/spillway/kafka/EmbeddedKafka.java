@@ -1,4 +1,4 @@
-package io.spillway.lease;
+package io.spillway.kafka;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package io.spillway.lease;
+package io.spillway.kafka;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +13,9 @@ import java.util.concurrent.CountDownLatch;
  * (created and formatted on first use) and leaves it in place when it stops or is killed, so a broker
  * started again with the same PORT and DATA_DIR comes back with its topics, offsets and records (the
  * lease log survives), which is what a chaos test that stops the broker needs.
+ *
+ * <p>The broker starts with no topics, as a real cluster would: each center replica creates the lease
+ * topics at its start, before it reports ready, and the launcher starts edges after the centers.
  */
 public final class KafkaMain {
   private KafkaMain() {}
@@ -28,7 +31,6 @@ public final class KafkaMain {
     } else {
       bootstrap = kafka.start();
     }
-    LeaseTopics.ensure(bootstrap, (short) 1);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       kafka.close();

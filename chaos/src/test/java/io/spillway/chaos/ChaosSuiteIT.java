@@ -3,7 +3,6 @@ package io.spillway.chaos;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,8 +10,10 @@ import org.junit.jupiter.api.Timeout;
  * The whole chaos suite with short phases, on one federation of processes: every scenario must inject
  * its fault while load runs (requests before and after it), and across the suite no request may be
  * lost or answered wrong. Requests that fail with a clear status are allowed (and printed).
+ *
+ * <p>An integration test (failsafe): {@code verify} runs it, {@code test} does not.
  */
-class ChaosSuiteTest {
+class ChaosSuiteIT {
 
   @Test
   @Timeout(value = 9, unit = java.util.concurrent.TimeUnit.MINUTES)
@@ -37,19 +38,5 @@ class ChaosSuiteTest {
       assertEquals(0, report.lost(), "lost requests: " + report.problems());
       assertTrue(report.problems().isEmpty(), String.valueOf(report.problems()));
     }
-  }
-
-  @Test
-  void topologyIsValidAndSpills() throws Exception {
-    var t = ChaosSuite.loadTopology(null);
-    assertEquals(2, t.center().gateways().size());
-    assertEquals(2, t.center().gpuServers().size());
-    assertEquals(1, t.edges().size());
-    // The edge's cards hold fewer 2GiB slices than the test's clients: some sessions spill.
-    long slots = t.edges().get(0).gpuServers().stream().flatMap(g -> g.gpus().stream())
-        .mapToLong(g -> g.count() * ((g.memory().bytes() - g.reserve().bytes()) / Settings.quick().sliceBytes()))
-        .sum();
-    assertTrue(slots < Settings.quick().clients(), slots + " local slots");
-    assertTrue(Duration.ofSeconds(10).compareTo(t.center().leaseDuration()) < 0);
   }
 }
