@@ -57,7 +57,7 @@ import java.util.logging.Logger;
  *
  * <p>Threads: the Netty event loops (shared by client and upstream connections) run transport callbacks,
  * which only enqueue onto each session's serializing executor; the timer thread runs liveness checks,
- * failback scans, rebuild attempts and timeouts; the effects thread runs the spill target's lease calls,
+ * failback scans, rebuild attempts and timeouts; the effects pool runs the spill target's lease calls,
  * which may block on Kafka, so that neither an event loop nor a session waits on them.
  */
 public final class GatewayCore implements AutoCloseable {
@@ -101,8 +101,10 @@ public final class GatewayCore implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.effects = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "spillway-gateway-effects-" + config.name());
+    // Lease calls block at most for the lease client's own bound (max.block.ms); threads live while busy.
+    java.util.concurrent.atomic.AtomicInteger effectThreads = new java.util.concurrent.atomic.AtomicInteger();
+    this.effects = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "spillway-gateway-effects-" + config.name() + "-" + effectThreads.incrementAndGet());
       t.setDaemon(true);
       return t;
     });

@@ -3,8 +3,6 @@ package io.spillway.pool.session;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
-import io.spillway.pool.failover.CatchUpFilter;
-import io.spillway.pool.failover.Failback;
 import io.spillway.pool.failover.LossClassifier;
 import io.spillway.pool.failover.Rebuilder;
 import io.spillway.pool.failover.Recording;
@@ -19,15 +17,13 @@ import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.ServerFrame;
 import java.io.IOException;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 import java.util.logging.Logger;
 
 /**
  * A session on one server: one upstream stream at a time, each of a new generation, frames passed
  * through by the {@link FramePump}. When the upstream is lost, a journaled session is rebuilt elsewhere
- * ({@link Relocator} finds where), its replies filtered by the {@link CatchUpFilter} until it has caught
- * up; a spilled one comes home under the failback policy. Runs on the session's executor only.
+ * ({@link Relocator} finds where, {@link Rebuild} sends the journal and filters the replies until they
+ * have caught up); a spilled one comes home under the failback policy. Runs on the session's executor only.
  */
 final class DirectRoute implements Route, Upstream.Events {
   private static final Logger LOG = Logger.getLogger(DirectRoute.class.getName());
@@ -51,7 +47,6 @@ final class DirectRoute implements Route, Upstream.Events {
   /** The client's open op, as it sent it. */
   final Op openOp;
   final Rebuilder rebuilder;
-  private final Failback failback;
   private final Relocator relocator;
   private Upstream upstream;
   private int generation;
@@ -62,8 +57,7 @@ final class DirectRoute implements Route, Upstream.Events {
    * to reopen the session under it through another replica, or the same one once it answers again.
    */
   SpillTarget.Spill heldSpill;
-  /** While a rebuilt upstream catches up; null otherwise. */
-  private CatchUpFilter.CatchUp catchUp;
+  private final Rebuild rebuild;
   private boolean clientHalfClosed;
 
   DirectRoute(ForwardedSession session, SessionHost host, SynchronizationContext executor, Recording recording,
@@ -78,21 +72,48 @@ final class DirectRoute implements Route, Upstream.Events {
     FailoverConfig f = host.failover();
     this.rebuilder = new Rebuilder(host.scheduler(), System::nanoTime, f.replayDeadline(), f.replayBackoffBase(),
         f.replayBackoffMax());
-    this.failback = new Failback(f.failback() == FailoverConfig.Failback.IMMEDIATE);
     this.relocator = new Relocator(this, session, host, executor);
+    this.rebuild = new Rebuild(this, session, host, executor, recording);
   }
 
   /** Opens the first upstream with the (rewritten) first frame. */
   void open(ClientFrame first, String address, List<Slice> placed, String via, SpillTarget.Spill spill) {
-    spilled = spill;
-    session.slices = placed;
-    session.upstreamName = via;
-    upstream = Upstream.start(host, address, ++generation, via, executor, this);
-    upstream.send(RawFrame.of(first));
+    newUpstream(address, placed, via, spill).send(RawFrame.of(first));
     pump.countUp(first.getOpsCount(), 0);
     host.registered(session);
     pump.askClient(upstream);
     session.afterRouteStarted();
+  }
+
+  /** Starts a stream of the next generation to {@code address}; the session runs there from now on. */
+  Upstream newUpstream(String address, List<Slice> placed, String via, SpillTarget.Spill spill) {
+    spilled = spill;
+    session.spillingTo(spill);
+    session.slices = placed;
+    session.upstreamName = via;
+    upstream = Upstream.start(host, address, ++generation, via, executor, this);
+    return upstream;
+  }
+
+  Upstream upstream() {
+    return upstream;
+  }
+
+  boolean halfClosedByClient() {
+    return clientHalfClosed;
+  }
+
+  /** Starts rebuilding the session on a new upstream (see {@link Rebuild#start}). */
+  void rebuild(ClientFrame open, String address, List<Slice> placed, String via, SpillTarget.Spill spill) {
+    rebuild.start(open, address, placed, via, spill);
+  }
+
+  /** The rebuilt open went unanswered: try elsewhere. */
+  void reopenTimedOut(Status why) {
+    if (spilled != null) {
+      centerUnreachable(why);
+    }
+    upstreamLost(why);
   }
 
   // ---- client -> upstream
@@ -166,19 +187,14 @@ final class DirectRoute implements Route, Upstream.Events {
     }
     switch (session.state()) {
       case OPENING -> firstAnswer(frame);
-      case REBUILDING -> reopenAnswer(frame);
-      case CATCHING_UP -> {
-        ServerFrame parsed = parse(frame, "malformed frame from a rebuilt upstream: ");
-        if (parsed != null) {
-          filter(parsed);
-        }
-      }
+      case REBUILDING -> rebuild.reopenAnswer(frame);
+      case CATCHING_UP -> rebuild.catchingUp(frame);
       default -> pump.forwardDown(frame, recording == null ? null : recording::onServerFacts);
     }
     if (from != upstream || session.state() == SessionState.ENDED) {
       return;
     }
-    maybeFailBack();
+    relocator.maybeFailBack(recording);
     if (from == upstream && session.state() != SessionState.ENDED) {
       pump.askUpstream(upstream);
     }
@@ -214,94 +230,6 @@ final class DirectRoute implements Route, Upstream.Events {
     session.sendToClient(RawFrame.of(out.build()));
   }
 
-  /** The rebuilt upstream's answer to its open: its Opened becomes a Notice to the client. */
-  private void reopenAnswer(RawFrame frame) {
-    ServerFrame parsed = parse(frame, "malformed answer to a rebuilt open: ");
-    if (parsed == null) {
-      return;
-    }
-    CatchUpFilter.Reopen reopen = CatchUpFilter.splitReopen(parsed);
-    if (reopen.refusal() != null) {
-      upstreamLost(Status.UNAVAILABLE.withDescription(upstream.name + " refused the rebuilt open: "
-          + reopen.refusal().getError().getDescription()));
-      return;
-    }
-    if (reopen.opened() != null) {
-      session.nodeSessionId = reopen.opened().getSessionId();
-      session.replays++;
-      long gapNanos = rebuilder.rebuilt();
-      Status lastLoss = rebuilder.lastLoss();
-      String message = "session " + session.id().value() + " moved to " + upstream.name + " (" + session.lastMove
-          + ", after " + (lastLoss == null ? "a move" : lastLoss.getDescription()) + ")";
-      LOG.info(() -> message + " in " + gapNanos / 1_000_000 + " ms");
-      host.listener().sessionReplayed(session.tenant(), gapNanos);
-      session.notice(message, reopen.opened().getDevicesList());
-      session.moveTo(catchUp.filterThrough() >= 0 ? SessionState.CATCHING_UP : SessionState.FORWARDING);
-      if (session.state() == SessionState.FORWARDING) {
-        catchUp = null;
-      }
-    }
-    if (reopen.rest().getRepliesCount() > 0) {
-      filter(reopen.rest());
-    }
-  }
-
-  /** Drops from a rebuilt upstream's replies what the client already has; ends the catch-up past the tail. */
-  private void filter(ServerFrame parsed) {
-    CatchUpFilter.CatchUp at = catchUp != null ? catchUp : finished(-1);
-    CatchUpFilter.Step step = CatchUpFilter.apply(at, parsed);
-    if (step.rebuildFailed() != null) {
-      Reply r = step.rebuildFailed();
-      upstream.cancel("rebuild failed");
-      host.listener().replayFailed(session.tenant(), r.getError().getDescription());
-      session.end(Status.FAILED_PRECONDITION.withDescription("session " + session.id().value()
-          + " could not be rebuilt on " + upstream.name + ": journaled " + r.getError().getOp() + " (seq "
-          + r.getSeq() + ") failed there: " + r.getError().getDescription()), true);
-      return;
-    }
-    if (step.readDelivered() >= 0) {
-      recording.readDelivered(at.readSeq(), step.readDelivered());
-    }
-    ServerFrame out = step.out();
-    if (recording != null) {
-      recording.onReplies(out);
-    }
-    if (out.getRepliesCount() > 0) {
-      int answers = 0;
-      for (Reply r : out.getRepliesList()) {
-        if (r.hasSynchronized() || r.hasClosed() || (r.hasReadData() && r.getReadData().getLast())) {
-          answers++;
-        }
-      }
-      pump.answered(answers);
-      pump.sendDown(out, step.errors());
-    }
-    if (step.next() != null) {
-      catchUp = step.next();
-    } else if (session.state() == SessionState.CATCHING_UP) {
-      catchUp = null;
-      session.moveTo(SessionState.FORWARDING);
-    } else if (catchUp != null) {
-      // Caught up before the rebuilt open was answered: errors of the base still fail the rebuild.
-      catchUp = finished(catchUp.rebuildThrough());
-    }
-  }
-
-  private static CatchUpFilter.CatchUp finished(long rebuildThrough) {
-    return new CatchUpFilter.CatchUp(rebuildThrough, -1, Set.of(), -1, 0, 0);
-  }
-
-  private ServerFrame parse(RawFrame frame, String malformed) {
-    try {
-      return ServerFrame.parseFrom(frame.reader());
-    } catch (IOException e) {
-      upstreamLost(Status.UNAVAILABLE.withDescription(malformed + e.getMessage()));
-      return null;
-    } finally {
-      frame.release();
-    }
-  }
-
   @Override
   public void upstreamClosed(Upstream from, Status status, Metadata trailers) {
     if (from != upstream || session.state() == SessionState.ENDED) {
@@ -327,15 +255,13 @@ final class DirectRoute implements Route, Upstream.Events {
     }
   }
 
-  private String who() {
+  String who() {
     return spilled != null ? "center gateway " + spilled.centerAddress() : "node " + upstream.name;
   }
 
   /** The center gateway (not the lease's cards) is gone: keep the lease to reopen the session under it. */
   private void centerUnreachable(Status status) {
-    SpillTarget target = host.spillTarget();
-    SpillTarget.Spill spill = spilled;
-    host.effects().execute(() -> target.unreachable(spill, status));
+    session.spillCalls.unreachable(spilled, status);
     heldSpill = spilled;
     spilled = null;
   }
@@ -409,9 +335,9 @@ final class DirectRoute implements Route, Upstream.Events {
   }
 
   /** Cancels the current upstream and gives back what it held. */
-  private void leaveUpstream(String why) {
+  void leaveUpstream(String why) {
     session.moveTo(SessionState.LOST);
-    catchUp = null;
+    rebuild.reset();
     Upstream old = upstream;
     upstream = null;
     if (old != null) {
@@ -424,110 +350,13 @@ final class DirectRoute implements Route, Upstream.Events {
     } else {
       host.placer().release(session.id());
     }
-    if (failback.drop()) {
-      host.placer().release(session.id());
-    }
+    relocator.dropFailback();
     pump.forgetAnswers();
   }
 
-  /**
-   * Opens the session on a new upstream and sends the journal's base and tail. Replies are filtered
-   * until the tail is answered: the new Opened becomes a Notice, errors and read data the client already
-   * has are dropped.
-   */
-  void rebuild(ClientFrame open, String address, List<Slice> placed, String via, SpillTarget.Spill spill) {
-    String notReplayable = recording.whyNotReplayable();
-    if (notReplayable != null) {
-      // What the client sent while a new slice was being found could not all be journaled.
-      if (spill != null) {
-        session.giveBack(spill);
-      }
-      host.listener().replayFailed(session.tenant(), notReplayable);
-      Status lastLoss = rebuilder.lastLoss();
-      session.end(Status.FAILED_PRECONDITION.withDescription("session " + session.id().value() + " was lost ("
-          + (lastLoss == null ? "moved" : lastLoss.getDescription()) + ") and cannot be rebuilt on another"
-          + " GPU: " + notReplayable), true);
-      return;
-    }
-    spilled = spill;
-    session.spillingTo(spill);
-    Recording.Plan plan = recording.plan();
-    String from = session.upstreamName;
-    session.slices = placed;
-    session.upstreamName = via;
-    upstream = Upstream.start(host, address, ++generation, via, executor, this);
-    session.moveTo(SessionState.REBUILDING);
-    catchUp = plan.catchUp();
-    upstream.send(RawFrame.of(open));
-    for (ClientFrame f : plan.frames()) {
-      upstream.send(RawFrame.of(f));
-    }
-    // The last op sent in the old stream may have been a synchronizing one whose answer now comes from the
-    // new stream; the latency metric restarts from here.
-    pump.awaitAnswers(plan.synchronizingInTail());
-    if (clientHalfClosed) {
-      upstream.halfClose();
-    }
-    // A link that accepts connections but carries nothing (a cut that blackholes, a half-open proxy) would
-    // leave the rebuilt open unanswered with no error: give it a bound, then try again elsewhere.
-    Upstream attempt = upstream;
-    long timeout = host.failover().reopenTimeout().toMillis();
-    host.scheduler().schedule(() -> executor.execute(() -> reopenTimedOut(attempt, timeout)), timeout);
-    session.lastMove = from + " -> " + via;
-    LOG.info(() -> "session " + session.id().value() + " of tenant " + session.tenant() + ": rebuilding on " + via
-        + " (" + plan.baseOps() + " journaled ops, " + plan.tailOps() + " resent)");
-    host.scheduler().schedule(() -> executor.execute(() -> {
-      if (session.state() != SessionState.ENDED) {
-        pump.askClient(upstream);
-      }
-    }), 0);
-  }
-
-  private void reopenTimedOut(Upstream attempt, long timeoutMillis) {
-    if (session.state() != SessionState.REBUILDING || upstream != attempt) {
-      return;
-    }
-    Status why = Status.UNAVAILABLE.withDescription(who() + " did not answer the rebuilt open of session "
-        + session.id().value() + " within " + timeoutMillis + " ms");
-    if (spilled != null) {
-      centerUnreachable(why);
-    }
-    upstreamLost(why);
-  }
-
-  // ---- failback: a spilled session comes home when local capacity returns
-
   @Override
   public void tryFailBack() {
-    FailoverConfig.Failback policy = host.failover().failback();
-    if (policy == FailoverConfig.Failback.NEVER || spilled == null || request == null
-        || !failback.wantsSlices(session.state() == SessionState.FORWARDING, recording)) {
-      return;
-    }
-    SpillTarget spill = host.spillTarget();
-    if (spill != null && spill.spillFirst(host.placer().snapshot())) {
-      return;
-    }
-    List<Slice> home = Admission.placeOnOneServer(host, session.id(), request).slices();
-    if (home == null) {
-      return;
-    }
-    failback.reserve(home);
-    maybeFailBack();
-  }
-
-  /** Moves to the reserved local slices if the session may move now. */
-  private void maybeFailBack() {
-    List<Slice> home = failback.takeIfDue(session.state() == SessionState.FORWARDING, recording);
-    if (home == null) {
-      return;
-    }
-    rebuilder.moving(Status.OK.withDescription("local capacity returned (failback "
-        + host.failover().failback().name().toLowerCase(Locale.ROOT).replace('_', '-') + ")"));
-    leaveUpstream("back to the local pool");
-    host.listener().failedBack(session.tenant());
-    rebuild(Admission.pinned(ClientFrame.newBuilder().addOps(openOp).build(), home), home.get(0).address(), home,
-        home.get(0).nodeId(), null);
+    relocator.tryFailBack(spilled != null, recording);
   }
 
   @Override

@@ -4,9 +4,7 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
-import io.spillway.pool.failover.Recording;
 import io.spillway.pool.forward.RawFrame;
-import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.SessionInfo;
 import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
@@ -26,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -51,6 +48,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   private final Instant openedAt;
   private final SynchronizationContext executor;
   final FramePump pump;
+  final SpillCalls spillCalls;
   private SessionState state = SessionState.OPENING;
   private Route route;
   private Op openOp;
@@ -60,6 +58,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   // Read by info() and the gateway's scans from other threads.
   private volatile String clientName = "";
   private volatile String leaseId;
+  private volatile String centerLease;
   private volatile boolean spilled;
   volatile List<Slice> slices = List.of();
   volatile String upstreamName = "";
@@ -73,6 +72,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     this.id = id;
     this.openedAt = host.clock().instant();
     this.pump = new FramePump(client, host.listener(), id.value());
+    this.spillCalls = new SpillCalls(host, id);
     this.executor = new SynchronizationContext((thread, e) -> {
       LOG.log(Level.SEVERE, "gateway bug in session " + id.value(), e);
       if (state != SessionState.ENDED) {
@@ -93,7 +93,8 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   /** The lease the session runs under: at a center, the edge's; at an edge, the one it borrowed. */
   public String leaseId() {
-    return leaseId;
+    String lease = centerLease;
+    return lease != null ? lease : leaseId;
   }
 
   public boolean spilled() {
@@ -219,65 +220,20 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       pump.tenant = openOp.getOpen().getTenant();
       clientName = openOp.getOpen().getClientName();
     }
-    String what = "open (seq " + (openOp == null ? 0 : openOp.getSeq()) + ")";
-    Admission.Decision decision = Admission.decide(host, id, parsed);
-    if (decision instanceof Admission.Refuse r) {
-      refuse(r.seq(), r.status());
-    } else if (decision instanceof Admission.Spanning s) {
-      slices = s.slices();
-      SpanningRoute span = new SpanningRoute(this, host, executor, id.value(), s.slices());
-      route = span;
-      host.registered(this);
-      span.start(parsed);
-      afterRouteStarted();
-    } else if (decision instanceof Admission.Local l) {
-      directRoute(l.request(), journal(parsed)).open(Admission.pinned(parsed, l.slices()),
-          l.slices().get(0).address(), l.slices(), l.slices().get(0).nodeId(), null);
-    } else if (decision instanceof Admission.UnderLease u) {
-      openUnderLease(parsed, u, what);
-    } else if (decision instanceof Admission.Spill s) {
-      spill(parsed, s, what);
-    }
+    new Opener(this, host, executor).open(parsed, Admission.decide(host, id, parsed));
   }
 
-  /** A center gateway: the session runs on the cards of the lease the edge names. */
-  private void openUnderLease(ClientFrame parsed, Admission.UnderLease u, String what) {
-    host.leaseAuthority().admit(u.lease().getLeaseId(), u.lease().getEpoch(), tenant())
-        .whenComplete((cards, error) -> executor.execute(() -> {
-          if (error != null) {
-            Status st = Status.fromThrowable(error);
-            refuse(openOp.getSeq(), st.withDescription(what + ": " + st.getDescription()));
-          } else if (state == SessionState.ENDED) {
-            host.placer().release(id);
-          } else {
-            leaseId = u.lease().getLeaseId();
-            directRoute(null, null).open(Admission.pinned(parsed, cards), cards.get(0).address(), cards,
-                cards.get(0).nodeId(), null);
-          }
-        }));
+  Op openOp() {
+    return openOp;
   }
 
-  /** An edge whose pool cannot take the session: borrow center capacity and open it there. */
-  private void spill(ClientFrame parsed, Admission.Spill s, String what) {
-    borrow(s.request()).whenComplete((spill, error) -> executor.execute(() -> {
-      if (error != null) {
-        refuse(openOp.getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": " + s.localRefusal()
-            + "; center: " + Status.fromThrowable(error).getDescription()));
-      } else if (state == SessionState.ENDED) {
-        giveBack(spill);
-      } else {
-        spillingTo(spill);
-        host.listener().spilled(tenant());
-        directRoute(s.request(), journal(parsed)).open(Admission.withLease(parsed, spill),
-            spill.centerAddress(), List.of(), "center", spill);
-      }
-    }));
+  void route(Route route) {
+    this.route = route;
   }
 
-  private DirectRoute directRoute(SliceRequest request, Recording recording) {
-    DirectRoute direct = new DirectRoute(this, host, executor, recording, request, openOp);
-    route = direct;
-    return direct;
+  /** At a center: the session runs under the edge's lease {@code lease} for its whole life. */
+  void underLease(String lease) {
+    centerLease = lease;
   }
 
   /** Called by a route once its upstream streams exist. */
@@ -287,50 +243,17 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     }
   }
 
-  /** An edge journals its single-server sessions, from the ops that follow the open in the first frame. */
-  private Recording journal(ClientFrame first) {
-    FailoverConfig f = host.failover();
-    if (!f.journal()) {
-      return null;
-    }
-    Recording r = new Recording(f.maxSessionBytes(), host.journalBudget());
-    noticeIfAny(r.onFirstFrame(first), false);
-    return r;
-  }
-
-  /**
-   * Borrows center capacity on the effects executor; losing the lease later moves the session if it
-   * still runs on it. The future completes on whatever thread the spill target completes it.
-   */
+  /** Borrows center capacity; losing the lease later moves the session if it still runs on it. */
   CompletableFuture<SpillTarget.Spill> borrow(SliceRequest asked) {
-    SpillTarget target = host.spillTarget();
-    AtomicReference<String> lease = new AtomicReference<>();
-    CompletableFuture<SpillTarget.Spill> result = new CompletableFuture<>();
-    host.effects().execute(() -> {
-      try {
-        target.borrow(id, asked, st -> executor.execute(() -> {
-          if (state != SessionState.ENDED && route != null) {
-            route.leaseLost(lease.get(), st);
-          }
-        })).whenComplete((spill, error) -> {
-          if (spill != null) {
-            lease.set(spill.leaseId());
-            result.complete(spill);
-          } else {
-            result.completeExceptionally(error);
-          }
-        });
-      } catch (RuntimeException e) {
-        result.completeExceptionally(e);
+    return spillCalls.borrow(asked, (lease, st) -> executor.execute(() -> {
+      if (state != SessionState.ENDED && route != null) {
+        route.leaseLost(lease, st);
       }
-    });
-    return result;
+    }));
   }
 
-  /** Gives a lease back, off this executor. */
   void giveBack(SpillTarget.Spill spill) {
-    SpillTarget target = host.spillTarget();
-    host.effects().execute(() -> target.giveBack(spill));
+    spillCalls.giveBack(spill);
   }
 
   /** The session now runs (or will) on {@code spill}; null: on the local pool. */
@@ -421,7 +344,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   }
 
   /** Refuses an open: an error reply naming the op, then the stream ends with the same status. */
-  private void refuse(long seq, Status status) {
+  void refuse(long seq, Status status) {
     host.listener().openRefused(tenant(), status.getCode());
     if (state == SessionState.ENDED) {
       return;

@@ -37,7 +37,8 @@ public interface SessionHost {
 
   /**
    * Where calls that may block run (the spill target's lease calls, which send to Kafka), so that they
-   * never run on a transport thread or a session's executor. One thread: calls run in the order made.
+   * never run on a transport thread or a session's executor. A pool: a call that hangs holds up no
+   * other; each session orders its own calls.
    */
   Executor effects();
 

@@ -12,10 +12,8 @@ import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Opened;
 import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.ServerFrame;
-import io.spillway.protocol.v1.Synchronize;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +47,7 @@ final class SpanningRoute implements Route {
   private final List<Leg> legs = new ArrayList<>();
   private final int[] legOfDevice;
   private final int[] localIndex;
-  private final Map<Long, Integer> bufferLeg = new HashMap<>();
+  private final SpanningOps routing;
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
   private final List<Reply> held = new ArrayList<>();
   private long openSeq;
@@ -115,6 +113,7 @@ final class SpanningRoute implements Route {
       localIndex[d] = leg.slices.size();
       leg.slices.add(s);
     }
+    this.routing = new SpanningOps(legs.size(), legOfDevice, localIndex);
   }
 
   /** Opens a stream to each server, then routes the rest of the first frame. */
@@ -164,58 +163,7 @@ final class SpanningRoute implements Route {
   }
 
   private void route(List<Op> ops) {
-    List<ClientFrame.Builder> out = new ArrayList<>();
-    for (int i = 0; i < legs.size(); i++) {
-      out.add(ClientFrame.newBuilder());
-    }
-    for (Op op : ops) {
-      switch (op.getKindCase()) {
-        case ALLOC -> {
-          int d = op.getAlloc().getDevice();
-          if (d >= legOfDevice.length) {
-            out.get(0).addOps(op); // the node refuses the device index with INVALID_ARGUMENT
-          } else {
-            bufferLeg.put(op.getAlloc().getHandle(), legOfDevice[d]);
-            out.get(legOfDevice[d]).addOps(op.toBuilder().setAlloc(op.getAlloc().toBuilder().setDevice(localIndex[d])));
-          }
-        }
-        case LAUNCH -> {
-          int d = op.getLaunch().getDevice();
-          if (d >= legOfDevice.length) {
-            out.get(0).addOps(op);
-          } else {
-            out.get(legOfDevice[d]).addOps(op.toBuilder().setLaunch(op.getLaunch().toBuilder().setDevice(localIndex[d])));
-          }
-        }
-        case WRITE -> out.get(legOf(op.getWrite().getHandle())).addOps(op);
-        case FILL -> out.get(legOf(op.getFill().getHandle())).addOps(op);
-        case FREE -> {
-          Integer leg = bufferLeg.remove(op.getFree().getHandle());
-          if (leg != null) {
-            out.get(leg).addOps(op);
-          } else {
-            out.forEach(b -> b.addOps(op)); // a module handle, known to every leg
-          }
-        }
-        case READ -> {
-          int owner = legOf(op.getRead().getHandle());
-          expect(op.getSeq(), Reply.KindCase.READ_DATA);
-          for (int i = 0; i < legs.size(); i++) {
-            out.get(i).addOps(i == owner ? op
-                : Op.newBuilder().setSeq(op.getSeq()).setSynchronize(Synchronize.getDefaultInstance()).build());
-          }
-        }
-        case SYNCHRONIZE -> {
-          expect(op.getSeq(), Reply.KindCase.SYNCHRONIZED);
-          out.forEach(b -> b.addOps(op));
-        }
-        case CLOSE -> {
-          expect(op.getSeq(), Reply.KindCase.CLOSED);
-          out.forEach(b -> b.addOps(op));
-        }
-        default -> out.forEach(b -> b.addOps(op)); // load_module everywhere; bad ops get each node's error
-      }
-    }
+    List<ClientFrame.Builder> out = routing.split(ops, this::expect);
     long bytes = 0;
     for (int i = 0; i < legs.size(); i++) {
       if (out.get(i).getOpsCount() > 0) {
@@ -225,10 +173,6 @@ final class SpanningRoute implements Route {
       }
     }
     core.listener().forwardedUp(owner.tenant(), ops.size(), bytes);
-  }
-
-  private int legOf(long handle) {
-    return bufferLeg.getOrDefault(handle, 0);
   }
 
   private void expect(long seq, Reply.KindCase kind) {
