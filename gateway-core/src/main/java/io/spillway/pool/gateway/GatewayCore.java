@@ -19,10 +19,7 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.spillway.pool.failover.JournalBudget;
-import io.spillway.pool.failover.Scheduler;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.SlicePlacer;
@@ -38,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -80,7 +76,7 @@ public final class GatewayCore implements AutoCloseable {
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
   private final ExecutorService effects;
-  private final SessionHost host = new Host();
+  private final SessionHost host;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
   private volatile FailoverConfig failover = FailoverConfig.defaults();
@@ -108,6 +104,7 @@ public final class GatewayCore implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.host = new CoreHost(this, sessions, this::schedule, effects);
     // Slices lost with their node: end those sessions with UNAVAILABLE, off the registry's thread.
     placer.addListener((nodeId, lost, reason) -> timer.execute(() -> {
       for (SessionId sid : lost) {
@@ -184,7 +181,7 @@ public final class GatewayCore implements AutoCloseable {
   }
 
   /** Runs {@code task} on the gateway's timer thread after {@code delayMillis}. */
-  private void schedule(Runnable task, long delayMillis) {
+  void schedule(Runnable task, long delayMillis) {
     try {
       timer.schedule(() -> {
         try {
@@ -284,97 +281,20 @@ public final class GatewayCore implements AutoCloseable {
     return sessions.values().stream().map(ForwardedSession::info).toList();
   }
 
-  /** What the sessions get from the gateway. */
-  private final class Host implements SessionHost {
-    private final Scheduler scheduler = GatewayCore.this::schedule;
+  SpillTarget spillTarget() {
+    return spillTarget;
+  }
 
-    @Override
-    public GatewayConfig config() {
-      return config;
-    }
+  LeaseAuthority leaseAuthority() {
+    return leaseAuthority;
+  }
 
-    @Override
-    public FailoverConfig failover() {
-      return failover;
-    }
+  GatewayListener listener() {
+    return listener;
+  }
 
-    @Override
-    public SlicePlacer placer() {
-      return placer;
-    }
-
-    @Override
-    public SpillTarget spillTarget() {
-      return spillTarget;
-    }
-
-    @Override
-    public LeaseAuthority leaseAuthority() {
-      return leaseAuthority;
-    }
-
-    @Override
-    public GatewayListener listener() {
-      return listener;
-    }
-
-    @Override
-    public JournalBudget journalBudget() {
-      return journalBudget;
-    }
-
-    @Override
-    public Scheduler scheduler() {
-      return scheduler;
-    }
-
-    @Override
-    public Executor effects() {
-      return task -> {
-        try {
-          effects.execute(() -> {
-            try {
-              task.run();
-            } catch (RuntimeException e) {
-              LOG.log(Level.WARNING, "gateway side effect failed", e);
-            }
-          });
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-          // The gateway is shutting down; what it lent is given back by its owner.
-        }
-      };
-    }
-
-    @Override
-    public InstantSource clock() {
-      return clock;
-    }
-
-    @Override
-    public ClientCall<RawFrame, RawFrame> newUpstreamCall(String address) {
-      return channelTo(address).newCall(NODE_METHOD, CallOptions.DEFAULT);
-    }
-
-    @Override
-    public void registered(ForwardedSession s) {
-      sessions.put(s.id(), s);
-    }
-
-    @Override
-    public void unregistered(ForwardedSession s) {
-      sessions.remove(s.id());
-      placer.release(s.id());
-    }
-
-    @Override
-    public void nodeUnreachable(String nodeId, Status status) {
-      GatewayCore.this.nodeUnreachable(nodeId, status);
-    }
-
-    @Override
-    public boolean serving() {
-      return GatewayCore.this.serving();
-    }
+  JournalBudget journalBudget() {
+    return journalBudget;
   }
 
   /**
@@ -383,7 +303,7 @@ public final class GatewayCore implements AutoCloseable {
    * a dead server meanwhile. A node that is in fact alive registers again on its next heartbeat. Runs off
    * the transport thread, since marking down ends the node's other sessions.
    */
-  private void nodeUnreachable(String nodeId, Status status) {
+  void nodeUnreachable(String nodeId, Status status) {
     timer.execute(() -> registry.node(nodeId).filter(Node::isUp).ifPresent(n -> {
       LOG.warning(() -> "node " + nodeId + " is unreachable (" + status.getCode() + " "
           + status.getDescription() + "); its GPUs leave the pool until it registers again");
@@ -392,7 +312,7 @@ public final class GatewayCore implements AutoCloseable {
   }
 
   /** One channel per node address, shared by all sessions on that node. */
-  private ManagedChannel channelTo(String address) {
+  ManagedChannel channelTo(String address) {
     GatewayConfig.Transport t = config.transport();
     return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
         .eventLoopGroup(eventLoops)
