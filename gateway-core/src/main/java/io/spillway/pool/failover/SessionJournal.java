@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.failover;
 
 import com.google.protobuf.ByteString;
 import io.spillway.pool.forward.FrameScan;

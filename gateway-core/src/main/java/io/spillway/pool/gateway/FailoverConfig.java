@@ -19,9 +19,22 @@ import java.time.Duration;
  *     {@code UNAVAILABLE}
  * @param failback what happens to a spilled session when local capacity returns
  * @param failbackInterval how often spilled sessions look for local capacity
+ * @param reopenTimeout how long a rebuilt open may go unanswered before the attempt counts as failed
+ *     (a link that accepts connections but carries nothing would otherwise leave it waiting)
+ * @param replayBackoffBase a failed rebuild attempt is retried after twice this, each later one after
+ *     twice the delay before
+ * @param replayBackoffMax no retry of a rebuild waits longer than this
  */
 public record FailoverConfig(boolean journal, long maxSessionBytes, long maxGatewayBytes,
-    Duration replayDeadline, Failback failback, Duration failbackInterval) {
+    Duration replayDeadline, Failback failback, Duration failbackInterval, Duration reopenTimeout,
+    Duration replayBackoffBase, Duration replayBackoffMax) {
+
+  /** Rebuilt opens answered within 3 s. */
+  public static final Duration DEFAULT_REOPEN_TIMEOUT = Duration.ofSeconds(3);
+  /** Retries of a rebuild after 100 ms, 200 ms, ... */
+  public static final Duration DEFAULT_REPLAY_BACKOFF_BASE = Duration.ofMillis(50);
+  /** ... up to 2 s. */
+  public static final Duration DEFAULT_REPLAY_BACKOFF_MAX = Duration.ofSeconds(2);
 
   /** When a session spilled to the center comes back to the local pool. */
   public enum Failback {
@@ -50,6 +63,21 @@ public record FailoverConfig(boolean journal, long maxSessionBytes, long maxGate
     if (failback == null) {
       throw new IllegalArgumentException("failback must be set");
     }
+    if (reopenTimeout.isNegative() || reopenTimeout.isZero()) {
+      throw new IllegalArgumentException("reopenTimeout must be positive, got " + reopenTimeout);
+    }
+    if (replayBackoffBase.isNegative() || replayBackoffBase.isZero()
+        || replayBackoffMax.compareTo(replayBackoffBase) < 0) {
+      throw new IllegalArgumentException("replay backoff must be positive and its max at least its base, got "
+          + replayBackoffBase + " and " + replayBackoffMax);
+    }
+  }
+
+  /** With the default reopen timeout and replay backoff. */
+  public FailoverConfig(boolean journal, long maxSessionBytes, long maxGatewayBytes, Duration replayDeadline,
+      Failback failback, Duration failbackInterval) {
+    this(journal, maxSessionBytes, maxGatewayBytes, replayDeadline, failback, failbackInterval,
+        DEFAULT_REOPEN_TIMEOUT, DEFAULT_REPLAY_BACKOFF_BASE, DEFAULT_REPLAY_BACKOFF_MAX);
   }
 
   /** Journal on, 256 MiB per session, 4 GiB per gateway, 30 s to rebuild, no failback. */
@@ -65,15 +93,26 @@ public record FailoverConfig(boolean journal, long maxSessionBytes, long maxGate
 
   public FailoverConfig withFailback(Failback policy) {
     return new FailoverConfig(journal, maxSessionBytes, maxGatewayBytes, replayDeadline, policy,
-        failbackInterval);
+        failbackInterval, reopenTimeout, replayBackoffBase, replayBackoffMax);
   }
 
   public FailoverConfig withBounds(long perSession, long perGateway) {
-    return new FailoverConfig(journal, perSession, perGateway, replayDeadline, failback, failbackInterval);
+    return new FailoverConfig(journal, perSession, perGateway, replayDeadline, failback, failbackInterval,
+        reopenTimeout, replayBackoffBase, replayBackoffMax);
   }
 
   public FailoverConfig withReplayDeadline(Duration deadline) {
     return new FailoverConfig(journal, maxSessionBytes, maxGatewayBytes, deadline, failback,
-        failbackInterval);
+        failbackInterval, reopenTimeout, replayBackoffBase, replayBackoffMax);
+  }
+
+  public FailoverConfig withReopenTimeout(Duration timeout) {
+    return new FailoverConfig(journal, maxSessionBytes, maxGatewayBytes, replayDeadline, failback,
+        failbackInterval, timeout, replayBackoffBase, replayBackoffMax);
+  }
+
+  public FailoverConfig withReplayBackoff(Duration base, Duration max) {
+    return new FailoverConfig(journal, maxSessionBytes, maxGatewayBytes, replayDeadline, failback,
+        failbackInterval, reopenTimeout, base, max);
   }
 }

@@ -14,11 +14,55 @@ import java.time.Duration;
  * @param heartbeatInterval how often nodes are asked to heartbeat
  * @param heartbeatTimeout how long a node may stay silent before it is marked down
  * @param quotas per-tenant session and memory quotas
+ * @param transport the gateway's streams to its nodes and center gateways
  */
 public record GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
-    Duration heartbeatTimeout, TenantQuotas quotas) {
+    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport) {
+
+  /**
+   * How the gateway's connections behave. A node or center that vanishes without closing its
+   * connections (a cut link, a frozen host) is found by keepalive: no answer to a ping within the
+   * timeout breaks the streams, which are then rebuilt elsewhere. Servers permit pings every second.
+   *
+   * @param keepAliveTime how often an upstream connection with streams is pinged
+   * @param keepAliveTimeout how long a ping may go unanswered before the connection is closed
+   * @param connectTimeout how long a connection to an upstream may take to establish
+   * @param flowControlWindowBytes the HTTP/2 flow-control window of every stream, both ways
+   */
+  public record Transport(Duration keepAliveTime, Duration keepAliveTimeout, Duration connectTimeout,
+      int flowControlWindowBytes) {
+
+    public Transport {
+      if (keepAliveTime.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("keepAliveTime must be at least 1s (what servers permit), got "
+            + keepAliveTime);
+      }
+      if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
+        throw new IllegalArgumentException("keepAliveTimeout must be positive, got " + keepAliveTimeout);
+      }
+      if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+        throw new IllegalArgumentException("connectTimeout must be positive, got " + connectTimeout);
+      }
+      if (flowControlWindowBytes < 65_535) {
+        throw new IllegalArgumentException("flowControlWindowBytes must be at least 65535, got "
+            + flowControlWindowBytes);
+      }
+    }
+
+    /** Keepalive 2 s, answered within 2 s; connect within 3 s; a 16 MiB window. */
+    public static Transport defaults() {
+      return new Transport(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(3), 16 << 20);
+    }
+  }
+
+  /** With the default transport settings. */
+  public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
+      Duration heartbeatTimeout, TenantQuotas quotas) {
+    this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, Transport.defaults());
+  }
 
   public GatewayConfig {
+    java.util.Objects.requireNonNull(transport, "transport");
     if (heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
       throw new IllegalArgumentException("heartbeatInterval must be positive, got " + heartbeatInterval);
     }
@@ -38,14 +82,18 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
   }
 
   public GatewayConfig withHeartbeat(Duration interval, Duration timeout) {
-    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas);
+    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport);
   }
 
   public GatewayConfig withQuotas(TenantQuotas quotas) {
-    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas);
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport);
   }
 
   public GatewayConfig withPort(int port) {
-    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas);
+    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport);
+  }
+
+  public GatewayConfig withTransport(Transport transport) {
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport);
   }
 }

@@ -19,11 +19,14 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.spillway.pool.failover.JournalBudget;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.SlicePlacer;
 import io.spillway.pool.registry.Node;
 import io.spillway.pool.registry.NodeRegistry;
+import io.spillway.pool.session.ForwardedSession;
+import io.spillway.pool.session.SessionHost;
 import io.spillway.protocol.v1.GpuSessionServiceGrpc;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
@@ -46,6 +50,11 @@ import java.util.logging.Logger;
  *
  * <p>A client cannot tell a gateway from a node: the gateway serves the node's session service, places
  * each session on a slice of one of its nodes' cards, and forwards the stream there.
+ *
+ * <p>Threads: the Netty event loops (shared by client and upstream connections) run transport callbacks,
+ * which only enqueue onto each session's serializing executor; the timer thread runs liveness checks,
+ * failback scans, rebuild attempts and timeouts; the effects pool runs the spill target's lease calls,
+ * which may block on Kafka, so that neither an event loop nor a session waits on them.
  */
 public final class GatewayCore implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(GatewayCore.class.getName());
@@ -66,29 +75,12 @@ public final class GatewayCore implements AutoCloseable {
   private final Map<SessionId, ForwardedSession> sessions = new ConcurrentHashMap<>();
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
+  private final ExecutorService effects;
+  private final SessionHost host;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
   private volatile FailoverConfig failover = FailoverConfig.defaults();
-  private final java.util.concurrent.atomic.AtomicLong journalBytes = new java.util.concurrent.atomic.AtomicLong();
-  private final SessionJournal.Budget journalBudget = new SessionJournal.Budget() {
-    @Override
-    public boolean tryTake(long bytes) {
-      long limit = failover.maxGatewayBytes();
-      for (long now = journalBytes.get(); ; now = journalBytes.get()) {
-        if (now + bytes > limit) {
-          return false;
-        }
-        if (journalBytes.compareAndSet(now, now + bytes)) {
-          return true;
-        }
-      }
-    }
-
-    @Override
-    public void give(long bytes) {
-      journalBytes.addAndGet(-bytes);
-    }
-  };
+  private final JournalBudget journalBudget = new JournalBudget(() -> failover.maxGatewayBytes());
   private final EventLoopGroup eventLoops;
   private final Class<? extends Channel> channelType;
   private final Server server;
@@ -105,6 +97,14 @@ public final class GatewayCore implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    // Lease calls block at most for the lease client's own bound (max.block.ms); threads live while busy.
+    java.util.concurrent.atomic.AtomicInteger effectThreads = new java.util.concurrent.atomic.AtomicInteger();
+    this.effects = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "spillway-gateway-effects-" + config.name() + "-" + effectThreads.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.host = new CoreHost(this, sessions, this::schedule, effects);
     // Slices lost with their node: end those sessions with UNAVAILABLE, off the registry's thread.
     placer.addListener((nodeId, lost, reason) -> timer.execute(() -> {
       for (SessionId sid : lost) {
@@ -120,7 +120,7 @@ public final class GatewayCore implements AutoCloseable {
         .addMethod(NODE_METHOD, new ServerCallHandler<RawFrame, RawFrame>() {
           @Override
           public ServerCall.Listener<RawFrame> startCall(ServerCall<RawFrame, RawFrame> call, Metadata headers) {
-            ForwardedSession s = new ForwardedSession(GatewayCore.this, call,
+            ForwardedSession s = new ForwardedSession(host, call,
                 SessionId.of(config.name() + "-" + UUID.randomUUID().toString().substring(0, 13)));
             call.sendHeaders(new Metadata());
             call.request(1);
@@ -145,7 +145,7 @@ public final class GatewayCore implements AutoCloseable {
         .channelType(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
         .directExecutor()
         .maxInboundMessageSize(MAX_FRAME_BYTES)
-        .flowControlWindow(16 << 20)
+        .flowControlWindow(config.transport().flowControlWindowBytes())
         .permitKeepAliveTime(1, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .addService(sessionsService)
@@ -177,11 +177,7 @@ public final class GatewayCore implements AutoCloseable {
 
   /** Bytes the journals of all sessions hold now. */
   public long journalBytes() {
-    return journalBytes.get();
-  }
-
-  SessionJournal.Budget journalBudget() {
-    return journalBudget;
+    return journalBudget.bytes();
   }
 
   /** Runs {@code task} on the gateway's timer thread after {@code delayMillis}. */
@@ -197,14 +193,6 @@ public final class GatewayCore implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException stopping) {
       // The gateway is shutting down; its sessions end with it.
     }
-  }
-
-  LeaseAuthority leaseAuthority() {
-    return leaseAuthority;
-  }
-
-  SpillTarget spillTarget() {
-    return spillTarget;
   }
 
   /** Ends the sessions running under a lease that is no longer live (revoked, expired). */
@@ -278,10 +266,6 @@ public final class GatewayCore implements AutoCloseable {
     return clock;
   }
 
-  GatewayListener listener() {
-    return listener;
-  }
-
   /** True while the gRPC server (sessions and node registration) is serving. */
   public boolean serving() {
     return !server.isShutdown();
@@ -297,13 +281,20 @@ public final class GatewayCore implements AutoCloseable {
     return sessions.values().stream().map(ForwardedSession::info).toList();
   }
 
-  void registerSession(ForwardedSession s) {
-    sessions.put(s.id(), s);
+  SpillTarget spillTarget() {
+    return spillTarget;
   }
 
-  void unregisterSession(ForwardedSession s) {
-    sessions.remove(s.id());
-    placer.release(s.id());
+  LeaseAuthority leaseAuthority() {
+    return leaseAuthority;
+  }
+
+  GatewayListener listener() {
+    return listener;
+  }
+
+  JournalBudget journalBudget() {
+    return journalBudget;
   }
 
   /**
@@ -322,19 +313,17 @@ public final class GatewayCore implements AutoCloseable {
 
   /** One channel per node address, shared by all sessions on that node. */
   ManagedChannel channelTo(String address) {
+    GatewayConfig.Transport t = config.transport();
     return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
         .eventLoopGroup(eventLoops)
         .channelType(channelType)
         .usePlaintext()
         .directExecutor()
-        .flowControlWindow(16 << 20)
+        .flowControlWindow(t.flowControlWindowBytes())
         .maxInboundMessageSize(MAX_FRAME_BYTES)
-        // A node or center that vanishes without closing its connections (a cut link, a frozen host) is
-        // found by keepalive: no answer to a ping within the timeout breaks the streams, which are then
-        // rebuilt elsewhere. Servers permit pings every second.
-        .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, 3000)
-        .keepAliveTime(2, TimeUnit.SECONDS)
-        .keepAliveTimeout(2, TimeUnit.SECONDS)
+        .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) t.connectTimeout().toMillis())
+        .keepAliveTime(t.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
+        .keepAliveTimeout(t.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveWithoutCalls(false)
         .build());
   }
@@ -346,6 +335,7 @@ public final class GatewayCore implements AutoCloseable {
       s.shutdown(Status.UNAVAILABLE.withDescription("gateway " + config.name() + " is shutting down"));
     }
     timer.shutdownNow();
+    effects.shutdown();
     channels.values().forEach(ManagedChannel::shutdownNow);
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);

@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

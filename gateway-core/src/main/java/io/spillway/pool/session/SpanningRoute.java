@@ -1,9 +1,9 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.session;
 
-import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.SynchronizationContext;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.placement.Slice;
 import io.spillway.protocol.v1.ClientFrame;
@@ -12,10 +12,8 @@ import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Opened;
 import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.ServerFrame;
-import io.spillway.protocol.v1.Synchronize;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,17 +35,35 @@ import java.util.TreeMap;
  * spanning session's reads cost memory at the gateway (at most one read at a time per session).
  *
  * <p>Unlike single-server sessions, frames are parsed and rebuilt: spanning sessions trade some speed
- * for GPUs on several servers. Threading: all state is guarded by this object's monitor.
+ * for GPUs on several servers. Threading: runs on the session's executor; the legs' transport callbacks
+ * only enqueue onto it.
  */
-final class SpanningSession {
+final class SpanningRoute implements Route {
 
   private final ForwardedSession owner;
-  private final GatewayCore core;
+  private final SessionHost core;
+  private final SynchronizationContext executor;
   private final String sessionId;
   private final List<Leg> legs = new ArrayList<>();
   private final int[] legOfDevice;
   private final int[] localIndex;
-  private final Map<Long, Integer> bufferLeg = new HashMap<>();
+  private final SpanningOps routing;
+  private final SpanningOps.Expect sink = new SpanningOps.Expect() {
+    @Override
+    public void expect(long seq, Reply.KindCase kind) {
+      SpanningRoute.this.expect(seq, kind);
+    }
+
+    @Override
+    public void everyLeg(long seq) {
+      everyLeg.put(seq, false);
+    }
+
+    @Override
+    public void refuse(Op op, Status.Code code, String description) {
+      SpanningRoute.this.refuse(op, code, description);
+    }
+  };
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
   private final List<Reply> held = new ArrayList<>();
   /**
@@ -72,22 +88,22 @@ final class SpanningSession {
 
     Leg(String nodeId, String address) {
       this.nodeId = nodeId;
-      this.call = core.channelTo(address).newCall(GatewayCore.NODE_METHOD, CallOptions.DEFAULT);
+      this.call = core.newUpstreamCall(address);
     }
 
     @Override
     public void onMessage(RawFrame frame) {
-      fromNode(this, frame);
+      executor.execute(() -> fromNode(this, frame));
     }
 
     @Override
     public void onReady() {
-      legReady();
+      executor.execute(SpanningRoute.this::legReady);
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
-      legClosed(this, status);
+      executor.execute(() -> legClosed(this, status));
     }
   }
 
@@ -102,9 +118,11 @@ final class SpanningSession {
     Reply.KindCase kind;
   }
 
-  SpanningSession(ForwardedSession owner, GatewayCore core, String sessionId, List<Slice> slices) {
+  SpanningRoute(ForwardedSession owner, SessionHost core, SynchronizationContext executor, String sessionId,
+      List<Slice> slices) {
     this.owner = owner;
     this.core = core;
+    this.executor = executor;
     this.sessionId = sessionId;
     this.legOfDevice = new int[slices.size()];
     this.localIndex = new int[slices.size()];
@@ -120,10 +138,11 @@ final class SpanningSession {
       localIndex[d] = leg.slices.size();
       leg.slices.add(s);
     }
+    this.routing = new SpanningOps(legs.size(), legOfDevice, localIndex);
   }
 
   /** Opens a stream to each server, then routes the rest of the first frame. */
-  synchronized void start(ClientFrame first) {
+  void start(ClientFrame first) {
     Op openOp = first.getOps(0);
     openSeq = openOp.getSeq();
     Pending p = new Pending();
@@ -146,7 +165,8 @@ final class SpanningSession {
 
   // ---- client -> legs
 
-  synchronized void fromClient(RawFrame frame) {
+  @Override
+  public void fromClient(RawFrame frame) {
     if (done) {
       frame.release();
       return;
@@ -168,96 +188,7 @@ final class SpanningSession {
   }
 
   private void route(List<Op> ops) {
-    List<ClientFrame.Builder> out = new ArrayList<>();
-    for (int i = 0; i < legs.size(); i++) {
-      out.add(ClientFrame.newBuilder());
-    }
-    for (Op op : ops) {
-      switch (op.getKindCase()) {
-        case ALLOC -> {
-          int d = op.getAlloc().getDevice();
-          if (d >= legOfDevice.length) {
-            out.get(0).addOps(op); // the node refuses the device index with INVALID_ARGUMENT
-          } else {
-            bufferLeg.put(op.getAlloc().getHandle(), legOfDevice[d]);
-            out.get(legOfDevice[d]).addOps(op.toBuilder().setAlloc(op.getAlloc().toBuilder().setDevice(localIndex[d])));
-          }
-        }
-        case LAUNCH -> {
-          int d = op.getLaunch().getDevice();
-          if (d >= legOfDevice.length) {
-            out.get(0).addOps(op);
-          } else {
-            out.get(legOfDevice[d]).addOps(op.toBuilder().setLaunch(op.getLaunch().toBuilder().setDevice(localIndex[d])));
-          }
-        }
-        case WRITE -> out.get(legOf(op.getWrite().getHandle())).addOps(op);
-        case FILL -> out.get(legOf(op.getFill().getHandle())).addOps(op);
-        case MEMSET -> out.get(legOf(op.getMemset().getHandle())).addOps(op);
-        case COPY -> {
-          int leg = legOf(op.getCopy().getDst());
-          if (leg != legOf(op.getCopy().getSrc())) {
-            refuse(op, Status.Code.INVALID_ARGUMENT, "copy (seq " + op.getSeq() + "): handles "
-                + op.getCopy().getSrc() + " and " + op.getCopy().getDst() + " are on different GPU servers of"
-                + " this session; a copy stays on one server");
-          } else {
-            out.get(leg).addOps(op);
-          }
-        }
-        case LAUNCH_RAW -> {
-          int d = op.getLaunchRaw().getDevice();
-          if (d >= legOfDevice.length) {
-            out.get(0).addOps(op);
-          } else {
-            out.get(legOfDevice[d]).addOps(op.toBuilder().setLaunchRaw(op.getLaunchRaw().toBuilder()
-                .setDevice(localIndex[d])));
-          }
-        }
-        case GET_GLOBAL -> {
-          int d = op.getGetGlobal().getDevice();
-          if (d >= legOfDevice.length) {
-            out.get(0).addOps(op);
-          } else {
-            // Answered by that leg alone: its reply is ordered like a pipelined op's error.
-            bufferLeg.put(op.getGetGlobal().getHandle(), legOfDevice[d]);
-            out.get(legOfDevice[d]).addOps(op.toBuilder().setGetGlobal(op.getGetGlobal().toBuilder()
-                .setDevice(localIndex[d])));
-          }
-        }
-        case EVENT_RECORD, EVENT_ELAPSED, EVENT_FREE -> refuse(op, Status.Code.UNIMPLEMENTED,
-            op.getKindCase().name().toLowerCase(java.util.Locale.ROOT) + " (seq " + op.getSeq() + "): events"
-                + " are not supported in a session whose GPUs span servers (their clocks do not compare)");
-        case FREE -> {
-          Integer leg = bufferLeg.remove(op.getFree().getHandle());
-          if (leg != null) {
-            out.get(leg).addOps(op);
-          } else {
-            everyLeg.put(op.getSeq(), false);
-            out.forEach(b -> b.addOps(op)); // a module handle, known to every leg
-          }
-        }
-        case READ -> {
-          int owner = legOf(op.getRead().getHandle());
-          expect(op.getSeq(), Reply.KindCase.READ_DATA);
-          for (int i = 0; i < legs.size(); i++) {
-            out.get(i).addOps(i == owner ? op
-                : Op.newBuilder().setSeq(op.getSeq()).setSynchronize(Synchronize.getDefaultInstance()).build());
-          }
-        }
-        case SYNCHRONIZE -> {
-          expect(op.getSeq(), Reply.KindCase.SYNCHRONIZED);
-          out.forEach(b -> b.addOps(op));
-        }
-        case CLOSE -> {
-          expect(op.getSeq(), Reply.KindCase.CLOSED);
-          out.forEach(b -> b.addOps(op));
-        }
-        default -> {
-          everyLeg.put(op.getSeq(), false);
-          out.forEach(b -> b.addOps(op)); // load_module everywhere; bad ops get each node's error, once
-        }
-      }
-    }
+    List<ClientFrame.Builder> out = routing.split(ops, sink);
     long bytes = 0;
     for (int i = 0; i < legs.size(); i++) {
       if (out.get(i).getOpsCount() > 0) {
@@ -277,10 +208,6 @@ final class SpanningSession {
     release(new ArrayList<>());
   }
 
-  private int legOf(long handle) {
-    return bufferLeg.getOrDefault(handle, 0);
-  }
-
   private void expect(long seq, Reply.KindCase kind) {
     Pending p = new Pending();
     p.awaiting = legs.size();
@@ -296,13 +223,14 @@ final class SpanningSession {
     }
   }
 
-  synchronized void legReady() {
+  private void legReady() {
     if (clientWantsMore) {
       askClient();
     }
   }
 
-  synchronized void clientReady() {
+  @Override
+  public void clientReady() {
     for (Leg leg : legs) {
       if (leg.wantsMore && !done) {
         leg.wantsMore = false;
@@ -311,11 +239,13 @@ final class SpanningSession {
     }
   }
 
-  synchronized void halfClose() {
+  @Override
+  public void clientHalfClosed() {
     legs.forEach(l -> l.call.halfClose());
   }
 
-  synchronized void cancel(String why) {
+  @Override
+  public void cancel(String why) {
     if (!done) {
       done = true;
       legs.forEach(l -> l.call.cancel(why, null));
@@ -324,7 +254,7 @@ final class SpanningSession {
 
   // ---- legs -> client
 
-  private synchronized void fromNode(Leg leg, RawFrame frame) {
+  private void fromNode(Leg leg, RawFrame frame) {
     if (done) {
       frame.release();
       return;
@@ -454,7 +384,7 @@ final class SpanningSession {
     owner.sendToClient(RawFrame.of(ServerFrame.newBuilder().addAllReplies(replies).build()));
   }
 
-  private synchronized void legClosed(Leg leg, Status status) {
+  private void legClosed(Leg leg, Status status) {
     leg.closed = true;
     if (done) {
       return;
@@ -472,8 +402,23 @@ final class SpanningSession {
     }
   }
 
+  @Override
+  public void lost(Status status) {
+    fail(status);
+  }
+
+  @Override
+  public void shutdown(Status status) {
+    fail(status);
+  }
+
+  @Override
+  public void release() {
+    done = true;
+  }
+
   /** Ends the session: every leg is cancelled and the client gets {@code status}. */
-  synchronized void fail(Status status) {
+  void fail(Status status) {
     if (done) {
       return;
     }

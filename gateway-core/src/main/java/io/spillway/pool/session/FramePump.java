@@ -1,0 +1,150 @@
+package io.spillway.pool.session;
+
+import io.grpc.ServerCall;
+import io.spillway.pool.forward.FrameScan;
+import io.spillway.pool.forward.RawFrame;
+import io.spillway.pool.gateway.GatewayListener;
+import io.spillway.protocol.v1.ServerFrame;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The pass-through of one single-server session: frames as bytes both ways, the session's counters and
+ * metrics, and backpressure. The gateway asks one stream for its next frame only when the other stream
+ * is ready to take it, so at most one frame per direction waits in the gateway, and a slow node slows its
+ * client through HTTP/2 flow control, not the gateway's memory.
+ *
+ * <p>Used only on the session's executor; the counters may be read from any thread.
+ */
+final class FramePump {
+  private static final Logger LOG = Logger.getLogger(FramePump.class.getName());
+
+  private final ServerCall<RawFrame, RawFrame> client;
+  private final GatewayListener listener;
+  private final String sessionId;
+  private final ArrayDeque<Long> waitingAnswers = new ArrayDeque<>();
+  final AtomicLong ops = new AtomicLong();
+  final AtomicLong bytesUp = new AtomicLong();
+  final AtomicLong bytesDown = new AtomicLong();
+  final AtomicLong errors = new AtomicLong();
+  volatile String tenant = "";
+  /** The client's next frame is wanted but was not asked for: the upstream was not ready, or absent. */
+  private boolean clientWantsMore;
+  /** The upstream's next frame is wanted but was not asked for: the client was not ready. */
+  private boolean upstreamWantsMore;
+
+  FramePump(ServerCall<RawFrame, RawFrame> client, GatewayListener listener, String sessionId) {
+    this.client = client;
+    this.listener = listener;
+    this.sessionId = sessionId;
+  }
+
+  // ---- metrics
+
+  void countUp(int opCount, long bytes) {
+    ops.addAndGet(opCount);
+    bytesUp.addAndGet(bytes);
+    if (opCount > 0 || bytes > 0) {
+      listener.forwardedUp(tenant, opCount, bytes);
+    }
+  }
+
+  void countDown(int replies, long bytes, int errs) {
+    errors.addAndGet(errs);
+    bytesDown.addAndGet(bytes);
+    listener.forwardedDown(tenant, replies, bytes, errs);
+  }
+
+  /** {@code n} synchronizing ops went upstream now: their answers' latency is measured from here. */
+  void awaitAnswers(int n) {
+    long now = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      waitingAnswers.add(now);
+    }
+  }
+
+  void answered(int n) {
+    long now = System.nanoTime();
+    for (int i = 0; i < n && !waitingAnswers.isEmpty(); i++) {
+      listener.answered(tenant, now - waitingAnswers.poll());
+    }
+  }
+
+  /** The upstream was left: answers awaited from it will not come. */
+  void forgetAnswers() {
+    waitingAnswers.clear();
+  }
+
+  // ---- frames
+
+  /** Sends an upstream frame on to the client as bytes, after scanning it for metrics and {@code facts}. */
+  void forwardDown(RawFrame frame, Consumer<FrameScan.ServerFacts> facts) {
+    int replies = 0;
+    int errs = 0;
+    try {
+      FrameScan.ServerFacts f = FrameScan.server(frame.reader());
+      replies = f.replies();
+      errs = f.errors();
+      answered(f.answers());
+      if (facts != null) {
+        facts.accept(f);
+      }
+    } catch (IOException e) {
+      LOG.log(Level.FINE, "unreadable node frame in session " + sessionId, e);
+    }
+    countDown(replies, frame.size(), errs);
+    client.sendMessage(frame);
+  }
+
+  /** Sends a frame the gateway built (or rewrote) to the client, counting it. */
+  void sendDown(ServerFrame frame, int errs) {
+    RawFrame raw = RawFrame.of(frame);
+    countDown(frame.getRepliesCount(), raw.size(), errs);
+    client.sendMessage(raw);
+  }
+
+  // ---- backpressure
+
+  /** Asks the client for its next frame if {@code upstream} can take it, or notes that it is wanted. */
+  void askClient(Upstream upstream) {
+    boolean ask = upstream != null && upstream.isReady();
+    clientWantsMore = !ask;
+    if (ask) {
+      client.request(1);
+    }
+  }
+
+  /** A client frame arrived while there is no upstream to send it to: the next is asked for later. */
+  void clientFrameHeld() {
+    clientWantsMore = true;
+  }
+
+  /** The upstream became ready: asks the client for the frame that was waiting on it. */
+  void upstreamReady() {
+    if (clientWantsMore) {
+      clientWantsMore = false;
+      client.request(1);
+    }
+  }
+
+  /** After an upstream frame went to the client: asks {@code upstream} for its next if the client can take it. */
+  void askUpstream(Upstream upstream) {
+    boolean ready = client.isReady();
+    upstreamWantsMore = !ready;
+    if (ready) {
+      upstream.request();
+    }
+  }
+
+  /** The client became ready: asks {@code upstream} for the frame that was waiting on it. */
+  void clientReady(Upstream upstream) {
+    if (upstreamWantsMore && upstream != null) {
+      upstream.request();
+    }
+    upstreamWantsMore = false;
+  }
+}
