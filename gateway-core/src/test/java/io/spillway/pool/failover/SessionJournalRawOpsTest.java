@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.failover;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

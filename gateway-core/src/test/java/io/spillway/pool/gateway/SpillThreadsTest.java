@@ -10,6 +10,7 @@ import io.spillway.client.SliceRequest;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.Placement;
 import io.spillway.pool.placement.PoolSnapshot;
+import io.spillway.testkit.Await;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -95,7 +96,7 @@ class SpillThreadsTest {
       } finally {
         spill.giveBackMayReturn.countDown();
       }
-      TestPool.await(() -> spill.threads.size() >= 4, "both leases are given back");
+      Await.until("both leases are given back", () -> spill.threads.size() >= 4);
       for (String call : spill.threads) {
         assertTrue(call.contains("spillway-gateway-effects-edge-s"), call);
       }
