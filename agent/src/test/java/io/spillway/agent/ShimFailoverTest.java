@@ -59,7 +59,7 @@ class ShimFailoverTest {
         Path socket = Files.createTempDirectory("spillway-agent").resolve("agent.sock");
         try (AgentServer agent = AgentServer.start(new AgentConfig(socket, edge.address(), "test",
             SliceSpec.parse("memory=64MiB"), 0, 1))) {
-          Process program = CudaPrograms.start(exe, socket, "memory=64MiB", Map.of(), "20000", "60");
+          Process program = CudaPrograms.start(exe, socket, "memory=64MiB", Map.of(), "20000", "400");
           program.getOutputStream().close();
           SessionInfo placed = null;
           while (placed == null && program.isAlive()) {
@@ -68,7 +68,15 @@ class ShimFailoverTest {
             Thread.sleep(5);
           }
           assertTrue(placed != null, "the program's session was placed");
-          Thread.sleep(1500); // some rounds run on the first server
+          // Some rounds run on the first server (each round is five or more ops) before it dies; waiting
+          // on the edge's count rather than a fixed time keeps the kill mid-run on a fast machine too.
+          String sessionId = placed.id();
+          long forwarded = 0;
+          while (forwarded < 30 && program.isAlive()) {
+            forwarded = edge.sessions().stream().filter(si -> si.id().equals(sessionId))
+                .mapToLong(SessionInfo::opsForwarded).max().orElse(0);
+            Thread.sleep(5);
+          }
           Process victim = placed.nodeId().equals("node-a") ? a : b;
           assertTrue(program.isAlive(), "the program is still running when its server dies");
           victim.destroyForcibly(); // SIGKILL
@@ -83,7 +91,7 @@ class ShimFailoverTest {
           String out = new String(program.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
           assertTrue(program.waitFor(300, TimeUnit.SECONDS));
           assertEquals(0, program.exitValue(), out);
-          assertTrue(out.contains("PASS vector_add n=20000 rounds=60"), out);
+          assertTrue(out.contains("PASS vector_add n=20000 rounds=400"), out);
           assertTrue(replays >= 1, "the edge rebuilt the session on the other server while the program ran");
         }
       } finally {
