@@ -6,6 +6,8 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
@@ -28,6 +30,7 @@ import io.spillway.pool.registry.NodeRegistry;
 import io.spillway.pool.session.ForwardedSession;
 import io.spillway.pool.session.SessionHost;
 import io.spillway.protocol.v1.GpuSessionServiceGrpc;
+import io.spillway.security.Caller;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.InstantSource;
@@ -86,6 +89,15 @@ public final class GatewayCore implements AutoCloseable {
   private final Server server;
 
   public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener) {
+    this(config, clock, listener, List.of());
+  }
+
+  /**
+   * A gateway whose session and registration services run behind {@code interceptors} (the first runs
+   * first): the security layer's, which put the proven {@link Caller} into each call's context.
+   */
+  public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener,
+      List<ServerInterceptor> interceptors) {
     this.config = config;
     this.clock = clock;
     this.listener = listener;
@@ -121,7 +133,8 @@ public final class GatewayCore implements AutoCloseable {
           @Override
           public ServerCall.Listener<RawFrame> startCall(ServerCall<RawFrame, RawFrame> call, Metadata headers) {
             ForwardedSession s = new ForwardedSession(host, call,
-                SessionId.of(config.name() + "-" + UUID.randomUUID().toString().substring(0, 13)));
+                SessionId.of(config.name() + "-" + UUID.randomUUID().toString().substring(0, 13)),
+                Caller.current());
             call.sendHeaders(new Metadata());
             call.request(1);
             return s;
@@ -148,9 +161,16 @@ public final class GatewayCore implements AutoCloseable {
         .flowControlWindow(config.transport().flowControlWindowBytes())
         .permitKeepAliveTime(1, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
-        .addService(sessionsService)
-        .addService(new RegistrationService(this))
+        .addService(ServerInterceptors.intercept(sessionsService, reversed(interceptors)))
+        .addService(ServerInterceptors.intercept(new RegistrationService(this), reversed(interceptors)))
         .build();
+  }
+
+  /** {@link ServerInterceptors#intercept} runs the last one first; callers list them in the order they run. */
+  private static List<ServerInterceptor> reversed(List<ServerInterceptor> inOrder) {
+    List<ServerInterceptor> out = new java.util.ArrayList<>(inOrder);
+    java.util.Collections.reverse(out);
+    return out;
   }
 
   /** Makes this a center gateway: sessions opened under a lease run on the lease's cards. */

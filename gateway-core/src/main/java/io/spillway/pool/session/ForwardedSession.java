@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import io.spillway.security.Caller;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -66,7 +67,14 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   volatile int replays;
   volatile String lastMove = "";
 
-  public ForwardedSession(SessionHost host, ServerCall<RawFrame, RawFrame> client, SessionId id) {
+  private final Caller caller;
+
+  /**
+   * @param caller who opened the call, read from its context on the transport thread before the call is
+   *     handed to the session's executor
+   */
+  public ForwardedSession(SessionHost host, ServerCall<RawFrame, RawFrame> client, SessionId id, Caller caller) {
+    this.caller = java.util.Objects.requireNonNull(caller, "caller");
     this.host = host;
     this.client = client;
     this.id = id;
@@ -87,6 +95,11 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   // ---- thread-safe
 
+
+  /** Who opened this session: the proven peer and tenant, or {@link Caller#ANONYMOUS}. */
+  public Caller caller() {
+    return caller;
+  }
   public SessionId id() {
     return id;
   }
