@@ -49,7 +49,7 @@ public final class TenantNames {
   }
 
   /** The name in quotes, cut to 64 characters, with anything outside printable ASCII escaped. */
-  static String quoted(String name) {
+  public static String quoted(String name) {
     StringBuilder b = new StringBuilder("'");
     int n = Math.min(name.length(), 64);
     for (int i = 0; i < n; i++) {
