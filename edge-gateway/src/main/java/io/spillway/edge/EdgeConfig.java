@@ -38,6 +38,21 @@ public interface EdgeConfig {
   /** Quotas of named tenants, replacing the default quota for them. */
   Map<String, Quota> tenants();
 
+  /**
+   * What happens to a session of a tenant not named under {@code tenants}: {@code refuse} or
+   * {@code default-quota}. Unset: {@code refuse} when credentials are checked ({@code spillway.auth.keys}),
+   * else {@code default-quota}.
+   */
+  Optional<UnknownTenants> unknownTenants();
+
+  /** Sessions of tenants the configuration does not name. */
+  enum UnknownTenants {
+    /** Refused with PERMISSION_DENIED "unknown tenant". */
+    REFUSE,
+    /** Admitted under the default quota. */
+    DEFAULT_QUOTA
+  }
+
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
   Spill spill();
 
@@ -68,13 +83,17 @@ public interface EdgeConfig {
     Duration timeout();
   }
 
+  /**
+   * A tenant's quota. The defaults are finite so that a tenant nobody configured cannot take the whole
+   * pool: 16 sessions and 64 GiB (a few cards' worth); 0 says unlimited, explicitly.
+   */
   interface Quota {
     /** Sessions the tenant may hold at once; 0 is unlimited. */
-    @WithDefault("0")
+    @WithDefault("16")
     int maxSessions();
 
     /** Device memory the tenant's slices may add up to; 0 is unlimited. */
-    @WithDefault("0")
+    @WithDefault("64G")
     MemorySize maxMemory();
   }
 

@@ -17,12 +17,6 @@ public interface ConsoleConfig {
   /** Other gateways the console shows beside this one, as name=http://host:port, comma-separated. */
   Optional<List<String>> peers();
 
-  /** Tokens whose holders see the console's actions; none: the console is open and says so. */
-  Optional<List<String>> adminTokens();
-
-  /** Tokens whose holders see the console without its actions. */
-  Optional<List<String>> readOnlyTokens();
-
   /** The utilization history. */
   History history();
 
