@@ -55,7 +55,7 @@ public final class AgentServer implements AutoCloseable {
 
   /** Starts an agent whose sessions go through the SDK to {@code config.gateway()}, without a credential. */
   public static AgentServer start(AgentConfig config) throws IOException {
-    return start(config, null);
+    return withToken(config, null);
   }
 
   /**
@@ -63,7 +63,7 @@ public final class AgentServer implements AutoCloseable {
    * every open, vouching for {@code config.tenant()}: the gateway admits the session as that tenant if
    * the token lists it. Null: no credential.
    */
-  public static AgentServer start(AgentConfig config, java.util.function.Supplier<String> agentToken)
+  public static AgentServer withToken(AgentConfig config, java.util.function.Supplier<String> agentToken)
       throws IOException {
     SpillwayClient client = SpillwayClient.connect(config.gateway());
     if (agentToken != null) {
