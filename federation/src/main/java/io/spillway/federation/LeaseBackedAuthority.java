@@ -145,17 +145,17 @@ public final class LeaseBackedAuthority implements LeaseAuthority {
       return;
     }
     Lease lease = found.get();
-    if (lease.getEpoch() != epoch) {
-      answer.completeExceptionally(Status.FAILED_PRECONDITION.withDescription("lease " + leaseId + " is at epoch "
-          + lease.getEpoch() + " in the lease log; the open names epoch " + epoch + ", a stale one").asException());
-      return;
-    }
     if (edge.isPresent() && !edge.get().equals(lease.getEdge())) {
       LOG.log(Level.WARNING, "edge " + edge.get() + " presented lease " + leaseId + " of edge " + lease.getEdge()
           + "; refused");
       answer.completeExceptionally(Status.PERMISSION_DENIED.withDescription("lease " + leaseId
           + " is held by edge '" + lease.getEdge() + "', not by the caller, edge '" + edge.get() + "'")
           .asException());
+      return;
+    }
+    if (lease.getEpoch() != epoch) {
+      answer.completeExceptionally(Status.FAILED_PRECONDITION.withDescription("lease " + leaseId + " is at epoch "
+          + lease.getEpoch() + " in the lease log; the open names epoch " + epoch + ", a stale one").asException());
       return;
     }
     if (lease.getState() != LeaseState.GRANTED) {

@@ -83,8 +83,15 @@ public final class Federation implements AutoCloseable {
     private Broker broker;
     private final List<Object[]> centerNodes = new ArrayList<>();
     private String leaderId = "center-1";
+    private CenterSecurity centerSecurity = CenterSecurity.none();
 
     private Builder() {}
+
+    /** Who may call the center; by default plaintext with no identity required. */
+    public Builder centerSecurity(CenterSecurity security) {
+      this.centerSecurity = security;
+      return this;
+    }
 
     public Builder leases(LeaseConfig leases) {
       this.leases = leases;
@@ -116,7 +123,8 @@ public final class Federation implements AutoCloseable {
       Federation f = new Federation(leases);
       try {
         f.start(broker != null ? broker : embedded(), centerNodes.isEmpty()
-            ? List.<Object[]>of(new Object[] {"center-node", 1, 32 * GIB}) : centerNodes, leaderId);
+            ? List.<Object[]>of(new Object[] {"center-node", 1, 32 * GIB}) : centerNodes, leaderId,
+            centerSecurity);
         return f;
       } catch (Exception | Error e) {
         f.close();
@@ -130,12 +138,13 @@ public final class Federation implements AutoCloseable {
     return new Broker(kafka, kafka::start);
   }
 
-  private void start(Broker broker, List<Object[]> centerNodes, String leaderId) throws Exception {
+  private void start(Broker broker, List<Object[]> centerNodes, String leaderId, CenterSecurity security)
+      throws Exception {
     started.add(broker.broker());
     bootstrap = broker.start().get();
     LeaseTopics.ensure(bootstrap, (short) 1);
     center = new CenterGateway(GatewayConfig.local("center", "center"), bootstrap, leases, Clock.systemUTC(),
-        GatewayListener.NONE).start();
+        GatewayListener.NONE, Duration.ofSeconds(5), security).start();
     started.add(center);
     for (Object[] n : centerNodes) {
       node(center.core(), (String) n[0], "center", (Integer) n[1], (Long) n[2]);
