@@ -4,6 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -63,6 +64,16 @@ public interface CenterConfig {
   /** Bounds on the blocking and waiting of the center's lease producers (leader, admin orders). */
   Kafka kafka();
 
+  /** Refuse a session whose call proves no edge (set when the center requires mutual TLS of its clients). */
+  @WithDefault("false")
+  boolean requireEdgeIdentity();
+
+  /**
+   * A file of one line of base64 (at least 32 bytes): the center secret lease records are signed under;
+   * the leader then ignores requests, renewals and releases not signed by the edge they name. Unset: unsigned.
+   */
+  Optional<Path> leaseSigningSecretFile();
+
   /** When this replica joins the lease leader election. */
   Leasing leasing();
 
@@ -87,6 +98,12 @@ public interface CenterConfig {
   }
 
   interface Kafka {
+    /**
+     * A Java properties file of Kafka client security settings (security.protocol, sasl.*, ssl.*) for every
+     * lease client of this replica; unset: plaintext.
+     */
+    Optional<Path> propertiesFile();
+
     /** The longest a Kafka send, initTransactions or commitTransaction blocks its thread. */
     @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
     Duration maxBlock();

@@ -6,6 +6,7 @@ import io.smallrye.config.WithDefault;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -91,6 +92,12 @@ public interface EdgeConfig {
     @WithDefault("false")
     boolean enabled();
 
+    /**
+     * A file of one line of base64: this edge's lease signing key, derived from the center's secret for this
+     * edge's name; its lease records are signed with it. Unset: unsigned.
+     */
+    Optional<Path> signingKeyFile();
+
     /** Kafka bootstrap servers (host:port, comma-separated) of the lease topics; required when enabled. */
     Optional<String> kafkaBootstrap();
 
@@ -138,6 +145,12 @@ public interface EdgeConfig {
 
   /** How long a call of the edge's lease producer may block or wait. */
   interface Kafka {
+    /**
+     * A Java properties file of Kafka client security settings (security.protocol, sasl.*, ssl.*) for the
+     * edge's lease client; unset: plaintext.
+     */
+    Optional<Path> propertiesFile();
+
     /** The longest a Kafka send blocks its thread (the lease client's sender) for metadata or buffer space. */
     @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
     Duration maxBlock();

@@ -5,6 +5,7 @@ import io.spillway.lease.LeaseAdmin;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseManager;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
@@ -88,7 +89,9 @@ public final class CenterGateway implements AutoCloseable {
     core.acceptLeases(authority);
     core.start();
     view.start(Duration.ofSeconds(30));
-    admin = new LeaseAdmin(bootstrapServers, "center", leases.kafka());
+    LeaseAdmin orders = new LeaseAdmin(bootstrapServers, "center", leases.kafka(), leases.kafkaProperties());
+    security.leaseSecret().ifPresent(secret -> orders.signWith(LeaseSigning.adminKey(secret)));
+    admin = orders;
     return this;
   }
 
@@ -99,6 +102,7 @@ public final class CenterGateway implements AutoCloseable {
   public synchronized LeaseManager startLeasing(String memberId) {
     manager = new LeaseManager(bootstrapServers, memberId, core.placer(),
         CenterInventory.of(core.registry().nodes()), leases, clock);
+    security.leaseSecret().ifPresent(secret -> manager.verifying(LeaseSigning.verifier(secret)));
     manager.start();
     leasing = true;
     return manager;
@@ -157,6 +161,11 @@ public final class CenterGateway implements AutoCloseable {
   /** The admission of sessions under leases; set by {@link #start}. */
   public LeaseBackedAuthority authority() {
     return authority;
+  }
+
+  /** The lease timings and Kafka client settings this gateway runs with. */
+  public LeaseConfig leaseConfig() {
+    return leases;
   }
 
   public LeaseClient view() {

@@ -1,6 +1,7 @@
 package io.spillway.federation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.ManagedChannel;
@@ -13,12 +14,18 @@ import io.spillway.client.GpuSession;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.lease.LeaseClient;
-import io.spillway.lease.TestBroker;
+import io.spillway.lease.LeaseAcls;
+import io.spillway.lease.LeaseSigning;
+import io.spillway.lease.LeaseTopics;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.GpuSessionServiceGrpc;
 import io.spillway.protocol.v1.Lease;
+import io.spillway.protocol.v1.LeaseControl;
 import io.spillway.protocol.v1.LeaseRef;
+import io.spillway.protocol.v1.LeaseRelease;
+import io.spillway.protocol.v1.LeaseRenewal;
+import io.spillway.protocol.v1.LeaseRequest;
 import io.spillway.protocol.v1.LeaseSlice;
 import io.spillway.protocol.v1.LeaseState;
 import io.spillway.protocol.v1.Op;
@@ -31,9 +38,20 @@ import io.spillway.workload.MlpService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +60,9 @@ import org.junit.jupiter.api.Test;
  * {@link TestPeers}), over real gRPC on loopback and a real broker, while a well-behaved edge's spilled
  * session runs: no lease, a forged lease id, stale and future epochs, a second session beyond what the
  * lease carries, a caller that is not an edge, no proven caller, and another edge presenting the lease.
- * Each is refused with its status, and the spilled session goes on computing the right results.
+ * Each is refused with its status, and the spilled session goes on computing the right results. The
+ * broker authenticates and authorizes ({@link Federation.Builder#secureKafka}), so another edge's attempts
+ * on the spilled session's lease through Kafka are refused too.
  */
 class CenterAdmissionTest {
 
@@ -56,13 +76,20 @@ class CenterAdmissionTest {
   @BeforeAll
   static void federation() throws Exception {
     // Leases long enough that no renewal moves an epoch while the test presents it.
-    federation = Federation.builder().broker(TestBroker.create(), TestBroker::start)
+    federation = Federation.builder().secureKafka()
         .leases(Federation.FAST_LEASES.withLeaseDuration(Duration.ofSeconds(120)))
         .centerSecurity(new CenterSecurity(List.of(new TestPeers(TestPeers.edge("edge-east"))), true))
         .start();
     east = federation.edge("east", FailoverConfig.off());
     federation.node(east.core(), "edge-node", "edge/east", 1, 8 * GIB);
     client = SpillwayClient.connect(east.address());
+  }
+
+  /** Each test starts from an idle edge, whatever ran before it. */
+  @AfterEach
+  void idle() {
+    Await.until("the edge holds no session", () -> east.core().sessions().isEmpty());
+    Await.until("the edge holds no lease", () -> east.spill().borrowed().isEmpty());
   }
 
   @AfterAll
@@ -206,5 +233,64 @@ class CenterAdmissionTest {
     } finally {
       west.release(lease, Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void anotherEdgeCannotTouchTheSpilledSessionsLeaseThroughKafka() throws Exception {
+    MlpModel model = MlpModel.random(7, 32, 64, 8);
+    float[] x = model.randomInput(4, 8);
+    float[] cpu = model.forwardCpu(x, 8);
+    Map<String, String> westKafka = federation.kafkaUser("edge-west", LeaseAcls.edge("User:edge-west"));
+    byte[] westKey = federation.edgeKey("edge-west");
+    try (GpuSession local = client.open(SliceRequest.builder().tenant("acme").memoryBytes(6 * GIB).build());
+        GpuSession spilled = client.open(SliceRequest.builder().tenant("acme").memoryBytes(6 * GIB).build());
+        KafkaProducer<String, byte[]> west = producer(westKafka)) {
+      assertEquals("center", spilled.devices().get(0).pool());
+      MlpService service = new MlpService(spilled, model, 8);
+      assertTrue(MlpModel.maxAbsDiff(service.infer(x, 8), cpu) < 1e-5);
+      Lease lease = east.spill().borrowed().values().iterator().next();
+      String id = lease.getLeaseId();
+      long rejectedBefore = federation.center().manager().rejectedRecords();
+
+      // edge-west releases and renews edge-east's lease, and asks in edge-east's name, signing as itself.
+      send(west, westKey, LeaseTopics.RENEWALS, id, LeaseControl.newBuilder().setRelease(LeaseRelease.newBuilder()
+          .setVersion(1).setLeaseId(id).setEpoch(lease.getEpoch()).setEdge("edge-east")).build().toByteArray());
+      send(west, westKey, LeaseTopics.RENEWALS, id, LeaseControl.newBuilder().setRenewal(LeaseRenewal.newBuilder()
+          .setVersion(1).setLeaseId(id).setEpoch(lease.getEpoch()).setEdge("edge-east")).build().toByteArray());
+      send(west, westKey, LeaseTopics.REQUESTS, "edge-east", LeaseRequest.newBuilder().setVersion(1)
+          .setRequestId(UUID.randomUUID().toString()).setEdge("edge-east").setSlice(LeaseSlice.newBuilder()
+              .setGpuCount(1).setMemoryBytes(GIB)).build().toByteArray());
+      Await.until("the leader ignored edge-west's three records in edge-east's name",
+          () -> federation.center().manager().rejectedRecords() == rejectedBefore + 3);
+      // And the broker refuses edge-west a write to the lease log.
+      ExecutionException e = assertThrows(ExecutionException.class, () -> west.send(new ProducerRecord<>(
+          LeaseTopics.LOG, id, Lease.newBuilder().setVersion(1).setLeaseId(id).setEdge("edge-east")
+              .setEpoch(lease.getEpoch() + 1).setState(LeaseState.RELEASED).build().toByteArray()))
+          .get(15, TimeUnit.SECONDS));
+      assertTrue(e.getCause() instanceof TopicAuthorizationException, String.valueOf(e.getCause()));
+
+      assertEquals(LeaseState.GRANTED, federation.center().view().lease(id).orElseThrow().getState());
+      assertEquals(0f, MlpModel.maxAbsDiff(service.infer(x, 8), new MlpService(local, model, 8).infer(x, 8)),
+          "the spilled session still computes what a local one does");
+    }
+  }
+
+  private static KafkaProducer<String, byte[]> producer(Map<String, String> security) {
+    Properties p = new Properties();
+    p.putAll(security);
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, federation.bootstrap());
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000);
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    return new KafkaProducer<>(p);
+  }
+
+  private static void send(KafkaProducer<String, byte[]> producer, byte[] key, String topic, String recordKey,
+      byte[] value) throws Exception {
+    ProducerRecord<String, byte[]> r = new ProducerRecord<>(topic, recordKey, value);
+    LeaseSigning.sign(key, topic, recordKey, value, r.headers());
+    producer.send(r).get(15, TimeUnit.SECONDS);
   }
 }

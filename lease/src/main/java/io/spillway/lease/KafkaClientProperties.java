@@ -60,4 +60,27 @@ public final class KafkaClientProperties {
     }
     return Collections.unmodifiableMap(out);
   }
+
+  /**
+   * The settings in a Java properties file (as an operator mounts one, e.g. from a Kubernetes secret),
+   * checked as {@link #check} does.
+   *
+   * @param key the configuration key that named the file, for the messages
+   */
+  public static Map<String, String> load(java.nio.file.Path file, String key) {
+    java.util.Properties p = new java.util.Properties();
+    try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+      p.load(r);
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + " names " + file + ", which cannot be read as a properties file: "
+          + e.getMessage());
+    }
+    Map<String, String> m = new TreeMap<>();
+    p.stringPropertyNames().forEach(n -> m.put(n, p.getProperty(n)));
+    try {
+      return check("", m);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + " names " + file + ": " + e.getMessage());
+    }
+  }
 }
