@@ -105,9 +105,18 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Creates or changes the SCRAM credential of {@code user}, as the super user. */
   public void upsertUser(String user, String password) {
+    upsertUser(bootstrapServers(), superUserProperties(), user, password);
+  }
+
+  /**
+   * Creates or changes the SCRAM credential of {@code user} on the broker at {@code bootstrapServers}, as the
+   * principal {@code superUser} authenticates (a super user of a {@link #secured} broker).
+   */
+  public static void upsertUser(String bootstrapServers, Map<String, String> superUser, String user,
+      String password) {
     Properties p = new Properties();
-    p.putAll(superUserProperties());
-    p.put("bootstrap.servers", bootstrapServers());
+    p.putAll(superUser);
+    p.put("bootstrap.servers", bootstrapServers);
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
       admin.alterUserScramCredentials(List.of(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(
           requireName(user, "user"), new org.apache.kafka.clients.admin.ScramCredentialInfo(
