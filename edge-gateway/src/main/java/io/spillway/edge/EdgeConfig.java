@@ -43,6 +43,20 @@ public interface EdgeConfig {
   @Doc(mapKey = "tenant")
   Map<String, Quota> tenants();
 
+  @Doc(value = "a session of a tenant not named under `spillway.edge.tenants`: `refuse` answers "
+          + "`PERMISSION_DENIED` \"unknown tenant\" (and grows no metric series for it); `default-quota` "
+          + "admits it under the default quota",
+      defaultText = "`refuse` when `spillway.auth.keys` is set, else `default-quota`")
+  Optional<UnknownTenants> unknownTenants();
+
+  /** Sessions of tenants the configuration does not name. */
+  enum UnknownTenants {
+    /** Refused with PERMISSION_DENIED "unknown tenant". */
+    REFUSE,
+    /** Admitted under the default quota. */
+    DEFAULT_QUOTA
+  }
+
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
   Spill spill();
 
@@ -80,13 +94,18 @@ public interface EdgeConfig {
     Duration timeout();
   }
 
+  /**
+   * A tenant's quota. The defaults are finite so that a tenant nobody configured cannot take the whole
+   * pool: 16 sessions and 64 GiB (a few cards' worth); 0 says unlimited, explicitly.
+   */
   interface Quota {
-    @Doc("sessions the tenant may hold at once; 0 is unlimited")
-    @WithDefault("0")
+    @Doc("sessions the tenant may hold at once; 0 is unlimited (say so explicitly: the default is finite "
+        + "so that an unconfigured tenant cannot take the pool)")
+    @WithDefault("16")
     int maxSessions();
 
     @Doc("device memory the tenant's slices may add up to; 0 is unlimited")
-    @WithDefault("0")
+    @WithDefault("64G")
     MemorySize maxMemory();
   }
 

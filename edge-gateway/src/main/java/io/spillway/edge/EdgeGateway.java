@@ -15,6 +15,11 @@ import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
+import io.spillway.pool.gateway.TenantPolicy;
+import io.spillway.console.http.Credentials;
+import io.spillway.security.token.CredentialInterceptor;
+import io.spillway.security.token.TenantNames;
+import io.grpc.ServerInterceptor;
 import io.spillway.pool.placement.TenantQuota;
 import io.spillway.pool.placement.TenantQuotas;
 import jakarta.enterprise.event.Observes;
@@ -59,13 +64,16 @@ public class EdgeGateway {
   private volatile EdgeSpill spill;
 
   @Inject
-  public EdgeGateway(EdgeConfig config, MeterRegistry meters) {
+  public EdgeGateway(EdgeConfig config, MeterRegistry meters, Credentials credentials) {
     this.config = config;
     GatewayConfig gateway = gatewayConfig(config);
     spillSettings(config.spill());
     FailoverConfig failover = failoverConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
-    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener()).failover(failover);
+    List<ServerInterceptor> interceptors = new ArrayList<>();
+    credentials.verifier().ifPresent(v -> interceptors.add(new CredentialInterceptor(v)));
+    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener(), interceptors).failover(failover)
+        .tenants(tenantPolicy(config, credentials.verifier().isPresent()));
     metrics.attach(core.registry(), core.placer());
     metrics.watchJournal(core::journalBytes);
     config.tenants().keySet().forEach(metrics::watchTenant);
@@ -92,6 +100,23 @@ public class EdgeGateway {
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
             perTenant));
+  }
+
+  /**
+   * Who may open sessions: with credentials checked, only proven tenants; unknown tenants refused unless
+   * {@code spillway.edge.unknown-tenants=default-quota}.
+   *
+   * @throws IllegalArgumentException naming a tenant key that is not a valid tenant name
+   */
+  static TenantPolicy tenantPolicy(EdgeConfig config, boolean credentials) {
+    for (String tenant : config.tenants().keySet()) {
+      String problem = TenantNames.problem(tenant);
+      require(problem == null, "spillway.edge.tenants.\"" + tenant + "\": " + problem);
+    }
+    EdgeConfig.UnknownTenants unknown = config.unknownTenants()
+        .orElse(credentials ? EdgeConfig.UnknownTenants.REFUSE : EdgeConfig.UnknownTenants.DEFAULT_QUOTA);
+    return new TenantPolicy(credentials, unknown == EdgeConfig.UnknownTenants.REFUSE
+        ? Optional.of(config.tenants().keySet()) : Optional.empty());
   }
 
   /**

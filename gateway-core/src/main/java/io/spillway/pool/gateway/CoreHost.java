@@ -56,6 +56,11 @@ final class CoreHost implements SessionHost {
   }
 
   @Override
+  public TenantPolicy tenantPolicy() {
+    return core.tenantPolicy();
+  }
+
+  @Override
   public LeaseAuthority leaseAuthority() {
     return core.leaseAuthority();
   }
