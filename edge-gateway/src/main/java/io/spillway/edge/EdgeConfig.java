@@ -7,6 +7,7 @@ import io.spillway.config.Doc;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -122,6 +123,11 @@ public interface EdgeConfig {
     @WithDefault("false")
     boolean enabled();
 
+    @Doc(value = "a file of one line of base64: this edge's lease signing key (derived from the center's secret "
+        + "for this edge's name, `LeaseSigning.edgeKey`); its requests, renewals and releases are signed with it. "
+        + "Unset: unsigned, which a center that checks signatures ignores", type = "path")
+    Optional<Path> signingKeyFile();
+
     @Doc(value = "Kafka bootstrap servers of the lease topics; required when spilling is enabled",
         type = "host:port,...")
     Optional<String> kafkaBootstrap();
@@ -177,6 +183,11 @@ public interface EdgeConfig {
 
   /** How long a call of the edge's lease producer may block or wait. */
   interface Kafka {
+    @Doc(value = "a Java properties file of Kafka client security settings for the edge's lease client: "
+        + "`security.protocol`, `sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
+        + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
+    Optional<Path> propertiesFile();
+
     @Doc("the longest one send of the edge's lease producer blocks (on the lease client's own "
         + "sender thread, never a caller's) waiting for Kafka metadata or buffer space; past it the "
         + "request, renewal or release fails")

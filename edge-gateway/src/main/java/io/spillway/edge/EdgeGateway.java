@@ -8,7 +8,9 @@ import io.spillway.federation.GuardedSpillTarget;
 import io.spillway.federation.LeaseSpill;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseClient;
+import io.spillway.lease.KafkaClientProperties;
 import io.spillway.lease.LeaseConfig;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
@@ -139,8 +141,11 @@ public class EdgeGateway {
     spill.renewInterval().ifPresent(r -> require(positive(r), p + "renew-interval is " + r
         + "; it must be positive (leave it unset to renew at a third of each lease's time left)"));
     faultTolerance(spill);
+    spill.signingKeyFile().ifPresent(f -> LeaseSigning.read(f, p + "signing-key-file"));
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
-        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."));
+        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."))
+        .withKafkaProperties(spill.kafka().propertiesFile()
+            .map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file")).orElse(java.util.Map.of()));
   }
 
   /**
@@ -246,7 +251,9 @@ public class EdgeGateway {
       List<String> centers = centers(spill.center());
       EdgeSpill started = EdgeSpill.start(new EdgeSpill.Settings(spill.kafkaBootstrap().orElseThrow(), config.name(),
           centers, LeaseSpill.Mode.valueOf(spill.mode().name()), spill.threshold(), spill.grantTimeout(),
-          spill.renewInterval(), timings, faultTolerance(spill)), Clock.systemUTC(), LEASE_LOG_TIMEOUT);
+          spill.renewInterval(), timings, faultTolerance(spill),
+          spill.signingKeyFile().map(f -> LeaseSigning.read(f, "spillway.edge.spill.signing-key-file"))),
+          Clock.systemUTC(), LEASE_LOG_TIMEOUT);
       this.spill = started;
       core.spillTo(started.target());
       LOG.infof("edge gateway %s spills to center %s (%s, threshold %d%%) under leases over Kafka %s; %s",

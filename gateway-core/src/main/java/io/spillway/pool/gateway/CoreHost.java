@@ -116,6 +116,10 @@ final class CoreHost implements SessionHost {
   public void unregistered(ForwardedSession s) {
     sessions.remove(s.id());
     core.placer().release(s.id());
+    LeaseAuthority authority = core.leaseAuthority();
+    if (authority != null) {
+      authority.ended(s.id());
+    }
   }
 
   @Override

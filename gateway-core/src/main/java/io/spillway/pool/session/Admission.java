@@ -130,6 +130,11 @@ final class Admission {
       }
       return new UnderLease(open.getLease());
     }
+    if (host.leaseAuthority() != null && host.leaseAuthority().leasesOnly()) {
+      return new Refuse(op.getSeq(), Status.PERMISSION_DENIED.withDescription(what + ": gateway "
+          + host.config().name() + " runs sessions only under a lease of its lease log, and the open names"
+          + " none (open.lease is not set)"));
+    }
     SliceRequest asked;
     try {
       asked = request(open);
