@@ -7,7 +7,6 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.CenterGateway;
 import io.spillway.federation.LeaseAdministration;
 import io.spillway.federation.LeaseBook;
-import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
 import io.spillway.metrics.GatewayMetrics;
@@ -82,18 +81,8 @@ public class CenterApp {
     require(positive(c.maxPollInterval()),
         p + "max-poll-interval is " + c.maxPollInterval() + "; it must be positive");
     return new LeaseConfig(c.leaseDuration(), c.drainDuration(), c.skewMargin(), c.sessionTimeout(),
-        c.maxPollInterval(), kafkaTimeouts(c.kafka(), p + "kafka."));
+        c.maxPollInterval(), c.kafka().timeouts(p + "kafka."));
   }
-
-  /**
-   * Maps the {@code kafka.*} keys of a gateway onto the lease producers' timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(CenterConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
-  }
-
 
   private static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();

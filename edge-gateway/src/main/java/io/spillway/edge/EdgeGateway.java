@@ -6,7 +6,6 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.EdgeSpill;
 import io.spillway.federation.GuardedSpillTarget;
 import io.spillway.federation.LeaseSpill;
-import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.metrics.GatewayMetrics;
@@ -115,16 +114,7 @@ public class EdgeGateway {
         + "; it must be positive (leave it unset to renew at a third of each lease's time left)"));
     faultTolerance(spill);
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
-        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."));
-  }
-
-  /**
-   * Maps {@code spillway.edge.spill.kafka.*} onto the lease producer's timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(EdgeConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
+        .withSkewMargin(spill.skewMargin()).withKafka(spill.kafka().timeouts(p + "kafka."));
   }
 
   /**
