@@ -6,6 +6,7 @@ import io.spillway.config.Doc;
 import io.spillway.gateway.app.HeartbeatGroup;
 import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -73,6 +74,16 @@ public interface CenterConfig {
 
   /** Bounds on the blocking and waiting of the center's lease producers (leader, admin orders). */
   KafkaGroup kafka();
+
+  @Doc("refuse a session whose call proves no edge (set with mutual TLS); a proven peer must be the lease's "
+      + "edge either way ([security.md](security.md#center-admission-and-kafka-acls))")
+  @WithDefault("false")
+  boolean requireEdgeIdentity();
+
+  @Doc(value = "a file of one line of base64 (at least 32 bytes): the center secret lease records are signed "
+      + "under; the leader then ignores requests, renewals, releases and admin orders not signed by their "
+      + "writer; unset: unsigned", type = "path")
+  Optional<Path> leaseSigningSecretFile();
 
   /** When this replica joins the lease leader election. */
   Leasing leasing();

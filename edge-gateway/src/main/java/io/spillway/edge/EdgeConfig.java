@@ -8,6 +8,7 @@ import io.spillway.gateway.app.HeartbeatGroup;
 import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -43,6 +44,20 @@ public interface EdgeConfig {
   @Doc(mapKey = "tenant")
   Map<String, Quota> tenants();
 
+  @Doc(value = "a session of a tenant not named under `spillway.edge.tenants`: `refuse` answers "
+          + "`PERMISSION_DENIED` \"unknown tenant\" (and grows no metric series for it); `default-quota` "
+          + "admits it under the default quota",
+      defaultText = "`refuse` when `spillway.auth.keys` is set, else `default-quota`")
+  Optional<UnknownTenants> unknownTenants();
+
+  /** Sessions of tenants the configuration does not name. */
+  enum UnknownTenants {
+    /** Refused with PERMISSION_DENIED "unknown tenant". */
+    REFUSE,
+    /** Admitted under the default quota. */
+    DEFAULT_QUOTA
+  }
+
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
   Spill spill();
 
@@ -70,12 +85,13 @@ public interface EdgeConfig {
   }
 
   interface Quota {
-    @Doc("sessions the tenant may hold at once; 0 is unlimited")
-    @WithDefault("0")
+    @Doc("sessions the tenant may hold at once; 0 is unlimited (say so explicitly: the default is finite "
+        + "so that an unconfigured tenant cannot take the pool)")
+    @WithDefault("16")
     int maxSessions();
 
     @Doc("device memory the tenant's slices may add up to; 0 is unlimited")
-    @WithDefault("0")
+    @WithDefault("64G")
     MemorySize maxMemory();
   }
 
@@ -92,6 +108,11 @@ public interface EdgeConfig {
         + "over Kafka (see [leases.md](leases.md))")
     @WithDefault("false")
     boolean enabled();
+
+    @Doc(value = "a file of one line of base64: this edge's lease signing key (derived from the center's secret "
+        + "for this edge's name, `LeaseSigning.edgeKey`); its requests, renewals and releases are signed with it. "
+        + "Unset: unsigned, which a center that checks signatures ignores", type = "path")
+    Optional<Path> signingKeyFile();
 
     @Doc(value = "Kafka bootstrap servers of the lease topics; required when spilling is enabled",
         type = "host:port,...")

@@ -3,13 +3,21 @@ package io.spillway.gateway.app;
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
 import io.spillway.lease.KafkaTimeouts;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * The {@code kafka.*} keys of a gateway: how long a call of its lease producers may block or wait (the
  * edge's lease client; the center's leader and admin orders).
  */
 public interface KafkaGroup {
+
+  @Doc(value = "a Java properties file of Kafka client security settings for every lease client of this "
+      + "gateway (on the center: the leader, the log view, admin orders, topic creation, the console's "
+      + "reader): `security.protocol`, `sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
+      + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
+  Optional<Path> propertiesFile();
 
   @Doc("the longest one call of a lease producer blocks waiting for Kafka metadata or buffer space: on the "
       + "edge a send, on the lease client's own sender thread (never a caller's), after which the request, "
