@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code spillway agent}: serves the CUDA shims of this machine until Ctrl-C. */
@@ -42,6 +43,9 @@ public final class AgentCommand implements Callable<Integer> {
   @Option(names = "--max-gpus", defaultValue = "8", description = "The most GPUs one program may ask for (default: ${DEFAULT-VALUE}).")
   int maxGpus;
 
+  @Mixin
+  AgentKubeOptions kube = new AgentKubeOptions();
+
   static SliceSpec defaults(String memory, Integer percent, int compute, String[] models) {
     if (memory != null && percent != null) {
       throw new IllegalArgumentException("--memory=" + memory + " and --percent=" + percent + " are both set; set one");
@@ -57,9 +61,14 @@ public final class AgentCommand implements Callable<Integer> {
         defaults(memory, percent, compute, models), maxMemory == null ? 0 : SliceSpec.bytes("--max-memory", maxMemory),
         maxGpus);
     CountDownLatch stop = new CountDownLatch(1);
-    try (AgentServer agent = AgentServer.start(config)) {
+    try (AgentServer agent = AgentServer.start(config);
+        io.spillway.agent.kube.KubeAgent plugin = kube.start(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       System.out.println("spillway agent on " + agent.socket() + " -> " + gateway + " (tenant " + tenant + ")");
+      if (plugin != null) {
+        System.out.println("device plugin: " + plugin.plugin().units().count() + " devices of "
+            + plugin.plugin().units().unitBytes() + " bytes, " + plugin.plugin().state());
+      }
       System.out.println("READY");
       System.out.flush();
       stop.await();

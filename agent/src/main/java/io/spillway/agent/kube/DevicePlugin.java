@@ -166,11 +166,14 @@ public final class DevicePlugin implements AutoCloseable {
     if (state == State.CLOSED) {
       return;
     }
+    // Counted before the deletion, so the watcher never sees it first. Stopping the server unlinks the
+    // socket (Netty does), and whatever is left is deleted here: one deletion either way.
+    if (Files.exists(config.pluginSocket())) {
+      ownDeletes.incrementAndGet();
+    }
     stopServer();
     try {
-      if (Files.deleteIfExists(config.pluginSocket())) {
-        ownDeletes.incrementAndGet();
-      }
+      Files.deleteIfExists(config.pluginSocket());
       server = grpc.serve(config.pluginSocket(), service);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("serving on " + config.pluginSocket(), e);

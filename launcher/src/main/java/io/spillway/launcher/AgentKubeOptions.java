@@ -1,0 +1,94 @@
+package io.spillway.launcher;
+
+import io.spillway.agent.AgentConfig;
+import io.spillway.agent.SliceSpec;
+import io.spillway.agent.kube.DevicePluginConfig;
+import io.spillway.agent.kube.EdgePoolCapacity;
+import io.spillway.agent.kube.KubeAgent;
+import io.spillway.agent.kube.TenantMap;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import picocli.CommandLine.Option;
+
+/** {@code spillway agent --device-plugin ...}: the kubelet device plugin on a Kubernetes worker. */
+final class AgentKubeOptions {
+
+  @Option(names = "--device-plugin", description = "Serve the kubelet device plugin for the pool's GPU memory (on a Kubernetes worker).")
+  boolean enabled;
+
+  @Option(names = "--edge-http", description = "The edge gateway's HTTP base, read for the pool's capacity (default: http://<gateway host>:8081).")
+  String edgeHttp;
+
+  @Option(names = "--device-plugin-resource", defaultValue = "spillway.io/gpu-memory", description = "Extended resource to advertise (default: ${DEFAULT-VALUE}).")
+  String resource;
+
+  @Option(names = "--device-plugin-unit", defaultValue = "1GiB", description = "GPU memory per advertised device (default: ${DEFAULT-VALUE}).")
+  String unit;
+
+  @Option(names = "--device-plugin-units", defaultValue = "0", description = "Devices to advertise; 0 for the pool's usable memory at start (default: ${DEFAULT-VALUE}).")
+  int units;
+
+  @Option(names = "--device-plugin-max-units", defaultValue = "1024", description = "The most devices taken from the pool's capacity (default: ${DEFAULT-VALUE}).")
+  int maxUnits;
+
+  @Option(names = "--device-plugin-poll", defaultValue = "10", description = "Seconds between reads of the pool's capacity (default: ${DEFAULT-VALUE}).")
+  int pollSeconds;
+
+  @Option(names = "--kubelet-dir", defaultValue = "/var/lib/kubelet/device-plugins", description = "The kubelet's device-plugin folder (default: ${DEFAULT-VALUE}).")
+  Path kubeletDir;
+
+  @Option(names = "--pod-resources-socket", defaultValue = "/var/lib/kubelet/pod-resources/kubelet.sock", description = "The kubelet's PodResources socket (default: ${DEFAULT-VALUE}).")
+  Path podResources;
+
+  @Option(names = "--alloc-dir", defaultValue = "/var/lib/spillway/alloc", description = "Host folder of the per-allocation agent sockets (default: ${DEFAULT-VALUE}).")
+  Path allocDir;
+
+  @Option(names = "--shim-dir", defaultValue = "/var/lib/spillway/shim", description = "Host folder the kubelet mounts the shim from (default: ${DEFAULT-VALUE}).")
+  Path shimDir;
+
+  @Option(names = "--shim-source", description = "Folder holding the shim's libcuda.so.1 to copy into --shim-dir at start.")
+  Path shimSource;
+
+  @Option(names = "--tenant-map", description = "namespace=tenant (repeatable).")
+  String[] tenantMap;
+
+  @Option(names = "--tenant-from-namespace", defaultValue = "true", arity = "1", description = "An unmapped namespace is its own tenant; false refuses its pods (default: ${DEFAULT-VALUE}).")
+  boolean tenantFromNamespace;
+
+  @Option(names = "--agent-token-file", description = "File holding the agent's own token for the edge (a Secret mounted into the agent only).")
+  Path tokenFile;
+
+  /** The device plugin for {@code base}, or null when not enabled. */
+  KubeAgent start(AgentConfig base) throws IOException {
+    if (!enabled) {
+      return null;
+    }
+    Map<String, String> map = new LinkedHashMap<>();
+    if (tenantMap != null) {
+      for (String e : tenantMap) {
+        Map.Entry<String, String> kv = TenantMap.entry(e);
+        map.put(kv.getKey(), kv.getValue());
+      }
+    }
+    DevicePluginConfig config = new DevicePluginConfig(resource, SliceSpec.bytes("--device-plugin-unit", unit), units,
+        maxUnits, kubeletDir, podResources, allocDir, shimDir, "/usr/local/spillway/lib", "/run/spillway",
+        Duration.ofSeconds(pollSeconds), new TenantMap(map, tenantFromNamespace));
+    String http = edgeHttp;
+    if (http == null) {
+      String host = base.gateway().contains(":") ? base.gateway().substring(0, base.gateway().lastIndexOf(':')) : base.gateway();
+      http = "http://" + host + ":8081";
+    }
+    Optional<String> token = Optional.empty();
+    if (tokenFile != null) {
+      token = Optional.of(Files.readString(tokenFile, StandardCharsets.UTF_8).strip());
+    }
+    return KubeAgent.start(config, base, new EdgePoolCapacity(URI.create(http)), token, shimSource);
+  }
+}
