@@ -8,13 +8,10 @@ import io.spillway.agent.kube.KubeAgent;
 import io.spillway.agent.kube.TenantMap;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** {@code spillway agent --device-plugin ...}: the kubelet device plugin on a Kubernetes worker. */
@@ -62,11 +59,11 @@ final class AgentKubeOptions {
   @Option(names = "--tenant-from-namespace", defaultValue = "true", arity = "1", description = "An unmapped namespace is its own tenant; false refuses its pods (default: ${DEFAULT-VALUE}).")
   boolean tenantFromNamespace;
 
-  @Option(names = "--agent-token-file", description = "File holding the agent's own token for the edge (a Secret mounted into the agent only).")
-  Path tokenFile;
-
-  /** The device plugin for {@code base}, or null when not enabled. */
-  KubeAgent start(AgentConfig base) throws IOException {
+  /**
+   * The device plugin for {@code base}, or null when not enabled. {@code tokens} is the agent's own token
+   * (--token-file); it vouches for each pod's tenant, so it must list them all.
+   */
+  KubeAgent start(AgentConfig base, java.util.function.Supplier<String> tokens) throws IOException {
     if (!enabled) {
       return null;
     }
@@ -85,10 +82,6 @@ final class AgentKubeOptions {
       String host = base.gateway().contains(":") ? base.gateway().substring(0, base.gateway().lastIndexOf(':')) : base.gateway();
       http = "http://" + host + ":8081";
     }
-    Optional<String> token = Optional.empty();
-    if (tokenFile != null) {
-      token = Optional.of(Files.readString(tokenFile, StandardCharsets.UTF_8).strip());
-    }
-    return KubeAgent.start(config, base, new EdgePoolCapacity(URI.create(http)), token, shimSource);
+    return KubeAgent.start(config, base, new EdgePoolCapacity(URI.create(http)), tokens, shimSource);
   }
 }

@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
-import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,12 +42,12 @@ public final class KubeAgent implements AutoCloseable {
   /**
    * @param base       the agent's settings (gateway, defaults, limits); its socket is not used here
    * @param capacity   the edge's pool capacity
-   * @param token      the agent's own credential for the edge, if any
+   * @param tokens     the agent's own token for the edge, asked at every open; null for none
    * @param shimSource a folder holding the shim's {@code libcuda.so.1} to copy into {@code config.shimDir()},
    *                   or null when the shim is already there
    */
   public static KubeAgent start(DevicePluginConfig config, AgentConfig base, PoolCapacity capacity,
-      Optional<String> token, Path shimSource) throws IOException {
+      Supplier<String> tokens, Path shimSource) throws IOException {
     if (shimSource != null) {
       installShim(shimSource, config.shimDir());
     }
@@ -58,7 +58,7 @@ public final class KubeAgent implements AutoCloseable {
     UnixGrpc grpc = new UnixGrpc();
     ManagedChannel edge = NettyChannelBuilder.forTarget(base.gateway()).usePlaintext().directExecutor()
         .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES).maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-        .intercept(new Vouching(token)).build();
+        .intercept(new Vouching(tokens)).build();
     SpillwayClient client = SpillwayClient.forChannel(edge);
     PodLookup pods = new PodLookup(grpc, config.podResourcesSocket(), config.resourceName());
     Allocations allocations = new Allocations(config, base, TenantSessions.vouching(client), pods, Clock.systemUTC());

@@ -114,14 +114,22 @@ final class KubeletStandIn implements AutoCloseable {
     return stub().getDevicePluginOptions(Empty.getDefaultInstance());
   }
 
-  /** As the device manager: ask the plugin's preference among the healthy ids, then allocate them. */
+  /** Ids this kubelet has allocated (and not freed): the device manager never hands them out twice. */
+  final java.util.Set<String> allocated = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  volatile List<String> lastAllocated = List.of();
+
+  /** As the device manager: ask the plugin's preference among the free healthy ids, then allocate them. */
   AllocateResponse allocate(int units) {
-    List<String> healthy = devices().stream().filter(d -> d.getHealth().equals("Healthy")).map(Device::getID).toList();
+    List<String> healthy = devices().stream().filter(d -> d.getHealth().equals("Healthy")).map(Device::getID)
+        .filter(id -> !allocated.contains(id)).toList();
     List<String> chosen = stub().getPreferredAllocation(PreferredAllocationRequest.newBuilder()
         .addContainerRequests(ContainerPreferredAllocationRequest.newBuilder().addAllAvailableDeviceIDs(healthy)
             .setAllocationSize(units)).build()).getContainerResponses(0).getDeviceIDsList();
-    return stub().allocate(AllocateRequest.newBuilder()
+    AllocateResponse r = stub().allocate(AllocateRequest.newBuilder()
         .addContainerRequests(ContainerAllocateRequest.newBuilder().addAllDevicesIds(chosen)).build());
+    allocated.addAll(chosen);
+    lastAllocated = chosen;
+    return r;
   }
 
   /** Records that {@code namespace/pod}'s {@code container} holds {@code ids} of {@code resource}. */
