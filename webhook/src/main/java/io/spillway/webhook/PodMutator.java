@@ -99,7 +99,7 @@ public final class PodMutator {
       int dot = key.indexOf('.');
       String base = dot < 0 ? key : key.substring(0, dot);
       if (!KEYS.contains(base)) {
-        if (base.startsWith("gpu")) {
+        if (base.startsWith("gpu-")) {
           throw new Refusal(annotation + ": unknown key " + PREFIX + base + " (expected " + PREFIX + "gpu-count, "
               + "gpu-memory, gpu-compute, gpu-model or containers)");
         }

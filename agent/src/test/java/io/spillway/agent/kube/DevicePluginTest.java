@@ -146,7 +146,11 @@ class DevicePluginTest {
     assertEquals(0, c.getDevicesCount());
     assertEquals(0, c.getAnnotationsCount());
     assertEquals(0, c.getCdiDevicesCount());
-    assertEquals(c, kubelet.allocate(3).getContainerResponses(0), "a re-admission of the same ids gets the same answer");
+    assertEquals(c, kubelet.stub().allocate(AllocateRequest.newBuilder().addContainerRequests(ContainerAllocateRequest
+        .newBuilder().addAllDevicesIds(kubelet.lastAllocated)).build()).getContainerResponses(0),
+        "a re-admission of the same ids gets the same answer");
+    assertEquals(List.of("gib-0003", "gib-0004"), kubelet.allocate(2).getContainerResponses(0).getMountsList().isEmpty()
+        ? List.of() : kubelet.lastAllocated, "the next container gets the next free ids");
 
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> kubelet.stub().allocate(AllocateRequest
         .newBuilder().addContainerRequests(ContainerAllocateRequest.newBuilder().addDevicesIds("gib-0009")).build()));

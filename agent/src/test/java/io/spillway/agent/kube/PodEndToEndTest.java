@@ -227,7 +227,7 @@ class PodEndToEndTest {
     assertEquals("gpus=1,percent=50,compute=25,model=V100", r.env().get("SPILLWAY_SLICE"));
     assertTrue(!seen.isEmpty(), "the edge saw the program's session");
     for (Seen s : seen) {
-      assertEquals(new Seen("acme", "worker-1", true), s, "team-a's tenant, proven by the agent's token");
+      assertEquals(new Seen("acme", "agent:worker-1", true), s, "team-a's tenant, proven by the agent's token");
     }
     for (String k : r.env().keySet()) {
       assertTrue(!k.contains("TOKEN") && !k.contains("SECRET") && !k.contains("KEY"), "no credential in the container: " + k);
