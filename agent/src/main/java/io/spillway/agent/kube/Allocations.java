@@ -140,6 +140,9 @@ public final class Allocations implements Allocator, AutoCloseable {
     this.pods = pods;
     this.clock = clock;
     Files.createDirectories(config.allocDir());
+    // Only the agent may enter the parent: a container reaches its own allocation's folder through its mount,
+    // and no process on the host can reach any allocation's socket (which admit any user) by its path.
+    Files.setPosixFilePermissions(config.allocDir(), PosixFilePermissions.fromString("rwx------"));
   }
 
   /** The allocation's name: a digest of its sorted ids, so a re-admission finds the same one. */
