@@ -43,11 +43,14 @@ import org.junit.jupiter.api.BeforeAll;
  *   <li>another session's buffer on the same card keeps its bytes, and once the fuzzed session is
  *       released the card's slices are as before.
  * </ul>
- * Kernels run under a small instruction budget so that one that never ends costs milliseconds.
+ * Kernels run under a small instruction budget (2^16 warp instructions) so that one that never ends
+ * costs milliseconds.
  */
 class NodeSessionFuzzTest {
 
   private static final long CARD_BYTES = 64L << 20;
+  /** Ops per input: enough for a session's story, few enough that an input takes milliseconds. */
+  private static final int MAX_OPS = 48;
   private static final byte[] VICTIM_BYTES = new byte[4096];
   private static GpuNode node;
   private static NodeSession victim;
@@ -55,7 +58,7 @@ class NodeSessionFuzzTest {
 
   @BeforeAll
   static void startNode() throws OpException {
-    node = new GpuNode(NodeOptions.defaults("fuzz"), HostGpuDriver.withCards(2, "V100", CARD_BYTES, 1L << 22));
+    node = new GpuNode(NodeOptions.defaults("fuzz"), HostGpuDriver.withCards(2, "V100", CARD_BYTES, 1L << 16));
     for (int i = 0; i < VICTIM_BYTES.length; i++) {
       VICTIM_BYTES[i] = (byte) (i * 31 + 7);
     }
@@ -81,7 +84,7 @@ class NodeSessionFuzzTest {
   @FuzzTest(maxDuration = "20s")
   void framesOfOps(FuzzedDataProvider data) throws Exception {
     int version = data.consumeInt(1, 2);
-    long sliceBytes = data.consumeLong(4096, 4L << 20);
+    long sliceBytes = data.consumeLong(4096, 1L << 20);
     GpuNode.Admitted admitted;
     try {
       admitted = open(data.consumeInt(1, 2), sliceBytes, version);
@@ -91,13 +94,14 @@ class NodeSessionFuzzTest {
     }
     NodeSession session = admitted.session();
     int chunk = admitted.opened().getChunkBytes();
-    FuzzOps ops = new FuzzOps(data, sliceBytes / 2, 2, version);
+    FuzzOps ops = new FuzzOps(data, Math.min(sliceBytes / 2, 64 << 10), 2, version);
     try {
       boolean live = true;
-      while (live && ops.more()) {
+      int left = MAX_OPS;
+      while (live && ops.more() && left > 0) {
         ClientFrame.Builder frame = ClientFrame.newBuilder();
         int n = data.consumeInt(1, 12);
-        for (int i = 0; i < n && ops.more(); i++) {
+        for (int i = 0; i < n && ops.more() && left > 0; i++, left--) {
           frame.addOps(ops.next());
         }
         FrameMarshaller.Inbound inbound = new FrameMarshaller()
