@@ -45,7 +45,8 @@ public final class GpuNode implements AutoCloseable {
   public GpuNode(NodeOptions options, GpuDriver driver) {
     this.options = options;
     this.driver = driver;
-    this.slices = new SliceTable(driver.devices(), options.reserveBytes());
+    this.slices = new SliceTable(driver.devices(), options.reserveBytes(),
+        options.limits().maxSessionsPerCard());
     for (GpuDevice g : driver.devices()) {
       schedulers.put(g.uuid(), new FairShareScheduler(g.uuid()));
     }
@@ -104,7 +105,7 @@ public final class GpuNode implements AutoCloseable {
       throw new OpException(Code.UNAVAILABLE, what + ": could not create a context: " + e.getMessage());
     }
     NodeSession session = new NodeSession(id, open.getTenant(), devices, options.chunkBytes(),
-        options.launchWaitMillis(), open.getProtocolVersion(), System::nanoTime);
+        options.launchWaitMillis(), open.getProtocolVersion(), System::nanoTime, options.limits());
     sessions.put(id, session);
     sessionSlices.put(id, granted);
     // The session speaks the version the client opened it with.

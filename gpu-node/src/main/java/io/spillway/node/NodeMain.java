@@ -86,11 +86,86 @@ public final class NodeMain implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   long heartbeatIntervalMillis;
 
+  @Option(names = "--max-frame-bytes", defaultValue = "64MiB",
+      description = "The largest client frame; a bigger one ends its stream with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+  String maxFrameBytes;
+
+  @Option(names = "--max-frame-ops", defaultValue = "" + NodeLimits.DEFAULT_MAX_FRAME_OPS,
+      description = "Ops one client frame may hold; a frame with more is refused whole (default: ${DEFAULT-VALUE}).")
+  int maxFrameOps;
+
+  @Option(names = "--reply-frame-bytes", defaultValue = "1MiB",
+      description = "Replies are sent once they add up to this size (default: ${DEFAULT-VALUE}).")
+  String replyFrameBytes;
+
+  @Option(names = "--max-handles", defaultValue = "" + NodeLimits.DEFAULT_MAX_HANDLES,
+      description = "Buffers and module variables one session may hold (default: ${DEFAULT-VALUE}).")
+  int maxHandles;
+
+  @Option(names = "--max-modules", defaultValue = "" + NodeLimits.DEFAULT_MAX_MODULES,
+      description = "Modules one session may hold (default: ${DEFAULT-VALUE}).")
+  int maxModules;
+
+  @Option(names = "--max-module-bytes", defaultValue = "32MiB",
+      description = "The largest module image (default: ${DEFAULT-VALUE}).")
+  String maxModuleBytes;
+
+  @Option(names = "--max-sessions-per-card", defaultValue = "" + NodeLimits.DEFAULT_MAX_SESSIONS_PER_CARD,
+      description = "Sessions one card may hold, however small their slices (default: ${DEFAULT-VALUE}).")
+  int maxSessionsPerCard;
+
+  @Option(names = "--first-frame-timeout", defaultValue = "10s",
+      description = "How long a new stream may take to send its open (default: ${DEFAULT-VALUE}).")
+  String firstFrameTimeout;
+
+  @Option(names = "--idle-timeout", defaultValue = "30m",
+      description = "How long an open session may send nothing before it is ended; 0: never (default: ${DEFAULT-VALUE}).")
+  String idleTimeout;
+
+  @Option(names = "--max-streams-per-connection", defaultValue = "" + NodeLimits.DEFAULT_MAX_STREAMS_PER_CONNECTION,
+      description = "Concurrent session streams on one connection (default: ${DEFAULT-VALUE}).")
+  int maxStreamsPerConnection;
+
+  @Option(names = "--keepalive-time", defaultValue = "30s",
+      description = "How often the node pings a quiet connection; 0: never (default: ${DEFAULT-VALUE}).")
+  String keepAliveTime;
+
+  @Option(names = "--keepalive-timeout", defaultValue = "10s",
+      description = "How long a ping may go unanswered before the connection is dropped (default: ${DEFAULT-VALUE}).")
+  String keepAliveTimeout;
+
+  /** The limits the options give; a bad value names its option. */
+  NodeLimits limits() {
+    try {
+      return new NodeLimits(maxFrameOps, Math.toIntExact(parseBytes("--reply-frame-bytes", replyFrameBytes)),
+          maxHandles, maxModules, Math.toIntExact(parseBytes("--max-module-bytes", maxModuleBytes)),
+          maxSessionsPerCard, parseDuration("--first-frame-timeout", firstFrameTimeout),
+          parseDuration("--idle-timeout", idleTimeout), maxStreamsPerConnection,
+          parseDuration("--keepalive-time", keepAliveTime), parseDuration("--keepalive-timeout", keepAliveTimeout),
+          NodeLimits.DEFAULT_LAUNCH_DEADLINE);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--" + e.getMessage());
+    }
+  }
+
+  NodeOptions options() {
+    long frame = parseBytes("--max-frame-bytes", maxFrameBytes);
+    if (frame < 8192 || frame > Integer.MAX_VALUE - 1024) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--max-frame-bytes: " + maxFrameBytes
+          + " must be from 8KiB to under 2GiB");
+    }
+    try {
+      return new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
+          (int) Math.min(NodeOptions.DEFAULT_CHUNK_BYTES, frame / 2), (int) frame, 60_000, limits());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     GpuDriver gpuDriver = GpuDrivers.select(driver, this::hostDriver);
-    NodeOptions options = new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
-        NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000);
+    NodeOptions options = options();
     GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port).start();
     LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d",
         nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port()));
@@ -153,6 +228,30 @@ public final class NodeMain implements Callable<Integer> {
           option + ": '" + text + "' is not a size; use bytes or a number with KiB, MiB, GiB or TiB");
     }
   }
+
+  /** Parses {@code 0}, {@code 250ms}, {@code 10s}, {@code 30m}, {@code 2h} into a duration. */
+  public static java.time.Duration parseDuration(String option, String text) {
+    Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
+          option + ": '" + text + "' is not a duration; use 0 or a number with ms, s, m or h (e.g. 10s)");
+    }
+    long v = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "" : m.group(2);
+    if (v != 0 && unit.isEmpty()) {
+      throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
+          option + ": '" + text + "' has no unit; use ms, s, m or h (e.g. 10s)");
+    }
+    return switch (unit) {
+      case "ms" -> java.time.Duration.ofMillis(v);
+      case "s" -> java.time.Duration.ofSeconds(v);
+      case "m" -> java.time.Duration.ofMinutes(v);
+      case "h" -> java.time.Duration.ofHours(v);
+      default -> java.time.Duration.ZERO;
+    };
+  }
+
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)?");
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new NodeMain()).execute(args));

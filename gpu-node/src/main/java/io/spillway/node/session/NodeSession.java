@@ -3,6 +3,7 @@ package io.spillway.node.session;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status.Code;
+import io.spillway.node.NodeLimits;
 import io.spillway.node.driver.DriverContext;
 import io.spillway.node.driver.DriverContext.Dim3;
 import io.spillway.node.driver.DriverException;
@@ -135,6 +136,7 @@ public final class NodeSession implements AutoCloseable {
   };
   private final int protocolVersion;
   private final LongSupplier clock;
+  private final NodeLimits limits;
   private final Map<Long, Long> freedAt = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
@@ -157,6 +159,13 @@ public final class NodeSession implements AutoCloseable {
    */
   public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
       long launchWaitMillis, int protocolVersion, LongSupplier clock) {
+    this(id, tenant, devices, chunkBytes, launchWaitMillis, protocolVersion, clock, NodeLimits.defaults());
+  }
+
+  /** @param limits the handles, modules and module size the session may hold */
+  public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
+      long launchWaitMillis, int protocolVersion, LongSupplier clock, NodeLimits limits) {
+    this.limits = limits;
     this.protocolVersion = protocolVersion;
     this.clock = clock;
     this.id = id;
@@ -256,8 +265,13 @@ public final class NodeSession implements AutoCloseable {
 
   /** Answers a frame that could not be parsed; the session goes on. */
   public void malformed(String description, ReplySink sink) {
+    refuseFrame(Code.INVALID_ARGUMENT, description, sink);
+  }
+
+  /** Answers a frame refused whole (malformed, or over a limit): none of it ran; the session goes on. */
+  public void refuseFrame(Code code, String description, ReplySink sink) {
     opsFailed.incrementAndGet();
-    sink.reply(error(0, Code.INVALID_ARGUMENT, "frame", description, false));
+    sink.reply(error(0, code, "frame", description, false));
   }
 
   private void checkSeq(Op op) throws OpException {
@@ -290,6 +304,7 @@ public final class NodeSession implements AutoCloseable {
           + "; allocations must be at least 1 byte");
     }
     Device d = device(what, a.getDevice());
+    checkHandleRoom(what, a.getHandle());
     long bytes = a.getBytes();
     if (bytes < 0 || bytes > d.memoryLimit - d.memoryUsed) {
       throw new OpException(Code.RESOURCE_EXHAUSTED, what + " of " + Long.toUnsignedString(bytes)
@@ -394,6 +409,15 @@ public final class NodeSession implements AutoCloseable {
     if (lm.getImage().isEmpty()) {
       throw new OpException(Code.INVALID_ARGUMENT, what + ": module " + lm.getModule() + " has an empty image");
     }
+    if (lm.getImage().size() > limits.maxModuleBytes()) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": module " + lm.getModule() + " has an image of "
+          + lm.getImage().size() + " bytes; the node loads at most " + limits.maxModuleBytes()
+          + " (--max-module-bytes)");
+    }
+    if (modules.size() >= limits.maxModules()) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": the session holds " + modules.size()
+          + " modules, the most it may (--max-modules " + limits.maxModules() + "); free one first");
+    }
     String name = lm.getName().isEmpty() ? "module-" + lm.getModule() : lm.getName();
     byte[] image = lm.getImage().toByteArray();
     List<LoadedModule> loaded = new ArrayList<>(devices.size());
@@ -406,6 +430,15 @@ public final class NodeSession implements AutoCloseable {
     }
     modules.put(lm.getModule(), new Module(lm.getModule(), name, loaded));
     freedAt.remove(lm.getModule());
+  }
+
+  /** Refuses a new buffer or variable handle past the session's handle limit. */
+  private void checkHandleRoom(String what, long handle) throws OpException {
+    if (buffers.size() >= limits.maxHandles()) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": handle " + handle + " would be one more than"
+          + " the session may hold: it holds " + buffers.size() + " buffers and variables (--max-handles "
+          + limits.maxHandles() + "); free some first");
+    }
   }
 
   private Module module(String what, long handle) throws OpException {
@@ -642,6 +675,7 @@ public final class NodeSession implements AutoCloseable {
     }
     Module m = module(what, g.getModule());
     Device d = device(what, g.getDevice());
+    checkHandleRoom(what, g.getHandle());
     Map<String, ModuleGlobal> globals = m.perDevice.get(d.index).globals();
     ModuleGlobal v = globals.get(g.getName());
     if (v == null) {
