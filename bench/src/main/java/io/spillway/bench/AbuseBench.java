@@ -11,6 +11,7 @@ import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.client.SpillwayException;
 import io.spillway.node.GpuNode;
+import io.spillway.node.NodeLimits;
 import io.spillway.node.NodeOptions;
 import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
@@ -66,6 +67,12 @@ public final class AbuseBench {
   private static final long MIB = 1 << 20;
   private static final int TENANTS = 3;
   private static final int BATCH = 8;
+  /**
+   * The launch deadline and first-frame timeout of this run, shorter than the defaults (5 min, 10 s) so
+   * that each case ends within its window; the idle timeout likewise (default 30 min).
+   */
+  private static final java.time.Duration DEADLINE = java.time.Duration.ofSeconds(3);
+  private static final java.time.Duration IDLE = java.time.Duration.ofSeconds(5);
 
   /** A kernel that never ends: one thread branching to itself. */
   static final String SPIN_PTX = ".version 8.0\n.target sm_80\n.address_size 64\n"
@@ -106,17 +113,33 @@ public final class AbuseBench {
     System.exit(0);
   }
 
-  /** What one hostile client got, and whether the edge or node refused or cut it off. */
-  private record Answer(boolean refused, String how) {}
+  /**
+   * What one hostile client got.
+   *
+   * @param verdict refused (an error status or error replies), bounded (let run, within the bounds), or
+   *     NOT refused
+   */
+  private record Answer(String verdict, String how) {
+    Answer(boolean refused, String how) {
+      this(refused ? "refused" : "**NOT refused**", how);
+    }
+  }
 
   private record Result(String name, Answer answer, double p99Before, double p99During, long inferences,
       long wrong, long failed, String tenantError, long heapPeak, long journalPeak, long cardPeak) {}
 
   private void run() throws Exception {
-    node = new GpuNode(NodeOptions.defaults("node-1"), HostGpuDriver.withCards(2, "V100", 16L << 30));
+    NodeOptions d = NodeOptions.defaults("node-1");
+    NodeLimits nodeLimits = NodeLimits.defaults().withLaunchDeadline(DEADLINE).withFirstFrameTimeout(DEADLINE)
+        .withIdleTimeout(IDLE);
+    node = new GpuNode(new NodeOptions(d.nodeId(), d.pool(), d.reserveBytes(), d.chunkBytes(), d.maxFrameBytes(),
+        d.launchWaitMillis(), nodeLimits), HostGpuDriver.withCards(2, "V100", 16L << 30));
+    GatewayConfig.Limits edgeLimits = GatewayConfig.Limits.defaults().withFirstFrameTimeout(DEADLINE)
+        .withIdleTimeout(IDLE);
     long heapMax = Runtime.getRuntime().maxMemory();
     try (GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
-        GatewayCore core = new GatewayCore(GatewayConfig.local("edge-abuse", "local"), Clock.systemUTC(),
+        GatewayCore core = new GatewayCore(GatewayConfig.local("edge-abuse", "local").withLimits(edgeLimits),
+            Clock.systemUTC(),
             GatewayListener.NONE).start();
         GatewayRegistrar registrar = new GatewayRegistrar(node, core.address(), "127.0.0.1:" + server.port(),
             500).start()) {
@@ -131,6 +154,8 @@ public final class AbuseBench {
           + " per gateway; node: %d cards of %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), mib(heapMax), mib(edge.failoverConfig().maxSessionBytes()),
           mib(edge.failoverConfig().maxGatewayBytes()), node.gpus().size(), mib(node.gpus().get(0).memoryBytes()));
+      System.out.println("node limits: " + nodeLimits);
+      System.out.println("edge limits: " + edgeLimits);
       tenants.start(edge.address());
       Thread sampler = new Thread(peaks::sample, "abuse-sampler");
       sampler.setDaemon(true);
@@ -148,7 +173,7 @@ public final class AbuseBench {
         try {
           answer = hostile(c);
         } catch (Exception | OutOfMemoryError e) {
-          answer = new Answer(false, "the bench's hostile client failed: " + e);
+          answer = new Answer("**failed**", "the bench's hostile client failed: " + e);
         }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         Histogram during = tenants.histogram();
@@ -210,6 +235,11 @@ public final class AbuseBench {
     return b.toString();
   }
 
+  /** Whether the stream was closed with an error or the frame was answered with error replies. */
+  private static boolean refusedOrCut(RawSession s, Status closed) {
+    return (closed != null && !closed.isOk()) || s.errors.get() > 0;
+  }
+
   /** One frame of 32 Mi empty ops (64 MiB): each op fails its sequence check. */
   private Answer giantFrame() throws Exception {
     int ops = 32 << 20;
@@ -223,7 +253,7 @@ public final class AbuseBench {
       s.send(frame, end);
       frame = null;
       Status closed = s.awaitClose(caseMillis);
-      return new Answer(closed != null && !closed.isOk(), told(s, closed) + " (" + s.replies.get()
+      return new Answer(refusedOrCut(s, closed), told(s, closed) + " (" + s.replies.get()
           + " replies in " + s.frames.get() + " frames)");
     }
   }
@@ -244,7 +274,7 @@ public final class AbuseBench {
       s.send(openFrame("hostile", 64 * MIB), end);
       s.send(out.toByteArray(), end);
       Status closed = s.awaitClose(caseMillis);
-      return new Answer(closed != null && !closed.isOk(), told(s, closed) + " (" + (seq - 2) + " reads sent, "
+      return new Answer(refusedOrCut(s, closed), told(s, closed) + " (" + (seq - 2) + " reads sent, "
           + s.replies.get() + " replies in " + s.frames.get() + " frames)");
     }
   }
@@ -271,7 +301,13 @@ public final class AbuseBench {
         sent += 16 << 10;
       }
       Status closed = s.awaitClose(100);
-      return new Answer(closed != null && !closed.isOk(), told(s, closed) + " (" + sent + " writes sent)");
+      long bound = edge.failoverConfig().maxGatewayBytes();
+      String how = told(s, closed) + " (" + sent + " writes sent; edge journal peak " + mib(peaks.journal.get())
+          + ", bound " + mib(bound) + ")";
+      if (refusedOrCut(s, closed)) {
+        return new Answer(true, how);
+      }
+      return new Answer(peaks.journal.get() <= bound ? "bounded" : "**NOT bounded**", how);
     }
   }
 
@@ -516,14 +552,14 @@ public final class AbuseBench {
     System.out.println();
     System.out.println("## Abuse run: " + TENANTS + " MLP tenants through an edge while hostile clients try");
     System.out.println();
-    System.out.println("| hostile client | refused or cut off | how it was answered | tenant p99 before | during"
+    System.out.println("| hostile client | verdict | how it was answered | tenant p99 before | during"
         + " | ratio | tenant results | heap peak / max | edge journal peak / bound | node cards reserved /"
         + " memory |");
     System.out.println("| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
     for (Result r : results) {
       String tenantsSaw = r.inferences() + " inferences, " + r.wrong() + " wrong, " + r.failed() + " failed"
           + (r.tenantError() == null ? "" : " (" + shorten(r.tenantError(), 120) + ")");
-      System.out.println("| " + r.name() + " | " + (r.answer().refused() ? "yes" : "**NO**") + " | "
+      System.out.println("| " + r.name() + " | " + r.answer().verdict() + " | "
           + shorten(r.answer().how(), 400).replace("|", "/") + " | " + Figures.micros(r.p99Before()) + " | "
           + Figures.micros(r.p99During()) + " | " + String.format(Locale.ROOT, "%.2f", r.p99During()
           / Math.max(1, r.p99Before())) + " | " + tenantsSaw + " | " + mib(r.heapPeak()) + " / " + mib(heapMax)

@@ -103,7 +103,7 @@ public final class FuzzOps {
           .setPersistent(data.consumeBoolean()).setDevice(data.consumeInt(0, 1)));
       case 2 -> op.setFree(Free.newBuilder().setHandle(data.consumeBoolean() ? handle() : module()));
       case 3 -> op.setWrite(Write.newBuilder().setHandle(handle()).setOffset(offset())
-          .setData(ByteString.copyFrom(bytes((int) Math.min(size(), 1 << 16)))));
+          .setData(ByteString.copyFrom(bytes(writeLength()))));
       case 4 -> op.setFill(Fill.newBuilder().setHandle(handle()).setOffset(offset()).setBytes(size())
           .setValue(data.consumeInt()));
       case 5 -> op.setRead(Read.newBuilder().setHandle(handle()).setOffset(offset()).setLength(size()));
@@ -167,6 +167,12 @@ public final class FuzzOps {
       case 2 -> maxBytes + data.consumeInt(1, 4096);
       default -> data.consumeLong(1, maxBytes);
     };
+  }
+
+  /** A write's data length: {@link #size()}, capped at 64 KiB (a size near 2^64 or negative gives the cap). */
+  private int writeLength() {
+    long n = size();
+    return n < 0 || n > 1 << 16 ? 1 << 16 : (int) n;
   }
 
   private long offset() {
