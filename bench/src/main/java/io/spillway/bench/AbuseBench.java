@@ -126,7 +126,7 @@ public final class AbuseBench {
   }
 
   private record Result(String name, Answer answer, double p99Before, double p99During, long inferences,
-      long wrong, long failed, String tenantError, long heapPeak, long journalPeak, long cardPeak) {}
+      long wrong, long failed, String tenantError, long heapPeak, long livePeak, long journalPeak, long cardPeak) {}
 
   private void run() throws Exception {
     NodeOptions d = NodeOptions.defaults("node-1");
@@ -180,7 +180,7 @@ public final class AbuseBench {
         Tenants.Counts counts = tenants.counts();
         results.add(new Result(c, answer, before.getValueAtPercentile(99), during.getValueAtPercentile(99),
             counts.inferences(), counts.wrong(), counts.failed(), counts.firstError(), peaks.heap.get(),
-            peaks.journal.get(), peaks.card.get()));
+            peaks.live.get(), peaks.journal.get(), peaks.card.get()));
         System.out.printf(Locale.ROOT, "%s: %s (%d ms)%n", c, answer.how(), ms);
       }
       tenants.stop();
@@ -420,6 +420,8 @@ public final class AbuseBench {
 
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
+    /** When each tenant's inference in flight began (System.nanoTime), or 0: one stuck counts too. */
+    private final java.util.concurrent.atomic.AtomicLongArray inflight = new java.util.concurrent.atomic.AtomicLongArray(TENANTS);
     private final Object lock = new Object();
     private Histogram histogram = Figures.histogram();
     private long inferences;
@@ -452,8 +454,10 @@ public final class AbuseBench {
           MlpService service = new MlpService(gpu, model, BATCH);
           for (int i = 0; running.get(); i = (i + 1) % inputs.length) {
             long t0 = System.nanoTime();
+            inflight.set(tenant, t0);
             float[] got = service.infer(inputs[i], BATCH);
             long took = System.nanoTime() - t0;
+            inflight.set(tenant, 0);
             boolean ok = MlpModel.maxAbsDiff(got, expected[i]) < 1e-5f;
             synchronized (lock) {
               histogram.recordValue(took);
@@ -464,6 +468,7 @@ public final class AbuseBench {
             }
           }
         } catch (RuntimeException e) {
+          inflight.set(tenant, 0);
           synchronized (lock) {
             failed++;
             if (firstError == null) {
@@ -483,8 +488,11 @@ public final class AbuseBench {
       Thread.sleep(millis);
     }
 
+    private long resetAt = System.nanoTime();
+
     void reset() {
       synchronized (lock) {
+        resetAt = System.nanoTime();
         histogram = Figures.histogram();
         inferences = 0;
         wrong = 0;
@@ -493,9 +501,22 @@ public final class AbuseBench {
       }
     }
 
+    /**
+     * The latencies since the last reset, an inference still in flight counted with the time it has taken
+     * so far (a tenant stuck behind a hostile client would otherwise record nothing). Reset restarts
+     * the clock of those in flight.
+     */
     Histogram histogram() {
+      long now = System.nanoTime();
       synchronized (lock) {
-        return histogram.copy();
+        Histogram h = histogram.copy();
+        for (int t = 0; t < TENANTS; t++) {
+          long since = inflight.get(t);
+          if (since != 0) {
+            h.recordValue(now - Math.max(since, resetAt));
+          }
+        }
+        return h;
       }
     }
 
@@ -516,6 +537,8 @@ public final class AbuseBench {
   /** Peaks sampled every 20 ms: heap used, the edge's journal bytes, the node's card memory reserved. */
   private final class Peaks {
     final AtomicLong heap = new AtomicLong();
+    /** Heap in use after the last collection (live data, about), summed over the heap pools. */
+    final AtomicLong live = new AtomicLong();
     final AtomicLong journal = new AtomicLong();
     final AtomicLong card = new AtomicLong();
     private final List<MemoryPoolMXBean> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
@@ -523,6 +546,7 @@ public final class AbuseBench {
 
     void reset() {
       heap.set(0);
+      live.set(0);
       journal.set(0);
       card.set(0);
     }
@@ -534,6 +558,12 @@ public final class AbuseBench {
           used += p.getUsage().getUsed();
         }
         heap.accumulateAndGet(used, Math::max);
+        long afterGc = 0;
+        for (MemoryPoolMXBean p : heapPools) {
+          java.lang.management.MemoryUsage u = p.getCollectionUsage();
+          afterGc += u == null ? 0 : u.getUsed();
+        }
+        live.accumulateAndGet(afterGc, Math::max);
         journal.accumulateAndGet(edge.journalBytes(), Math::max);
         card.accumulateAndGet(node.gpus().stream().mapToLong(g -> node.slices().allocatedBytes(g)).sum(),
             Math::max);
@@ -553,7 +583,7 @@ public final class AbuseBench {
     System.out.println("## Abuse run: " + TENANTS + " MLP tenants through an edge while hostile clients try");
     System.out.println();
     System.out.println("| hostile client | verdict | how it was answered | tenant p99 before | during"
-        + " | ratio | tenant results | heap peak / max | edge journal peak / bound | node cards reserved /"
+        + " | ratio | tenant results | heap peak (after GC) / max | edge journal peak / bound | node cards reserved /"
         + " memory |");
     System.out.println("| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
     for (Result r : results) {
@@ -562,7 +592,7 @@ public final class AbuseBench {
       System.out.println("| " + r.name() + " | " + r.answer().verdict() + " | "
           + shorten(r.answer().how(), 400).replace("|", "/") + " | " + Figures.micros(r.p99Before()) + " | "
           + Figures.micros(r.p99During()) + " | " + String.format(Locale.ROOT, "%.2f", r.p99During()
-          / Math.max(1, r.p99Before())) + " | " + tenantsSaw + " | " + mib(r.heapPeak()) + " / " + mib(heapMax)
+          / Math.max(1, r.p99Before())) + " | " + tenantsSaw + " | " + mib(r.heapPeak()) + " (" + mib(r.livePeak()) + ") / " + mib(heapMax)
           + " | " + mib(r.journalPeak()) + " / " + mib(edge.failoverConfig().maxGatewayBytes()) + " | "
           + mib(r.cardPeak()) + " / " + mib(cardBytes) + " |");
     }
