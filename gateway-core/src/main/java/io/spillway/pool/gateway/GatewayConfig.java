@@ -49,11 +49,12 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
       if (firstFrameTimeout.isNegative() || firstFrameTimeout.isZero()) {
         throw new IllegalArgumentException("first-frame-timeout must be positive, got " + firstFrameTimeout);
       }
-      for (Duration d : new Duration[] {idleTimeout, keepAliveTime, keepAliveTimeout}) {
-        if (d.isNegative()) {
-          throw new IllegalArgumentException("idle-timeout, keepalive-time and keepalive-timeout must not be"
-              + " negative, got " + d);
-        }
+      if (idleTimeout.isNegative() || keepAliveTime.isNegative()) {
+        throw new IllegalArgumentException("idle-timeout and keepalive-time must not be negative, got "
+            + idleTimeout + " and " + keepAliveTime);
+      }
+      if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
+        throw new IllegalArgumentException("keepalive-timeout must be positive, got " + keepAliveTimeout);
       }
     }
 
