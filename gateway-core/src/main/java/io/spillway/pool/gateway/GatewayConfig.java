@@ -58,6 +58,20 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
       }
     }
 
+    /**
+     * The limits a gateway's keys give; a bad value is refused naming its key ({@code keyPrefix} and the
+     * key's own name, for example {@code spillway.edge.limits.max-frame-ops}).
+     */
+    public static Limits fromKeys(String keyPrefix, int maxFrameOps, Duration firstFrameTimeout,
+        Duration idleTimeout, int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout) {
+      try {
+        return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
+            keepAliveTimeout);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(keyPrefix + e.getMessage(), e);
+      }
+    }
+
     /** 65536 ops a frame, an open within 10 s, 30 min idle, 1024 streams a connection, pings 30 s / 10 s. */
     public static Limits defaults() {
       return new Limits(65_536, Duration.ofSeconds(10), Duration.ofMinutes(30), 1024, Duration.ofSeconds(30),
@@ -92,8 +106,10 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
    * connections (a cut link, a frozen host) is found by keepalive: no answer to a ping within the
    * timeout breaks the streams, which are then rebuilt elsewhere. Servers permit pings every second.
    *
-   * @param keepAliveTime how often an upstream connection with streams is pinged
-   * @param keepAliveTimeout how long a ping may go unanswered before the connection is closed
+   * @param keepAliveTime how often an upstream connection is probed ({@link UpstreamProbe}; HTTP/2 pings
+   *     are asked for at this rate too, but grpc-java sends them at most every 10 s)
+   * @param keepAliveTimeout how long a probe may go unanswered before the connection is closed and its
+   *     sessions rebuilt elsewhere: a hung server is found within {@code keepAliveTime + keepAliveTimeout}
    * @param connectTimeout how long a connection to an upstream may take to establish
    * @param flowControlWindowBytes the HTTP/2 flow-control window of every stream, both ways
    */

@@ -249,6 +249,10 @@ public final class GatewayCore implements AutoCloseable {
     timer.scheduleAtFixedRate(this::checkLiveness, period, period, TimeUnit.MILLISECONDS);
     long failback = failover.failbackInterval().toMillis();
     timer.scheduleAtFixedRate(this::failBack, failback, failback, TimeUnit.MILLISECONDS);
+    GatewayConfig.Transport t = config.transport();
+    UpstreamProbe probe = new UpstreamProbe(channels, t.keepAliveTimeout(), (address, why) -> { });
+    long every = t.keepAliveTime().toMillis();
+    timer.scheduleAtFixedRate(probe::probe, every, every, TimeUnit.MILLISECONDS);
     LOG.info(() -> "gateway " + config.name() + " (pool " + config.pool() + ") listening on "
         + config.host() + ":" + server.getPort());
     return this;
