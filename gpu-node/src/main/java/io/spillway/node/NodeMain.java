@@ -153,6 +153,12 @@ public final class NodeMain implements Callable<Integer> {
           + "dropped. Durations are `0` or a number with `ms`, `s`, `m` or `h` (default: ${DEFAULT-VALUE}).")
   String keepAliveTimeout;
 
+  @Option(names = "--launch-deadline", paramLabel = "<duration>", defaultValue = "5m",
+      description = "How long one kernel may run, or a synchronize or read wait for one, before the watchdog "
+          + "aborts its session's context (JCuda destroys it) and the session ends with `FAILED_PRECONDITION`; "
+          + "`0`: no deadline (default: ${DEFAULT-VALUE}).")
+  String launchDeadline;
+
   /** The limits the options give; a bad value names its option. */
   NodeLimits limits() {
     try {
@@ -161,7 +167,7 @@ public final class NodeMain implements Callable<Integer> {
           maxSessionsPerCard, parseDuration("--first-frame-timeout", firstFrameTimeout),
           parseDuration("--idle-timeout", idleTimeout), maxStreamsPerConnection,
           parseDuration("--keepalive-time", keepAliveTime), parseDuration("--keepalive-timeout", keepAliveTimeout),
-          NodeLimits.DEFAULT_LAUNCH_DEADLINE);
+          parseDuration("--launch-deadline", launchDeadline));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--" + e.getMessage());
     }
