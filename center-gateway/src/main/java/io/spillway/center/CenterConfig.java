@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -106,6 +107,16 @@ public interface CenterConfig {
   /** Bounds on the blocking and waiting of the center's lease producers (leader, admin orders). */
   Kafka kafka();
 
+  @Doc("refuse a session whose call proves no edge (set with mutual TLS); a proven peer must be the lease's "
+      + "edge either way ([security.md](security.md#center-admission-and-kafka-acls))")
+  @WithDefault("false")
+  boolean requireEdgeIdentity();
+
+  @Doc(value = "a file of one line of base64 (at least 32 bytes): the center secret lease records are signed "
+      + "under; the leader then ignores requests, renewals, releases and admin orders not signed by their "
+      + "writer; unset: unsigned", type = "path")
+  Optional<Path> leaseSigningSecretFile();
+
   /** When this replica joins the lease leader election. */
   Leasing leasing();
 
@@ -134,6 +145,12 @@ public interface CenterConfig {
   }
 
   interface Kafka {
+    @Doc(value = "a Java properties file of Kafka client security settings passed to every lease client of this "
+        + "replica (leader, log view, admin orders, topic creation, the console's reader): `security.protocol`, "
+        + "`sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
+        + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
+    Optional<Path> propertiesFile();
+
     @Doc("the longest one call of a center lease producer (the leader's send, `initTransactions`, "
         + "`commitTransaction`; an admin order's send) blocks waiting for Kafka; a leader whose "
         + "`initTransactions` times out tries again at its next poll")

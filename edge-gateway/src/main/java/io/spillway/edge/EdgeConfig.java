@@ -7,6 +7,7 @@ import io.spillway.config.Doc;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -75,6 +76,20 @@ public interface EdgeConfig {
   @Doc(mapKey = "tenant")
   Map<String, Quota> tenants();
 
+  @Doc(value = "a session of a tenant not named under `spillway.edge.tenants`: `refuse` answers "
+          + "`PERMISSION_DENIED` \"unknown tenant\" (and grows no metric series for it); `default-quota` "
+          + "admits it under the default quota",
+      defaultText = "`refuse` when `spillway.auth.keys` is set, else `default-quota`")
+  Optional<UnknownTenants> unknownTenants();
+
+  /** Sessions of tenants the configuration does not name. */
+  enum UnknownTenants {
+    /** Refused with PERMISSION_DENIED "unknown tenant". */
+    REFUSE,
+    /** Admitted under the default quota. */
+    DEFAULT_QUOTA
+  }
+
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
   Spill spill();
 
@@ -112,13 +127,18 @@ public interface EdgeConfig {
     Duration timeout();
   }
 
+  /**
+   * A tenant's quota. The defaults are finite so that a tenant nobody configured cannot take the whole
+   * pool: 16 sessions and 64 GiB (a few cards' worth); 0 says unlimited, explicitly.
+   */
   interface Quota {
-    @Doc("sessions the tenant may hold at once; 0 is unlimited")
-    @WithDefault("0")
+    @Doc("sessions the tenant may hold at once; 0 is unlimited (say so explicitly: the default is finite "
+        + "so that an unconfigured tenant cannot take the pool)")
+    @WithDefault("16")
     int maxSessions();
 
     @Doc("device memory the tenant's slices may add up to; 0 is unlimited")
-    @WithDefault("0")
+    @WithDefault("64G")
     MemorySize maxMemory();
   }
 
@@ -135,6 +155,11 @@ public interface EdgeConfig {
         + "over Kafka (see [leases.md](leases.md))")
     @WithDefault("false")
     boolean enabled();
+
+    @Doc(value = "a file of one line of base64: this edge's lease signing key (derived from the center's secret "
+        + "for this edge's name, `LeaseSigning.edgeKey`); its requests, renewals and releases are signed with it. "
+        + "Unset: unsigned, which a center that checks signatures ignores", type = "path")
+    Optional<Path> signingKeyFile();
 
     @Doc(value = "Kafka bootstrap servers of the lease topics; required when spilling is enabled",
         type = "host:port,...")
@@ -191,6 +216,11 @@ public interface EdgeConfig {
 
   /** How long a call of the edge's lease producer may block or wait. */
   interface Kafka {
+    @Doc(value = "a Java properties file of Kafka client security settings for the edge's lease client: "
+        + "`security.protocol`, `sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
+        + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
+    Optional<Path> propertiesFile();
+
     @Doc("the longest one send of the edge's lease producer blocks (on the lease client's own "
         + "sender thread, never a caller's) waiting for Kafka metadata or buffer space; past it the "
         + "request, renewal or release fails")
