@@ -86,53 +86,78 @@ public final class NodeMain implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   long heartbeatIntervalMillis;
 
-  @Option(names = "--max-frame-bytes", defaultValue = "64MiB",
-      description = "The largest client frame; a bigger one ends its stream with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+  // Limits (NodeLimits): each is refused with a status naming the option and its value, and refusing it
+  // loses nothing of any other session.
+
+  @Option(names = "--max-frame-bytes", paramLabel = "<size>", defaultValue = "64MiB",
+      description = "The largest client frame; a bigger one ends its stream with `RESOURCE_EXHAUSTED` (advised "
+          + "to clients in `Opened.max_frame_bytes`) (default: ${DEFAULT-VALUE}).")
   String maxFrameBytes;
 
-  @Option(names = "--max-frame-ops", defaultValue = "" + NodeLimits.DEFAULT_MAX_FRAME_OPS,
-      description = "Ops one client frame may hold; a frame with more is refused whole (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-frame-ops", paramLabel = "<count>", defaultValue = "" + NodeLimits.DEFAULT_MAX_FRAME_OPS,
+      description = "Ops one client frame may hold, counted by a scan of its tags before it is parsed; a frame "
+          + "with more is refused whole with `RESOURCE_EXHAUSTED` (an error reply with seq 0, op `frame`), none "
+          + "of its ops run, and the session goes on (default: ${DEFAULT-VALUE}).")
   int maxFrameOps;
 
-  @Option(names = "--reply-frame-bytes", defaultValue = "1MiB",
-      description = "Replies are sent once they add up to this size (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--reply-frame-bytes", paramLabel = "<size>", defaultValue = "1MiB",
+      description = "Replies are sent as soon as they add up to this size, so the answers of a long frame are "
+          + "never held whole (default: ${DEFAULT-VALUE}).")
   String replyFrameBytes;
 
-  @Option(names = "--max-handles", defaultValue = "" + NodeLimits.DEFAULT_MAX_HANDLES,
-      description = "Buffers and module variables one session may hold (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-handles", paramLabel = "<count>", defaultValue = "" + NodeLimits.DEFAULT_MAX_HANDLES,
+      description = "Buffers and module variables one session may hold at once; one more is refused with "
+          + "`RESOURCE_EXHAUSTED` (default: ${DEFAULT-VALUE}).")
   int maxHandles;
 
-  @Option(names = "--max-modules", defaultValue = "" + NodeLimits.DEFAULT_MAX_MODULES,
-      description = "Modules one session may hold (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-modules", paramLabel = "<count>", defaultValue = "" + NodeLimits.DEFAULT_MAX_MODULES,
+      description = "Modules one session may hold at once; one more is refused with `RESOURCE_EXHAUSTED` "
+          + "(default: ${DEFAULT-VALUE}).")
   int maxModules;
 
-  @Option(names = "--max-module-bytes", defaultValue = "32MiB",
-      description = "The largest module image (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-module-bytes", paramLabel = "<size>", defaultValue = "32MiB",
+      description = "The largest module image; a bigger one is refused with `RESOURCE_EXHAUSTED` "
+          + "(default: ${DEFAULT-VALUE}).")
   String maxModuleBytes;
 
-  @Option(names = "--max-sessions-per-card", defaultValue = "" + NodeLimits.DEFAULT_MAX_SESSIONS_PER_CARD,
-      description = "Sessions one card may hold, however small their slices (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-sessions-per-card", paramLabel = "<count>",
+      defaultValue = "" + NodeLimits.DEFAULT_MAX_SESSIONS_PER_CARD,
+      description = "Sessions one card may hold, however small their slices (each takes a context and a "
+          + "scheduler share); an open past it is refused with `RESOURCE_EXHAUSTED` (default: ${DEFAULT-VALUE}).")
   int maxSessionsPerCard;
 
-  @Option(names = "--first-frame-timeout", defaultValue = "10s",
-      description = "How long a new stream may take to send its open (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--first-frame-timeout", paramLabel = "<duration>", defaultValue = "10s",
+      description = "How long a new stream may take to send its open; past it the stream ends with "
+          + "`DEADLINE_EXCEEDED` (default: ${DEFAULT-VALUE}).")
   String firstFrameTimeout;
 
-  @Option(names = "--idle-timeout", defaultValue = "30m",
-      description = "How long an open session may send nothing before it is ended; 0: never (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--idle-timeout", paramLabel = "<duration>", defaultValue = "30m",
+      description = "How long an open session may send no frame and run nothing before it ends with "
+          + "`FAILED_PRECONDITION` and its slice is freed; `0`: never (default: ${DEFAULT-VALUE}).")
   String idleTimeout;
 
-  @Option(names = "--max-streams-per-connection", defaultValue = "" + NodeLimits.DEFAULT_MAX_STREAMS_PER_CONNECTION,
-      description = "Concurrent session streams on one connection (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-streams-per-connection", paramLabel = "<count>",
+      defaultValue = "" + NodeLimits.DEFAULT_MAX_STREAMS_PER_CONNECTION,
+      description = "Concurrent session streams on one HTTP/2 connection (its `MAX_CONCURRENT_STREAMS`); a "
+          + "gateway puts its sessions on a node over one connection, so keep it above the sessions a node can "
+          + "hold (default: ${DEFAULT-VALUE}).")
   int maxStreamsPerConnection;
 
-  @Option(names = "--keepalive-time", defaultValue = "30s",
-      description = "How often the node pings a quiet connection; 0: never (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--keepalive-time", paramLabel = "<duration>", defaultValue = "30s",
+      description = "How often the node pings a connection that has been quiet; `0`: never. Gateways may ping "
+          + "the node every second, with or without calls (default: ${DEFAULT-VALUE}).")
   String keepAliveTime;
 
-  @Option(names = "--keepalive-timeout", defaultValue = "10s",
-      description = "How long a ping may go unanswered before the connection is dropped (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--keepalive-timeout", paramLabel = "<duration>", defaultValue = "10s",
+      description = "How long such a ping may go unanswered before the connection and its sessions are "
+          + "dropped. Durations are `0` or a number with `ms`, `s`, `m` or `h` (default: ${DEFAULT-VALUE}).")
   String keepAliveTimeout;
+
+  @Option(names = "--launch-deadline", paramLabel = "<duration>", defaultValue = "5m",
+      description = "How long one kernel may run, or a synchronize or read wait for one, before the watchdog "
+          + "aborts its session's context (JCuda destroys it) and the session ends with `FAILED_PRECONDITION`; "
+          + "`0`: no deadline (default: ${DEFAULT-VALUE}).")
+  String launchDeadline;
 
   /** The limits the options give; a bad value names its option. */
   NodeLimits limits() {
@@ -142,7 +167,7 @@ public final class NodeMain implements Callable<Integer> {
           maxSessionsPerCard, parseDuration("--first-frame-timeout", firstFrameTimeout),
           parseDuration("--idle-timeout", idleTimeout), maxStreamsPerConnection,
           parseDuration("--keepalive-time", keepAliveTime), parseDuration("--keepalive-timeout", keepAliveTimeout),
-          NodeLimits.DEFAULT_LAUNCH_DEADLINE);
+          parseDuration("--launch-deadline", launchDeadline));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--" + e.getMessage());
     }

@@ -49,11 +49,26 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
       if (firstFrameTimeout.isNegative() || firstFrameTimeout.isZero()) {
         throw new IllegalArgumentException("first-frame-timeout must be positive, got " + firstFrameTimeout);
       }
-      for (Duration d : new Duration[] {idleTimeout, keepAliveTime, keepAliveTimeout}) {
-        if (d.isNegative()) {
-          throw new IllegalArgumentException("idle-timeout, keepalive-time and keepalive-timeout must not be"
-              + " negative, got " + d);
-        }
+      if (idleTimeout.isNegative() || keepAliveTime.isNegative()) {
+        throw new IllegalArgumentException("idle-timeout and keepalive-time must not be negative, got "
+            + idleTimeout + " and " + keepAliveTime);
+      }
+      if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
+        throw new IllegalArgumentException("keepalive-timeout must be positive, got " + keepAliveTimeout);
+      }
+    }
+
+    /**
+     * The limits a gateway's keys give; a bad value is refused naming its key ({@code keyPrefix} and the
+     * key's own name, for example {@code spillway.edge.limits.max-frame-ops}).
+     */
+    public static Limits fromKeys(String keyPrefix, int maxFrameOps, Duration firstFrameTimeout,
+        Duration idleTimeout, int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout) {
+      try {
+        return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
+            keepAliveTimeout);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(keyPrefix + e.getMessage(), e);
       }
     }
 
@@ -91,8 +106,10 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
    * connections (a cut link, a frozen host) is found by keepalive: no answer to a ping within the
    * timeout breaks the streams, which are then rebuilt elsewhere. Servers permit pings every second.
    *
-   * @param keepAliveTime how often an upstream connection with streams is pinged
-   * @param keepAliveTimeout how long a ping may go unanswered before the connection is closed
+   * @param keepAliveTime how often an upstream connection is probed ({@link UpstreamProbe}; HTTP/2 pings
+   *     are asked for at this rate too, but grpc-java sends them at most every 10 s)
+   * @param keepAliveTimeout how long a probe may go unanswered before the connection is closed and its
+   *     sessions rebuilt elsewhere: a hung server is found within {@code keepAliveTime + keepAliveTimeout}
    * @param connectTimeout how long a connection to an upstream may take to establish
    * @param flowControlWindowBytes the HTTP/2 flow-control window of every stream, both ways
    */

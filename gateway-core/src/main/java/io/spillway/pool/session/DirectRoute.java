@@ -122,6 +122,11 @@ final class DirectRoute implements Route, Upstream.Events {
   // ---- client -> upstream
 
   @Override
+  public boolean awaitsAnswers() {
+    return pump.waitingAnswers() > 0;
+  }
+
+  @Override
   public void fromClient(RawFrame frame) {
     if (FrameRefusal.refused(frame, host.config().limits().maxFrameOps(), pump)) {
       pump.askClient(upstream);

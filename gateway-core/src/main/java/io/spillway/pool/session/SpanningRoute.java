@@ -110,17 +110,17 @@ final class SpanningRoute implements Route {
 
     @Override
     public void onMessage(RawFrame frame) {
-      executor.execute(() -> fromNode(this, frame));
+      owner.fromTransport(() -> fromNode(this, frame));
     }
 
     @Override
     public void onReady() {
-      executor.execute(SpanningRoute.this::legReady);
+      owner.fromTransport(SpanningRoute.this::legReady);
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
-      executor.execute(() -> legClosed(this, status));
+      owner.fromTransport(() -> legClosed(this, status));
     }
   }
 
@@ -183,6 +183,11 @@ final class SpanningRoute implements Route {
   }
 
   // ---- client -> legs
+
+  @Override
+  public boolean awaitsAnswers() {
+    return !pending.isEmpty();
+  }
 
   @Override
   public void fromClient(RawFrame frame) {

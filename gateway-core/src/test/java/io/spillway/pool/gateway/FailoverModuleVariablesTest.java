@@ -162,6 +162,11 @@ class FailoverModuleVariablesTest {
     public void close() {
       host.close();
     }
+
+    @Override
+    public void abort(String why) {
+      host.abort(why);
+    }
   }
 
   private static void addNode(TestPool pool, String id) throws Exception {

@@ -86,7 +86,8 @@ public final class GpuNodeService {
     private ServerFrame.Builder pending = ServerFrame.newBuilder();
     /** Serialized size of {@link #pending}, kept as replies are added. */
     private long pendingBytes;
-    private NodeSession session;
+    /** Written on the session's thread; read by {@link #onCancel} on a transport thread. */
+    private volatile NodeSession session;
     private volatile boolean ended;
     /** System.nanoTime() when the session last started or finished a frame; read by the idle timer. */
     private volatile long lastActive = System.nanoTime();
@@ -264,8 +265,13 @@ public final class GpuNodeService {
       }
     }
 
+    /**
+     * The client went away: what the session runs now is aborted from here, not behind it on the
+     * session's thread, so a kernel that never ends does not keep the slice; the release follows.
+     */
     void onCancel() {
       ended = true;
+      abortRunning("the client cancelled the session");
       onReady();
       serial.execute(this::releaseSession);
     }
@@ -273,7 +279,15 @@ public final class GpuNodeService {
     @Override
     public void onError(Throwable t) {
       ended = true;
+      abortRunning("the session's stream failed: " + t);
       serial.execute(this::releaseSession);
+    }
+
+    private void abortRunning(String why) {
+      NodeSession s = session;
+      if (s != null) {
+        s.abort(why);
+      }
     }
 
     @Override

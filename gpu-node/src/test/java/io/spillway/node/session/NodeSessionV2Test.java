@@ -145,6 +145,11 @@ class NodeSessionV2Test {
     public void close() {
       host.close();
     }
+
+    @Override
+    public void abort(String why) {
+      host.abort(why);
+    }
   }
 
   private final HostGpuDriver driver = HostGpuDriver.withCards(1, "V100", 64 * MIB);
