@@ -513,7 +513,8 @@ public final class AbuseBench {
         for (int t = 0; t < TENANTS; t++) {
           long since = inflight.get(t);
           if (since != 0) {
-            h.recordValue(now - Math.max(since, resetAt));
+            // A tenant may have started after now was read.
+            h.recordValue(Math.max(0, now - Math.max(since, resetAt)));
           }
         }
         return h;
