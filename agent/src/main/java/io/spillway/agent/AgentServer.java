@@ -53,9 +53,22 @@ public final class AgentServer implements AutoCloseable {
     acceptor.start();
   }
 
-  /** Starts an agent whose sessions go through the SDK to {@code config.gateway()}. */
+  /** Starts an agent whose sessions go through the SDK to {@code config.gateway()}, without a credential. */
   public static AgentServer start(AgentConfig config) throws IOException {
+    return withToken(config, null);
+  }
+
+  /**
+   * As {@link #start(AgentConfig)}, with the agent's own token (role {@code spillway-agent}), asked for at
+   * every open, vouching for {@code config.tenant()}: the gateway admits the session as that tenant if
+   * the token lists it. Null: no credential.
+   */
+  public static AgentServer withToken(AgentConfig config, java.util.function.Supplier<String> agentToken)
+      throws IOException {
     SpillwayClient client = SpillwayClient.connect(config.gateway());
+    if (agentToken != null) {
+      client.token(agentToken).onBehalfOf(config.tenant());
+    }
     return new AgentServer(config, request -> new SdkGpu(client.open(request)), client);
   }
 

@@ -7,7 +7,10 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.CenterGateway;
 import io.spillway.federation.LeaseAdministration;
 import io.spillway.federation.LeaseBook;
+import io.spillway.federation.CenterSecurity;
+import io.spillway.lease.KafkaClientProperties;
 import io.spillway.lease.KafkaTimeouts;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
 import io.spillway.metrics.GatewayMetrics;
@@ -50,7 +53,7 @@ public class CenterApp {
     LeaseConfig leases = leaseConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
     center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(), metrics.listener(),
-        ADMIN_TIMEOUT);
+        ADMIN_TIMEOUT, security(config));
     metrics.attach(center.core().registry(), center.core().placer());
     registerLeaseGauges(meters);
   }
@@ -82,7 +85,15 @@ public class CenterApp {
     require(positive(c.maxPollInterval()),
         p + "max-poll-interval is " + c.maxPollInterval() + "; it must be positive");
     return new LeaseConfig(c.leaseDuration(), c.drainDuration(), c.skewMargin(), c.sessionTimeout(),
-        c.maxPollInterval(), kafkaTimeouts(c.kafka(), p + "kafka."));
+        c.maxPollInterval(), kafkaTimeouts(c.kafka(), p + "kafka."),
+        c.kafka().propertiesFile().map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file"))
+            .orElse(java.util.Map.of()));
+  }
+
+  static CenterSecurity security(CenterConfig c) {
+    CenterSecurity s = new CenterSecurity(java.util.List.of(), c.requireEdgeIdentity());
+    return c.leaseSigningSecretFile()
+        .map(f -> s.withLeaseSecret(LeaseSigning.read(f, "spillway.center.lease-signing-secret-file"))).orElse(s);
   }
 
   /**
@@ -118,7 +129,8 @@ public class CenterApp {
   }
 
   void start(@Observes StartupEvent event) throws Exception {
-    LeaseTopics.ensure(config.kafkaBootstrap(), config.kafkaReplicationFactor());
+    LeaseTopics.ensure(config.kafkaBootstrap(), config.kafkaReplicationFactor(),
+        center.leaseConfig().kafkaProperties());
     center.start();
     GatewayConfig c = center.core().config();
     LOG.infof("center gateway %s (pool %s): gRPC sessions and node registration on %s; leases over Kafka %s;"

@@ -154,6 +154,8 @@ public final class Federation implements AutoCloseable {
   private final Map<String, Component> components = new LinkedHashMap<>();
   private final Progress progress;
   private String kafka;
+  /** The embedded broker's users, ACLs and lease signing keys; null when Kafka is not embedded. */
+  private DemoKafkaSecurity kafkaSecurity;
   /** The component being started, for naming it when its start fails. */
   private String starting;
   private int started;
@@ -218,13 +220,16 @@ public final class Federation implements AutoCloseable {
     long t0 = System.nanoTime();
     if (topology.kafka().embedded()) {
       step("kafka", "embedded KRaft broker");
-      List<String> args = new ArrayList<>(List.of(String.valueOf(topology.kafka().port())));
+      kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp());
+      List<String> args = new ArrayList<>(kafkaSecurity.brokerArgs());
+      args.add(String.valueOf(topology.kafka().port()));
       if (options.kafkaDataDir() != null) {
         args.add(options.kafkaDataDir().toAbsolutePath().toString());
       }
       ChildProcess k = site.startJava("kafka", KafkaMain.class.getName(), args);
       kafka = "127.0.0.1:" + topology.kafka().port();
       components.put("kafka", new Component(KAFKA, "kafka", kafka, "", k));
+      kafkaSecurity.provision(kafka, topology.edges().stream().map(Edge::name).toList());
     } else {
       kafka = topology.kafka().bootstrap();
     }
@@ -234,7 +239,7 @@ public final class Federation implements AutoCloseable {
     for (Gateway g : topology.center().gateways()) {
       step(g.name(), "center gateway");
       String grpc = g.host() + ":" + g.grpcPort();
-      ChildProcess p = site.startProcess(g.name(), GatewayProcess.command("center-gateway", concat(List.of(
+      ChildProcess p = site.startProcess(g.name(), GatewayProcess.command("center-gateway", concat(concat(List.of(
           "-Dspillway.center.name=" + g.name(), "-Dspillway.center.member-id=" + g.name(),
           "-Dspillway.center.grpc.host=" + g.host(), "-Dspillway.center.grpc.port=" + g.grpcPort(),
           "-Dquarkus.http.port=" + g.httpPort(), "-Dspillway.center.kafka-bootstrap=" + kafka,
@@ -244,7 +249,7 @@ public final class Federation implements AutoCloseable {
           "-Dspillway.center.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           // Leases are granted on the cards registered when leasing starts: wait for every server.
           "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size(), consolePeers),
-          options.centerProperties())));
+          kafkaSecurity == null ? List.of() : kafkaSecurity.centerProperties()), options.centerProperties())));
       components.put(g.name(), new Component(CENTER_GATEWAY, g.name(), grpc,
           "http://" + g.host() + ":" + g.httpPort(), p, "center"));
       centerGrpc.add(grpc);
@@ -275,6 +280,9 @@ public final class Federation implements AutoCloseable {
           props.add("-Dspillway.edge.tenants.\"" + tenant.name() + "\".max-sessions=" + tenant.maxSessions());
           props.add("-Dspillway.edge.tenants.\"" + tenant.name() + "\".max-memory=" + tenant.maxMemory().bytes());
         }
+      }
+      if (kafkaSecurity != null) {
+        props.addAll(kafkaSecurity.edgeProperties(e.name()));
       }
       props.addAll(options.edgeProperties());
       ChildProcess p = site.startProcess(e.name(), GatewayProcess.command("edge-gateway", props));
@@ -486,6 +494,9 @@ public final class Federation implements AutoCloseable {
   public void close() {
     stop(null);
     site.close();
+    if (kafkaSecurity != null) {
+      kafkaSecurity.close();
+    }
     if (options.kafkaDataDir() != null && Files.isDirectory(options.kafkaDataDir())) {
       try (Stream<Path> paths = Files.walk(options.kafkaDataDir())) {
         paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

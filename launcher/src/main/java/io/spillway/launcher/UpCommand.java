@@ -38,18 +38,18 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
   @Parameters(paramLabel = "FILE", description = "The topology file.")
   Path file;
 
-  @Option(names = "--driver", defaultValue = "auto", description = "GPU driver of the nodes: auto, jcuda or host (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--driver", paramLabel = "auto|jcuda|host", defaultValue = "auto", description = "GPU driver of the nodes: auto, jcuda or host (default: ${DEFAULT-VALUE}).")
   String driver;
 
   @Option(names = "--logs", paramLabel = "DIR",
-      description = "Folder for this run's logs, kept after it (default: ./spillway-logs/NAME-TIME).")
+      description = "Folder for this run's logs, kept after it (default: `./spillway-logs/NAME-TIME`).")
   Path logs;
 
-  @Option(names = "--max-restarts", defaultValue = "5",
+  @Option(names = "--max-restarts", paramLabel = "<count>", defaultValue = "5",
       description = "Restarts of one component within --restart-window before it is left down (default: ${DEFAULT-VALUE}).")
   int maxRestarts;
 
-  @Option(names = "--restart-window", defaultValue = "120",
+  @Option(names = "--restart-window", paramLabel = "<seconds>", defaultValue = "120",
       description = "Seconds over which restarts count towards --max-restarts (default: ${DEFAULT-VALUE}).")
   int restartWindowSeconds;
 
@@ -72,8 +72,11 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
     }
     RunLogs.routeToFile(dir);
     out.println("Starting topology '" + t.name() + "' from " + file + "; logs in " + Federation.display(dir));
+    // Credentials on: a throwaway signing key for this run; the gateways verify with its public half.
+    DemoTokens tokens = DemoTokens.create(dir.resolve("auth"));
     Federation.Options options = Federation.Options.defaults().withLogDir(dir).withDetach(true)
-        .withKafkaDataDir(dir.resolve("kafka-data"));
+        .withKafkaDataDir(dir.resolve("kafka-data"))
+        .withCenterProperties(tokens.gatewayProperties()).withEdgeProperties(tokens.edgeProperties(t));
     Federation f;
     try {
       f = Federation.start(t, out, driver, options);
@@ -83,6 +86,9 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
       return START_FAILED;
     }
     f.printAddresses();
+    out.println("Credentials are on. Tokens of this run (24 h) in " + Federation.display(tokens.dir())
+        + ": admin.jwt for the console and the admin API, read-only.jwt; a tenant's: spillway token issue --key "
+        + Federation.display(tokens.dir().resolve("signing-key.pem")) + " --tenant NAME");
     out.println("Logs in " + Federation.display(dir) + ". A component that exits is started again. "
         + "Ctrl-C stops everything.");
 

@@ -56,6 +56,11 @@ final class CoreHost implements SessionHost {
   }
 
   @Override
+  public TenantPolicy tenantPolicy() {
+    return core.tenantPolicy();
+  }
+
+  @Override
   public LeaseAuthority leaseAuthority() {
     return core.leaseAuthority();
   }
@@ -111,6 +116,10 @@ final class CoreHost implements SessionHost {
   public void unregistered(ForwardedSession s) {
     sessions.remove(s.id());
     core.placer().release(s.id());
+    LeaseAuthority authority = core.leaseAuthority();
+    if (authority != null) {
+      authority.ended(s.id());
+    }
   }
 
   @Override

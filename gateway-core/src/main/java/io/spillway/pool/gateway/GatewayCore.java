@@ -82,6 +82,7 @@ public final class GatewayCore implements AutoCloseable {
   private final SessionHost host;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
+  private volatile TenantPolicy tenantPolicy = TenantPolicy.open();
   private volatile FailoverConfig failover = FailoverConfig.defaults();
   private final JournalBudget journalBudget = new JournalBudget(() -> failover.maxGatewayBytes());
   private final EventLoopGroup eventLoops;
@@ -177,6 +178,16 @@ public final class GatewayCore implements AutoCloseable {
   public GatewayCore acceptLeases(LeaseAuthority authority) {
     this.leaseAuthority = authority;
     return this;
+  }
+
+  /** Sets which tenants are admitted and whether they must prove it (default {@link TenantPolicy#open()}). */
+  public GatewayCore tenants(TenantPolicy policy) {
+    this.tenantPolicy = java.util.Objects.requireNonNull(policy, "policy");
+    return this;
+  }
+
+  public TenantPolicy tenantPolicy() {
+    return tenantPolicy;
   }
 
   /** Makes this an edge that spills: sessions its pool cannot take are opened on the center. */

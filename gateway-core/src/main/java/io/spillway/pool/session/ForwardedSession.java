@@ -228,6 +228,14 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     } finally {
       frame.release();
     }
+    // Who the tenant is comes first: until it is proven and its name checked, nothing (a log line, a
+    // metric label, the placer) sees it.
+    Admission.Identified who = Admission.identify(host, caller, parsed);
+    if (who.refusal() != null) {
+      new Opener(this, host, executor).open(parsed, who.refusal());
+      return;
+    }
+    parsed = who.frame();
     if (parsed.getOpsCount() > 0 && parsed.getOps(0).hasOpen()) {
       openOp = parsed.getOps(0);
       pump.tenant = openOp.getOpen().getTenant();

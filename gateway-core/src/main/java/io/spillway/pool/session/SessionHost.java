@@ -25,6 +25,9 @@ public interface SessionHost {
   /** Where sessions spill, or null when the gateway does not spill (a center, an edge without one). */
   SpillTarget spillTarget();
 
+  /** Which tenants are admitted, and whether they must prove it. */
+  io.spillway.pool.gateway.TenantPolicy tenantPolicy();
+
   /** Admits sessions under leases, or null when the gateway does not lend (an edge). */
   LeaseAuthority leaseAuthority();
 
