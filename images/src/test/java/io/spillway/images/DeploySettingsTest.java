@@ -8,7 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.spillway.lease.LeaseAcls;
 import io.spillway.lease.LeaseTopics;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
 import io.spillway.topology.Topology;
 import io.spillway.topology.TopologyLoader;
 import io.strimzi.api.kafka.model.topic.KafkaTopic;
@@ -56,32 +60,58 @@ class DeploySettingsTest {
   }
 
   @Test
-  void onlyTheCenterWritesTheLeaseLogAndEachEdgeHasItsOwnPrincipal() {
-    Map<String, Map<String, Set<String>>> acls = new TreeMap<>();
+  void theKafkaUsersHaveTheLeaseAclsOfTheCodeAndEachEdgeItsOwnPrincipal() {
+    Map<String, Set<String>> acls = new TreeMap<>();
     for (Manifests.Typed t : ManifestTest.built("center")) {
       if (t.model() instanceof KafkaUser user) {
         assertEquals("scram-sha-512", user.getSpec().getAuthentication().getType(), t.name());
-        Map<String, Set<String>> byResource = new TreeMap<>();
+        Set<String> rules = new TreeSet<>();
         for (AclRule rule : ((KafkaUserAuthorizationSimple) user.getSpec().getAuthorization()).getAcls()) {
-          String resource = rule.getResource().getType() + ":" + name(rule);
-          rule.getOperations().forEach(op -> byResource.computeIfAbsent(resource, k -> new TreeSet<>()).add(op.toValue()));
+          for (var op : rule.getOperations()) {
+            rules.add(rule.getResource().getType().toLowerCase(java.util.Locale.ROOT) + " " + name(rule) + " "
+                + op.toValue().toLowerCase(java.util.Locale.ROOT).replace("_", ""));
+          }
         }
-        acls.put(t.name(), byResource);
+        acls.put(t.name(), rules);
       }
     }
-    assertEquals(Map.of(
-        "topic:" + LeaseTopics.REQUESTS, Set.of("Read", "Describe", "Create"),
-        "topic:" + LeaseTopics.RENEWALS, Set.of("Read", "Write", "Describe", "Create"),
-        "topic:" + LeaseTopics.LOG, Set.of("Read", "Write", "Describe", "Create"),
-        "group:" + LeaseTopics.LEADER_GROUP, Set.of("Read", "Describe"),
-        "transactionalId:" + LeaseTopics.LEADER_TRANSACTIONAL_ID, Set.of("Write", "Describe")), acls.remove("center"));
+    assertEquals(kafka(LeaseAcls.center("User:center")), acls.remove("center"));
     assertFalse(acls.isEmpty(), "no edge principal");
     for (var e : acls.entrySet()) {
       assertTrue(e.getKey().startsWith("edge-"), "KafkaUser " + e.getKey() + " is neither center nor edge-<name>");
-      assertEquals(Map.of(
-          "topic:" + LeaseTopics.REQUESTS, Set.of("Write", "Describe"),
-          "topic:" + LeaseTopics.RENEWALS, Set.of("Write", "Describe"),
-          "topic:" + LeaseTopics.LOG, Set.of("Read", "Describe")), e.getValue(), e.getKey());
+      assertEquals(kafka(LeaseAcls.edge("User:" + e.getKey())), e.getValue(), e.getKey());
+    }
+    assertTrue(acls.containsKey("edge-" + edgeName()), "no KafkaUser for the edge of deploy/edge");
+  }
+
+  /** The code's bindings, as the same "type name operation" strings (literal patterns, any host). */
+  private static Set<String> kafka(List<AclBinding> bindings) {
+    Set<String> out = new TreeSet<>();
+    for (AclBinding b : bindings) {
+      assertEquals(PatternType.LITERAL, b.pattern().patternType());
+      assertEquals("*", b.entry().host());
+      assertEquals(AclPermissionType.ALLOW, b.entry().permissionType());
+      String type = switch (b.pattern().resourceType()) {
+        case TOPIC -> "topic";
+        case GROUP -> "group";
+        case TRANSACTIONAL_ID -> "transactionalid";
+        case CLUSTER -> "cluster";
+        default -> throw new AssertionError(b);
+      };
+      out.add(type + " " + b.pattern().name() + " " + b.entry().operation().name().toLowerCase(java.util.Locale.ROOT).replace("_", ""));
+    }
+    return out;
+  }
+
+  private static String edgeName() {
+    try {
+      ConfigMap cm = ManifestTest.built("edge").stream().filter(t -> t.model() instanceof ConfigMap && t.name().equals("edge-gateway-config"))
+          .map(t -> t.as(ConfigMap.class)).findFirst().orElseThrow();
+      Properties props = new Properties();
+      props.load(new StringReader(cm.getData().get("application.properties")));
+      return props.getProperty("spillway.edge.name");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

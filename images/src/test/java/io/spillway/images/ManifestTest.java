@@ -298,6 +298,18 @@ class ManifestTest {
         default -> { }
       }
     }
+    // The Secrets an operator makes with deploy/credentials.sh, in whichever namespace mounts them.
+    Set<String> made = new HashSet<>();
+    try {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("secret \"\\$\\{(?:edge|center)_kubectl\\[@]}\" -- ([a-z0-9-]+) ")
+          .matcher(Files.readString(Manifests.DEPLOY.resolve("credentials.sh")));
+      while (m.find()) {
+        made.add(m.group(1));
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    assertTrue(made.containsAll(Set.of("agent-token", "edge-kafka-client", "center-kafka-client", "edge-lease-key")), "credentials.sh makes " + made);
     for (var e : podSpecs(all).entrySet()) {
       String ns = e.getKey().substring(0, e.getKey().indexOf('/'));
       for (Volume v : e.getValue().getVolumes()) {
@@ -305,7 +317,7 @@ class ManifestTest {
           assertTrue(configMaps.contains(ns + "/" + v.getConfigMap().getName()), e.getKey() + ": ConfigMap " + v.getConfigMap().getName());
         }
         if (v.getSecret() != null && !Boolean.TRUE.equals(v.getSecret().getOptional())) {
-          assertTrue(secrets.contains(ns + "/" + v.getSecret().getSecretName()), e.getKey() + ": Secret " + v.getSecret().getSecretName()
+          assertTrue(secrets.contains(ns + "/" + v.getSecret().getSecretName()) || made.contains(v.getSecret().getSecretName()), e.getKey() + ": Secret " + v.getSecret().getSecretName()
               + " has no source among " + secrets);
         }
       }
