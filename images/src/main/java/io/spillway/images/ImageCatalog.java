@@ -74,7 +74,8 @@ public final class ImageCatalog {
   public static final Image WEBHOOK = new Image("spillway/webhook",
       List.of(JAVA, "-cp", "/opt/spillway/webhook/lib/*", "io.spillway.webhook.WebhookMain"), "/opt/spillway",
       List.of("8443/tcp"),
-      List.of(new Content("webhook/target/image-lib", "/opt/spillway/webhook/lib")), "webhook");
+      // The webhook's jar and its runtime dependencies, copied by the images-webhook profile.
+      List.of(new Content("images/target/webhook-lib", "/opt/spillway/webhook/lib")), "webhook");
 
   public static final List<Image> ALL = List.of(EDGE_GATEWAY, CENTER_GATEWAY, GPU_NODE, AGENT, WEBHOOK);
 

@@ -23,7 +23,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The tarballs {@link ImageBuild} wrote (-Pimages): each image's configuration (entrypoint, numeric
+ * The tarballs {@link ImageBuild} wrote (-Dimages): each image's configuration (entrypoint, numeric
  * non-root user, ports, environment) is the catalog's, and its layers hold the runtime, the loader and
  * libc it needs on a scratch base, the component's jars, and the shim in the agent's.
  */

@@ -22,7 +22,8 @@ import java.util.Set;
  * The subset of kustomize that deploy/ uses, so that CI checks the built output without a kustomize
  * binary: {@code resources} (files and directories), {@code namespace}, {@code labels} (metadata only),
  * {@code configMapGenerator} (files) with {@code generatorOptions} (no name suffix, labels),
- * {@code images} (newName, newTag) and {@code patches} of JSON 6902 operations with a target. Any other
+ * {@code images} (newName, newTag) and {@code patches} of JSON 6902 operations (add, replace, remove, test)
+ * with a target. Any other
  * field of a kustomization fails, so a kustomization that uses more cannot pass unchecked.
  * {@code KustomizeAgreementTest} compares this with {@code kubectl kustomize} where kubectl is installed.
  */
@@ -196,7 +197,7 @@ final class Kustomize {
     });
   }
 
-  /** RFC 6902 add, replace and remove, with RFC 6901 pointers ({@code -} appends to an array). */
+  /** RFC 6902 add, replace, remove and test, with RFC 6901 pointers ({@code -} appends to an array). */
   static final class JsonPatch {
     private JsonPatch() {}
 
@@ -234,6 +235,12 @@ final class Kustomize {
             }
           } else if (parent instanceof ArrayNode a) {
             a.remove(index(a, last, op));
+          }
+        }
+        case "test" -> {
+          JsonNode actual = parent instanceof ArrayNode a ? a.get(index(a, last, op)) : parent.get(last);
+          if (!op.get("value").equals(actual)) {
+            throw new IllegalArgumentException("patch " + op + ": " + path + " is " + actual);
           }
         }
         default -> throw new IllegalArgumentException("patch op '" + kind + "' is outside the subset");

@@ -118,6 +118,21 @@ class ManifestTest {
     assertTrue(e.getMessage().contains("dnsName"), e.getMessage());
   }
 
+  @Test
+  void theKustomizeSubsetRefusesWhatItDoesNotImplementAndPatchesThatMissed(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws IOException {
+    Files.writeString(dir.resolve("kustomization.yaml"), "resources: []\nnamePrefix: x-\n");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Kustomize.build(dir));
+    assertTrue(e.getMessage().contains("namePrefix"), e.getMessage());
+
+    ObjectNode doc = (ObjectNode) Kustomize.YAML.readTree("spec: {args: [--driver=jcuda]}");
+    e = assertThrows(IllegalArgumentException.class, () -> Kustomize.JsonPatch.apply(doc,
+        Kustomize.YAML.readTree("{op: test, path: /spec/args/0, value: --driver=auto}")));
+    assertTrue(e.getMessage().contains("--driver=jcuda"), e.getMessage());
+    Kustomize.JsonPatch.apply(doc, Kustomize.YAML.readTree("{op: replace, path: /spec/args/0, value: --driver=host}"));
+    assertEquals("--driver=host", doc.at("/spec/args/0").asText());
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"edge", "center", "examples/one-site"})
   void kustomizeOutputHasNoDuplicateNames(String dir) {
