@@ -168,6 +168,60 @@ class DeploySettingsTest {
     return ds.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().stream().filter(a -> a.startsWith(prefix)).toList();
   }
 
+  /**
+   * Every flag the manifests pass is one the component declares: the node's and the agent's picocli
+   * options, the webhook's flag table. Read from their sources, so a renamed flag fails here, not at a
+   * pod's start.
+   */
+  @Test
+  void everyArgumentIsAFlagItsComponentDeclares() throws Exception {
+    Pattern picocli = Pattern.compile("names = \\{?\"(--[a-z-]+)\"");
+    Map<String, Set<String>> declared = Map.of(
+        "gpu-node", flags(picocli, "gpu-node/src/main/java/io/spillway/node/NodeMain.java"),
+        "agent", flags(picocli, "launcher/src/main/java/io/spillway/launcher/AgentCommand.java",
+            "launcher/src/main/java/io/spillway/launcher/AgentKubeOptions.java"),
+        "webhook", webhookFlags());
+    int checked = 0;
+    for (String dir : List.of("edge", "center", "examples/one-site")) {
+      for (var e : ManifestTest.podSpecs(ManifestTest.built(dir)).entrySet()) {
+        for (var c : e.getValue().getContainers()) {
+          for (String arg : c.getArgs()) {
+            String flag = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            Set<String> known = declared.get(c.getName());
+            assertTrue(known != null && known.contains(flag), dir + " " + e.getKey() + ": " + c.getName()
+                + " does not declare " + flag + " (declares " + known + ")");
+            checked++;
+          }
+        }
+      }
+    }
+    assertTrue(checked >= 30, "arguments checked: " + checked);
+  }
+
+  private static Set<String> flags(Pattern p, String... sources) throws java.io.IOException {
+    Set<String> out = new TreeSet<>();
+    for (String source : sources) {
+      Matcher m = p.matcher(Files.readString(Manifests.ROOT.resolve(source)));
+      while (m.find()) {
+        out.add(m.group(1));
+      }
+    }
+    assertFalse(out.isEmpty(), "no flags in " + List.of(sources));
+    return out;
+  }
+
+  private static Set<String> webhookFlags() throws java.io.IOException {
+    String src = Files.readString(Manifests.ROOT.resolve("webhook/src/main/java/io/spillway/webhook/WebhookMain.java"));
+    Matcher m = Pattern.compile("FLAGS = Set\\.of\\(([^)]*)\\)").matcher(src);
+    assertTrue(m.find(), "WebhookMain.FLAGS");
+    Set<String> out = new TreeSet<>();
+    Matcher q = Pattern.compile("\"([a-z-]+)\"").matcher(m.group(1));
+    while (q.find()) {
+      out.add("--" + q.group(1));
+    }
+    return out;
+  }
+
   @Test
   void theDashboardQueriesOnlyMetricsTheGatewaysExport() throws Exception {
     String docs = Files.readString(Manifests.ROOT.resolve("docs/metrics.md"));
