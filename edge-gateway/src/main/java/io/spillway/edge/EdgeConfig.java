@@ -4,7 +4,8 @@ import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
-import io.spillway.lease.KafkaTimeouts;
+import io.spillway.gateway.app.HeartbeatGroup;
+import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
 import java.nio.file.Path;
@@ -34,7 +35,40 @@ public interface EdgeConfig {
   Grpc grpc();
 
   /** Node liveness. */
-  Heartbeat heartbeat();
+  HeartbeatGroup heartbeat();
+
+  /** What one client connection, stream or frame may take of the gateway. */
+  Limits limits();
+
+  interface Limits {
+    @Doc(value = "ops one client frame may hold, counted before the frame is parsed; a frame with more is "
+        + "answered with a `RESOURCE_EXHAUSTED` error reply (seq 0, op `frame`), not forwarded and not "
+        + "journaled, and the session goes on", type = "count")
+    @WithDefault("65536")
+    int maxFrameOps();
+
+    @Doc("how long a new session stream may take to send its open before it ends with `DEADLINE_EXCEEDED`")
+    @WithDefault("10s")
+    Duration firstFrameTimeout();
+
+    @Doc("how long an open session may send no frame, receive none and wait for no answer before it ends "
+        + "with `FAILED_PRECONDITION` and its slices go back; `0s`: never")
+    @WithDefault("30m")
+    Duration idleTimeout();
+
+    @Doc(value = "concurrent session streams on one client connection (its HTTP/2 `MAX_CONCURRENT_STREAMS`)",
+        type = "count")
+    @WithDefault("1024")
+    int maxStreamsPerConnection();
+
+    @Doc("how often the gateway pings a quiet client connection; `0s`: never")
+    @WithDefault("30s")
+    Duration keepaliveTime();
+
+    @Doc("how long such a ping may go unanswered before the connection and its sessions are dropped")
+    @WithDefault("10s")
+    Duration keepaliveTimeout();
+  }
 
   /** The quota of every tenant without an entry under {@code tenants}. */
   Quota defaultQuota();
@@ -83,21 +117,6 @@ public interface EdgeConfig {
     int port();
   }
 
-  interface Heartbeat {
-    @Doc("how often nodes are asked to heartbeat")
-    @WithDefault("1s")
-    Duration interval();
-
-    @Doc("how long a node may stay silent before its GPUs leave the pool and its sessions end with "
-        + "`UNAVAILABLE`; must be longer than the interval")
-    @WithDefault("3s")
-    Duration timeout();
-  }
-
-  /**
-   * A tenant's quota. The defaults are finite so that a tenant nobody configured cannot take the whole
-   * pool: 16 sessions and 64 GiB (a few cards' worth); 0 says unlimited, explicitly.
-   */
   interface Quota {
     @Doc("sessions the tenant may hold at once; 0 is unlimited (say so explicitly: the default is finite "
         + "so that an unconfigured tenant cannot take the pool)")
@@ -170,7 +189,7 @@ public interface EdgeConfig {
     Optional<Duration> renewInterval();
 
     /** Bounds on the lease producer's blocking and waiting. */
-    Kafka kafka();
+    KafkaGroup kafka();
 
     @Doc("how long a session open waits for the lease leader's answer; past it the open fails with "
         + "`UNAVAILABLE`")
@@ -179,29 +198,6 @@ public interface EdgeConfig {
 
     /** Timeout, retry, circuit breaker and bulkhead on the way to the center. */
     FaultTolerance faultTolerance();
-  }
-
-  /** How long a call of the edge's lease producer may block or wait. */
-  interface Kafka {
-    @Doc(value = "a Java properties file of Kafka client security settings for the edge's lease client: "
-        + "`security.protocol`, `sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
-        + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
-    Optional<Path> propertiesFile();
-
-    @Doc("the longest one send of the edge's lease producer blocks (on the lease client's own "
-        + "sender thread, never a caller's) waiting for Kafka metadata or buffer space; past it the "
-        + "request, renewal or release fails")
-    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
-    Duration maxBlock();
-
-    @Doc("how long the lease producer waits for one broker response")
-    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
-    Duration requestTimeout();
-
-    @Doc("the longest a lease request, renewal or release may take to be acknowledged, retries "
-        + "included; at least `request-timeout`")
-    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
-    Duration deliveryTimeout();
   }
 
   /** The fault-tolerance policies of the edge -> center path ({@code GuardedSpillTarget}). */

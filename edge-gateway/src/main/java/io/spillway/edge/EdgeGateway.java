@@ -6,7 +6,6 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.EdgeSpill;
 import io.spillway.federation.GuardedSpillTarget;
 import io.spillway.federation.LeaseSpill;
-import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.KafkaClientProperties;
 import io.spillway.lease.LeaseConfig;
@@ -99,7 +98,7 @@ public class EdgeGateway {
     return new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
-            perTenant));
+            perTenant)).withLimits(limits(config.limits(), "spillway.edge.limits."));
   }
 
   /**
@@ -143,18 +142,9 @@ public class EdgeGateway {
     faultTolerance(spill);
     spill.signingKeyFile().ifPresent(f -> LeaseSigning.read(f, p + "signing-key-file"));
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
-        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."))
+        .withSkewMargin(spill.skewMargin()).withKafka(spill.kafka().timeouts(p + "kafka."))
         .withKafkaProperties(spill.kafka().propertiesFile()
             .map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file")).orElse(java.util.Map.of()));
-  }
-
-  /**
-   * Maps {@code spillway.edge.spill.kafka.*} onto the lease producer's timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(EdgeConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
   }
 
   /**
@@ -236,6 +226,11 @@ public class EdgeGateway {
     require(quota.maxSessions() >= 0,
         prefix + ".max-sessions is " + quota.maxSessions() + "; it must be >= 0 (0: unlimited)");
     return new TenantQuota(quota.maxSessions(), quota.maxMemory().asLongValue());
+  }
+
+  static GatewayConfig.Limits limits(EdgeConfig.Limits l, String prefix) {
+    return GatewayConfig.Limits.fromKeys(prefix, l.maxFrameOps(), l.firstFrameTimeout(), l.idleTimeout(),
+        l.maxStreamsPerConnection(), l.keepaliveTime(), l.keepaliveTimeout());
   }
 
   private static void require(boolean ok, String message) {
