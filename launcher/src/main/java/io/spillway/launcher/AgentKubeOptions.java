@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 /** {@code spillway agent --device-plugin ...}: the kubelet device plugin on a Kubernetes worker. */
 final class AgentKubeOptions {
 
-  @Option(names = "--device-plugin", description = "Serve the kubelet device plugin for the pool's GPU memory on a Kubernetes worker ([kubernetes-integration-notes.md](kubernetes-integration-notes.md)).")
+  @Option(names = "--device-plugin", description = "Serve the kubelet device plugin for the pool's GPU memory on a Kubernetes worker (docs/kubernetes.md).")
   boolean enabled;
 
   @Option(names = "--edge-http", paramLabel = "<url>", description = "The edge gateway's HTTP base, read for the pool's capacity (default: http://<gateway host>:8081).")
