@@ -83,6 +83,15 @@ public final class ConsoleAccess {
    * ({@code order} false) or give orders ({@code order} true).
    */
   public Decision authorize(String authorization, boolean order) {
+    return authorize(authorization, order, false);
+  }
+
+  /**
+   * As {@link #authorize(String, boolean)}; with {@code agentsMayRead}, a token of role
+   * {@link TokenRoles#AGENT} may also read. The pool's capacity view is such a read: a machine's device
+   * plugin follows it with the agent's own token, and it names cards, not tenants.
+   */
+  public Decision authorize(String authorization, boolean order, boolean agentsMayRead) {
     if (isOpen()) {
       return new Granted(new Access("none", Role.ADMIN, "", OPEN_NOTICE));
     }
@@ -100,7 +109,8 @@ public final class ConsoleAccess {
       return new Refused(401, e.getMessage());
     }
     Role role = token.hasRole(TokenRoles.ADMIN) ? Role.ADMIN
-        : token.hasRole(TokenRoles.READ_ONLY) ? Role.READ_ONLY : null;
+        : token.hasRole(TokenRoles.READ_ONLY) ? Role.READ_ONLY
+        : agentsMayRead && !order && token.hasRole(TokenRoles.AGENT) ? Role.READ_ONLY : null;
     if (role == null) {
       return new Refused(403, "the token of " + subject(token) + " has neither role " + TokenRoles.ADMIN
           + " nor " + TokenRoles.READ_ONLY);

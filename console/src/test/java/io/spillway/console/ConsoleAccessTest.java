@@ -64,4 +64,18 @@ class ConsoleAccessTest {
     assertTrue(stale.message().startsWith("token expired at "), stale.message());
     assertThrows(IllegalStateException.class, () -> access.actor(readOnly, null));
   }
+
+  @Test
+  void anAgentsTokenReadsOnlyWhereAgentsMayRead() throws Exception {
+    KeyPair key = KeyFiles.generate();
+    KeyFiles.write(key, dir);
+    ConsoleAccess access = ConsoleAccess.tokens(new TokenVerifier(VerificationKeys.fromFile(dir.resolve("jwks.json")),
+        "spillway", "spillway", Duration.ofSeconds(30), Clock.systemUTC()));
+    String agent = "Bearer " + new TokenIssuer(key, "spillway", "spillway", Clock.systemUTC())
+        .issue(TokenIssuer.Claims.agent("worker-1", java.util.List.of("acme"), Duration.ofHours(1)));
+    assertEquals(Role.READ_ONLY, ((Granted) access.authorize(agent, false, true)).access().role(),
+        "the pool's capacity view");
+    assertEquals(403, ((Refused) access.authorize(agent, false)).status(), "any other read");
+    assertEquals(403, ((Refused) access.authorize(agent, true, true)).status(), "an order");
+  }
 }

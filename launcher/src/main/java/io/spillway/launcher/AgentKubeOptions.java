@@ -82,6 +82,6 @@ final class AgentKubeOptions {
       String host = base.gateway().contains(":") ? base.gateway().substring(0, base.gateway().lastIndexOf(':')) : base.gateway();
       http = "http://" + host + ":8081";
     }
-    return KubeAgent.start(config, base, new EdgePoolCapacity(URI.create(http)), tokens, shimSource);
+    return KubeAgent.start(config, base, new EdgePoolCapacity(URI.create(http), tokens), tokens, shimSource);
   }
 }

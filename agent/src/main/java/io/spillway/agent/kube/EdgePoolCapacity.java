@@ -23,8 +23,20 @@ public final class EdgePoolCapacity implements PoolCapacity {
 
   private final URI pool;
   private final HttpClient http;
+  private final java.util.function.Supplier<String> token;
 
+  /** Without a token: for an edge whose HTTP API checks none. */
   public EdgePoolCapacity(URI base) {
+    this(base, null);
+  }
+
+  /**
+   * @param token the agent's own token, sent as {@code Authorization: Bearer}; the edge lets a token of
+   *     role {@code spillway-agent} read the pool view. Read at every poll, so a rotated file is followed.
+   *     Null sends none.
+   */
+  public EdgePoolCapacity(URI base, java.util.function.Supplier<String> token) {
+    this.token = token;
     String b = base.toString();
     this.pool = URI.create(b.endsWith("/") ? b + "pool" : b + "/pool");
     this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -33,8 +45,11 @@ public final class EdgePoolCapacity implements PoolCapacity {
   @Override
   public OptionalLong usableBytes() {
     try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(pool).timeout(Duration.ofSeconds(5)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpRequest.Builder get = HttpRequest.newBuilder(pool).timeout(Duration.ofSeconds(5)).GET();
+      if (token != null) {
+        get.header("Authorization", "Bearer " + token.get());
+      }
+      HttpResponse<String> r = http.send(get.build(), HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
         LOG.warning("GET " + pool + " answered " + r.statusCode() + "; device health stays as it was");
         return OptionalLong.empty();

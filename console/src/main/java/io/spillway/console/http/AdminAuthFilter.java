@@ -38,8 +38,10 @@ public class AdminAuthFilter implements ContainerRequestFilter {
     if (access.isOpen()) {
       return;
     }
-    ConsoleAccess.Decision d = access.authorize(request.getHeaderString(HttpHeaders.AUTHORIZATION),
-        !READS.contains(request.getMethod()));
+    boolean read = READS.contains(request.getMethod());
+    boolean poolView = "pool".equals(request.getUriInfo().getPath().replaceAll("^/+|/+$", ""));
+    ConsoleAccess.Decision d = access.authorize(request.getHeaderString(HttpHeaders.AUTHORIZATION), !read,
+        read && poolView);
     if (d instanceof ConsoleAccess.Refused r) {
       Response.ResponseBuilder answer = Response.status(r.status()).type(MediaType.APPLICATION_JSON)
           .entity(Map.of("status", r.status(), "field", "Authorization", "message", r.message()));
