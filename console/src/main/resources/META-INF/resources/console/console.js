@@ -377,7 +377,7 @@ function renderUtilization() {
 
 let inFlight = false;
 async function refresh() {
-  if (inFlight || !state.access) return;
+  if (inFlight || !state.access || !state.self) return;
   inFlight = true;
   try {
     state.federation = await getJson(`/console/api/federation${state.page === 'utilization' ? '?history=true' : ''}`);
