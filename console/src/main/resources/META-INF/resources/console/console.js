@@ -81,7 +81,10 @@ $('#token-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   state.token = $('#token').value.trim();
   sessionStorage.setItem('spillway.console.token', state.token);
-  if (await authenticate()) refresh();
+  if (await authenticate()) {
+    await loadSelf();
+    refresh();
+  }
 });
 
 // ---- pages ----
@@ -374,7 +377,7 @@ function renderUtilization() {
 
 let inFlight = false;
 async function refresh() {
-  if (inFlight || !state.access) return;
+  if (inFlight || !state.access || !state.self) return;
   inFlight = true;
   try {
     state.federation = await getJson(`/console/api/federation${state.page === 'utilization' ? '?history=true' : ''}`);
@@ -392,13 +395,21 @@ async function refresh() {
   }
 }
 
-async function main() {
-  showPage();
+// Who this gateway is: read once signed in, since with credentials on every API call needs the token.
+async function loadSelf() {
+  if (state.self) return;
   state.self = await getJson('/console/api/self');
   $('#where').textContent = `${state.self.kind} gateway ${state.self.name}`;
   document.title = `Spillway · ${state.self.name}`;
+}
+
+async function main() {
+  showPage();
   setInterval(refresh, POLL_MS);
-  if (await authenticate()) await refresh();
+  if (await authenticate()) {
+    await loadSelf();
+    await refresh();
+  }
 }
 
 main().catch((e) => { document.body.append(el('p', { class: 'error' }, `console failed to start: ${e.message}`)); });
