@@ -73,7 +73,11 @@ public class CenterApp {
     require(config.kafkaReplicationFactor() >= 1, "spillway.center.kafka-replication-factor is "
         + config.kafkaReplicationFactor() + "; it must be >= 1");
     return new GatewayConfig(config.name(), config.pool(), config.grpc().host(), config.grpc().port(),
-        heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited());
+        heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited())
+        .withLimits(GatewayConfig.Limits.fromKeys("spillway.center.limits.", config.limits().maxFrameOps(),
+            config.limits().firstFrameTimeout(), config.limits().idleTimeout(),
+            config.limits().maxStreamsPerConnection(), config.limits().keepaliveTime(),
+            config.limits().keepaliveTimeout()));
   }
 
   static LeaseConfig leaseConfig(CenterConfig c) {

@@ -98,7 +98,7 @@ public class EdgeGateway {
     return new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
-            perTenant));
+            perTenant)).withLimits(limits(config.limits(), "spillway.edge.limits."));
   }
 
   /**
@@ -226,6 +226,11 @@ public class EdgeGateway {
     require(quota.maxSessions() >= 0,
         prefix + ".max-sessions is " + quota.maxSessions() + "; it must be >= 0 (0: unlimited)");
     return new TenantQuota(quota.maxSessions(), quota.maxMemory().asLongValue());
+  }
+
+  static GatewayConfig.Limits limits(EdgeConfig.Limits l, String prefix) {
+    return GatewayConfig.Limits.fromKeys(prefix, l.maxFrameOps(), l.firstFrameTimeout(), l.idleTimeout(),
+        l.maxStreamsPerConnection(), l.keepaliveTime(), l.keepaliveTimeout());
   }
 
   private static void require(boolean ok, String message) {

@@ -26,13 +26,20 @@ final class CoreHost implements SessionHost {
   private final Map<SessionId, ForwardedSession> sessions;
   private final Scheduler scheduler;
   private final ExecutorService effects;
+  private final Executor sessionThreads;
 
   CoreHost(GatewayCore core, Map<SessionId, ForwardedSession> sessions, Scheduler scheduler,
-      ExecutorService effects) {
+      ExecutorService effects, Executor sessionThreads) {
+    this.sessionThreads = sessionThreads;
     this.core = core;
     this.sessions = sessions;
     this.scheduler = scheduler;
     this.effects = effects;
+  }
+
+  @Override
+  public Executor sessionThreads() {
+    return sessionThreads;
   }
 
   @Override

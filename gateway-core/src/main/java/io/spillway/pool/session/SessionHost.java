@@ -45,6 +45,12 @@ public interface SessionHost {
    */
   Executor effects();
 
+  /**
+   * Where sessions' executors run what transports hand them (frames to scan, journal and route), so
+   * that no frame is read on a transport's event loop. Tasks on it never block.
+   */
+  Executor sessionThreads();
+
   InstantSource clock();
 
   /** A new, unstarted call of the session method to the node or gateway at {@code address}. */

@@ -3,10 +3,12 @@ package io.spillway.node.server;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.spillway.node.GpuNode;
+import io.spillway.node.NodeLimits;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,6 +19,7 @@ public final class GpuNodeServer implements AutoCloseable {
   private final GpuNode node;
   private final Server server;
   private final ExecutorService sessionThreads;
+  private final ScheduledExecutorService timers;
 
   public GpuNodeServer(GpuNode node, String host, int port) {
     this.node = node;
@@ -27,14 +30,25 @@ public final class GpuNodeServer implements AutoCloseable {
       return t;
     };
     this.sessionThreads = Executors.newCachedThreadPool(threads);
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+    this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "spillway-session-timers");
+      t.setDaemon(true);
+      return t;
+    });
+    NodeLimits limits = node.options().limits();
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .directExecutor()
         .maxInboundMessageSize(node.options().maxFrameBytes())
+        .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
         .flowControlWindow(16 << 20)
+        // Gateways ping every 2 s (GatewayConfig.Transport), with or without calls, to find a hung node fast.
         .permitKeepAliveTime(1, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .addService(new GpuNodeService(node, sessionThreads).definition())
-        .build();
+        .permitKeepAliveWithoutCalls(true);
+    if (!limits.keepAliveTime().isZero()) {
+      builder.keepAliveTime(limits.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+          .keepAliveTimeout(limits.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    this.server = builder.addService(new GpuNodeService(node, sessionThreads, timers).definition()).build();
   }
 
   public GpuNodeServer start() throws IOException {
@@ -63,6 +77,7 @@ public final class GpuNodeServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    timers.shutdownNow();
     sessionThreads.shutdownNow();
     node.close();
   }

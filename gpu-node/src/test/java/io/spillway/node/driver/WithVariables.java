@@ -105,6 +105,11 @@ public final class WithVariables implements DriverContext {
     host.close();
   }
 
+  @Override
+  public void abort(String why) {
+    host.abort(why);
+  }
+
   /** A host driver with {@code cards} cards whose contexts are wrapped in {@link WithVariables}. */
   public static GpuDriver hostDriver(int cards, String model, long memoryBytes) {
     HostGpuDriver host = HostGpuDriver.withCards(cards, model, memoryBytes);
