@@ -346,7 +346,21 @@ public final class NodeSession implements AutoCloseable {
     Module m = modules.remove(f.getHandle());
     if (m != null) {
       freedAt.put(f.getHandle(), seq);
-      return; // Modules live until the context closes; the handle is simply forgotten.
+      // Handles bound to its variables go with it: their memory is the module's.
+      for (int i = 0; i < devices.size(); i++) {
+        java.util.Set<Long> vars = new java.util.HashSet<>();
+        for (ModuleGlobal g : m.perDevice.get(i).globals().values()) {
+          vars.add(g.address());
+        }
+        int device = i;
+        buffers.values().removeIf(b -> b.global && b.device == device && vars.contains(b.address));
+        try {
+          devices.get(i).context.unloadModule(m.perDevice.get(i));
+        } catch (DriverException e) {
+          throw translate(what, e);
+        }
+      }
+      return;
     }
     Buffer b = buffer(what, f.getHandle());
     if (b.global) {
@@ -702,7 +716,8 @@ public final class NodeSession implements AutoCloseable {
       if (at < p.offset() || at >= p.offset() + p.size()) {
         continue;
       }
-      if (p.type() == KernelSignature.ParamType.B64 && p.offset() == at && p.size() == 8) {
+      if ((p.type() == KernelSignature.ParamType.B64 || p.type() == KernelSignature.ParamType.W64)
+          && p.offset() == at && p.size() == 8) {
         return null;
       }
       if (p.type() == KernelSignature.ParamType.BYTES && at + 8 <= p.offset() + p.size() && at % 8 == 0) {
@@ -824,6 +839,8 @@ public final class NodeSession implements AutoCloseable {
       case F32 -> "f32";
       case F64 -> "f64";
       case OTHER, BYTES -> "any";
+      case W32 -> "i32 or f32";
+      case W64 -> "ptr, i64 or f64";
     };
   }
 
