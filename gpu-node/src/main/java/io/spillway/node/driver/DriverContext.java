@@ -68,6 +68,13 @@ public interface DriverContext extends AutoCloseable {
   /** Waits until every earlier operation of this context has completed; reports kernel faults. */
   void synchronize() throws DriverException;
 
+  /**
+   * Unloads a module its session freed: its code and its variables' memory go back. Handles bound to its
+   * variables must be forgotten by the caller. The host driver keeps nothing per module beyond its
+   * parsed kernels, which go with the last reference.
+   */
+  default void unloadModule(LoadedModule module) throws DriverException {}
+
   /** Frees everything this context holds. Idempotent. */
   @Override
   void close();

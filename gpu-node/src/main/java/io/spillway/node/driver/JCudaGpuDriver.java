@@ -454,6 +454,14 @@ public final class JCudaGpuDriver implements GpuDriver {
           throw new DriverException(Kind.INVALID, "loadModule " + name + ": " + e.getMessage(), e);
         }
         data = Arrays.copyOf(image, end + 1);
+      } else if (NvInfo.isElf(image)) {
+        signatures = NvInfo.parse(image, name);
+      } else {
+        // A fatbinary or anything else: nothing here says what its kernels take, so no launch of it
+        // could be checked, and CUDA would read whatever argument sizes the image declares.
+        throw new DriverException(Kind.INVALID, "loadModule " + name + ": an image of " + image.length
+            + " bytes that is neither PTX text nor an ELF cubin; its kernels' parameter layouts cannot be"
+            + " verified (load the PTX, or a cubin built with nvcc -cubin for this card)");
       }
       CUmodule module = new CUmodule();
       call(JCudaDriver.cuModuleLoadData(module, data), "cuModuleLoadData of module " + name + " ("
@@ -479,14 +487,36 @@ public final class JCudaGpuDriver implements GpuDriver {
         int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
       enter("launch of " + function);
       JCudaModule m = owned(module, function);
-      if (!m.signatures().isEmpty()) {
-        LaunchChecks.arguments(m, LaunchChecks.declared(m, function), args);
+      KernelSignature sig = LaunchChecks.declared(m, function);
+      LaunchChecks.arguments(m, sig, args);
+      // Each parameter from a buffer of exactly its declared size: CUDA copies that many bytes.
+      launchFunction(m, function, grid, block, sharedMemoryBytes, perParameter(sig, LaunchChecks.pack(sig, args), 0));
+    }
+
+    /** One pointer per parameter, each to a copy of exactly its bytes of {@code params} (from {@code base}). */
+    private NativePointerObject[] perParameter(KernelSignature sig, ByteBuffer params, int base) {
+      NativePointerObject[] pointers = new NativePointerObject[sig.layout().size()];
+      for (int i = 0; i < pointers.length; i++) {
+        KernelSignature.Param p = sig.layout().get(i);
+        byte[] bytes = new byte[p.size()];
+        params.get(base + p.offset(), bytes);
+        pointers[i] = Pointer.to(bytes);
       }
-      NativePointerObject[] params = new NativePointerObject[args.size()];
-      for (int i = 0; i < params.length; i++) {
-        params[i] = parameter(args.get(i));
+      return pointers;
+    }
+
+    /** Unloads a module freed by its session, and forgets the memory of its variables. */
+    @Override
+    public synchronized void unloadModule(LoadedModule module) throws DriverException {
+      enter("unloadModule");
+      JCudaModule m = owned(module, "unload");
+      if (!modules.remove(m)) {
+        return;
       }
-      launchFunction(m, function, grid, block, sharedMemoryBytes, params);
+      for (ModuleGlobal g : m.globals().values()) {
+        allocations.remove(g.address());
+      }
+      call(JCudaDriver.cuModuleUnload(m.module()), "cuModuleUnload of module " + m.name());
     }
 
     private JCudaModule owned(LoadedModule module, String function) throws DriverException {
@@ -517,22 +547,10 @@ public final class JCudaGpuDriver implements GpuDriver {
         int sharedMemoryBytes, ByteBuffer params) throws DriverException {
       enter("launch of " + function);
       JCudaModule m = owned(module, function);
-      if (m.signatures().isEmpty()) {
-        throw new DriverException(Kind.INVALID, "launch of " + function + ": module " + m.name()
-            + " is not PTX, so its parameter layout is unknown; a raw launch needs a PTX image");
-      }
       KernelSignature sig = LaunchChecks.declared(m, function);
       LaunchChecks.rawParameters(m, sig, params);
       // cuLaunchKernel takes one pointer per parameter: cut each from the buffer by the layout.
-      NativePointerObject[] pointers = new NativePointerObject[sig.layout().size()];
-      int base = params.position();
-      for (int i = 0; i < pointers.length; i++) {
-        KernelSignature.Param p = sig.layout().get(i);
-        byte[] bytes = new byte[p.size()];
-        params.get(base + p.offset(), bytes);
-        pointers[i] = Pointer.to(bytes);
-      }
-      launchFunction(m, function, grid, block, sharedMemoryBytes, pointers);
+      launchFunction(m, function, grid, block, sharedMemoryBytes, perParameter(sig, params, params.position()));
     }
 
     @Override
@@ -626,19 +644,6 @@ public final class JCudaGpuDriver implements GpuDriver {
 
     private String copyCall(String call, int bytes, long address) {
       return String.format("%s of %d bytes at 0x%x", call, bytes, address);
-    }
-
-    private Pointer parameter(KernelArgument arg) {
-      if (arg instanceof KernelArgument.Pointer p) {
-        return Pointer.to(new long[] {p.address()});
-      } else if (arg instanceof KernelArgument.I32 v) {
-        return Pointer.to(new int[] {v.value()});
-      } else if (arg instanceof KernelArgument.I64 v) {
-        return Pointer.to(new long[] {v.value()});
-      } else if (arg instanceof KernelArgument.F32 v) {
-        return Pointer.to(new float[] {v.value()});
-      }
-      return Pointer.to(new double[] {((KernelArgument.F64) arg).value()});
     }
   }
 

@@ -14,6 +14,11 @@ public sealed interface KernelArgument {
 
   record F64(double value) implements KernelArgument {}
 
+  /** Bytes the value takes in a parameter buffer. */
+  default int width() {
+    return this instanceof I32 || this instanceof F32 ? 4 : 8;
+  }
+
   /** The protocol's name for this kind, for error messages. */
   default String typeName() {
     if (this instanceof Pointer) {

@@ -55,7 +55,11 @@ public record KernelSignature(String function, List<Param> layout) {
     /** An aligned {@code .b8} array (a struct passed by value); its size comes from the array. */
     BYTES,
     /** Other scalar widths ({@code .u16}, {@code .b8}, ...): passed as declared, not type-checked. */
-    OTHER;
+    OTHER,
+    /** From a cubin, which gives sizes but not types: any 4-byte argument ({@code i32}, {@code f32}). */
+    W32,
+    /** From a cubin: any 8-byte argument ({@code ptr}, {@code i64}, {@code f64}). */
+    W64;
 
     public boolean accepts(KernelArgument arg) {
       return switch (this) {
@@ -63,6 +67,9 @@ public record KernelSignature(String function, List<Param> layout) {
         case B32 -> arg instanceof KernelArgument.I32;
         case F32 -> arg instanceof KernelArgument.F32;
         case F64 -> arg instanceof KernelArgument.F64;
+        case W32 -> arg instanceof KernelArgument.I32 || arg instanceof KernelArgument.F32;
+        case W64 -> arg instanceof KernelArgument.Pointer || arg instanceof KernelArgument.I64
+            || arg instanceof KernelArgument.F64;
         case BYTES, OTHER -> true;
       };
     }

@@ -38,6 +38,14 @@ final class LaunchChecks {
             + sig.function() + ": argument " + i + " is " + args.get(i).typeName()
             + ", parameter is " + params.get(i));
       }
+      KernelSignature.Param p = sig.layout().get(i);
+      // The driver copies the declared size from the argument: a struct takes exactly its own bytes.
+      if (p.type() == KernelSignature.ParamType.BYTES && args.get(i).width() != p.size()) {
+        throw new DriverException(DriverException.Kind.INVALID, "launch of " + module.name() + "/"
+            + sig.function() + ": argument " + i + " is " + args.get(i).typeName() + " (" + args.get(i).width()
+            + " bytes), but parameter " + p.name() + " is a struct of " + p.size() + " bytes; pass it whole"
+            + " with launch_raw");
+      }
     }
   }
 

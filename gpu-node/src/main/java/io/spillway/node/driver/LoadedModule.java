@@ -9,9 +9,9 @@ public interface LoadedModule {
   String name();
 
   /**
-   * The kernel signatures the module declares, by function name, when they can be read from the image
-   * (PTX {@code .entry} directives). Empty for images whose signatures cannot be read (cubin): then
-   * arguments are passed unchecked to the driver.
+   * The kernel signatures the module declares, by function name: from PTX {@code .entry} directives, or
+   * from a cubin's {@code .nv.info} sections ({@link NvInfo}: sizes and offsets, not types). A kernel
+   * missing here is never launched; an image whose layouts cannot be read is refused at load.
    */
   Map<String, KernelSignature> signatures();
 

@@ -110,7 +110,8 @@ public final class NodeSession implements AutoCloseable {
    */
   private record Buffer(long handle, int device, long address, long size, boolean persistent, boolean global) {}
 
-  private record Module(long handle, String name, List<LoadedModule> perDevice) {}
+  /** A loaded module and the device memory charged for it on each device (its image and variables). */
+  private record Module(long handle, String name, List<LoadedModule> perDevice, long[] charged) {}
 
   /** Remembered so that a double free says so rather than "unknown handle". */
   private static final int FREED_MEMORY = 4096;
@@ -346,7 +347,22 @@ public final class NodeSession implements AutoCloseable {
     Module m = modules.remove(f.getHandle());
     if (m != null) {
       freedAt.put(f.getHandle(), seq);
-      return; // Modules live until the context closes; the handle is simply forgotten.
+      // Handles bound to its variables go with it: their memory is the module's.
+      for (int i = 0; i < devices.size(); i++) {
+        java.util.Set<Long> vars = new java.util.HashSet<>();
+        for (ModuleGlobal g : m.perDevice.get(i).globals().values()) {
+          vars.add(g.address());
+        }
+        int device = i;
+        buffers.values().removeIf(b -> b.global && b.device == device && vars.contains(b.address));
+        devices.get(i).memoryUsed -= m.charged[i];
+        try {
+          devices.get(i).context.unloadModule(m.perDevice.get(i));
+        } catch (DriverException e) {
+          throw translate(what, e);
+        }
+      }
+      return;
     }
     Buffer b = buffer(what, f.getHandle());
     if (b.global) {
@@ -440,15 +456,38 @@ public final class NodeSession implements AutoCloseable {
     }
     String name = lm.getName().isEmpty() ? "module-" + lm.getModule() : lm.getName();
     byte[] image = lm.getImage().toByteArray();
+    // A module's code and variables take device memory: charged to the slice, as allocations are.
+    for (Device d : devices) {
+      if (image.length > d.memoryLimit - d.memoryUsed) {
+        throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": module " + lm.getModule() + " of " + image.length
+            + " bytes exceeds the session's memory quota on device " + d.index + ": " + d.memoryUsed + " of "
+            + d.memoryLimit + " bytes in use");
+      }
+    }
     List<LoadedModule> loaded = new ArrayList<>(devices.size());
     for (Device d : devices) {
       try {
         loaded.add(d.context.loadModule(image, name));
       } catch (DriverException e) {
+        for (int i = 0; i < loaded.size(); i++) {
+          try {
+            devices.get(i).context.unloadModule(loaded.get(i));
+          } catch (DriverException ignored) {
+            // The context reports its own failure on its next call.
+          }
+        }
         throw translate(what + " of " + name, e);
       }
     }
-    modules.put(lm.getModule(), new Module(lm.getModule(), name, loaded));
+    long[] charged = new long[devices.size()];
+    for (int i = 0; i < devices.size(); i++) {
+      charged[i] = image.length;
+      for (ModuleGlobal g : loaded.get(i).globals().values()) {
+        charged[i] += g.size();
+      }
+      devices.get(i).memoryUsed += charged[i];
+    }
+    modules.put(lm.getModule(), new Module(lm.getModule(), name, loaded, charged));
     freedAt.remove(lm.getModule());
   }
 
@@ -702,7 +741,8 @@ public final class NodeSession implements AutoCloseable {
       if (at < p.offset() || at >= p.offset() + p.size()) {
         continue;
       }
-      if (p.type() == KernelSignature.ParamType.B64 && p.offset() == at && p.size() == 8) {
+      if ((p.type() == KernelSignature.ParamType.B64 || p.type() == KernelSignature.ParamType.W64)
+          && p.offset() == at && p.size() == 8) {
         return null;
       }
       if (p.type() == KernelSignature.ParamType.BYTES && at + 8 <= p.offset() + p.size() && at % 8 == 0) {
@@ -824,6 +864,8 @@ public final class NodeSession implements AutoCloseable {
       case F32 -> "f32";
       case F64 -> "f64";
       case OTHER, BYTES -> "any";
+      case W32 -> "i32 or f32";
+      case W64 -> "ptr, i64 or f64";
     };
   }
 

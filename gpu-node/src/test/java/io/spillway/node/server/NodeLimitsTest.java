@@ -170,6 +170,22 @@ class NodeLimitsTest {
     }
   }
 
+  @Test
+  void aModuleIsChargedToTheSliceUntilItIsFreed() throws Exception {
+    byte[] ptx = SpillwayKernels.ptx();
+    start(l -> l);
+    try (RawSession s = new RawSession(channel)) {
+      // Room for the module and its variables, and a little more.
+      s.open("t", RawSession.slice(ptx.length + 4000, 0));
+      s.frame(load(1, ptx), alloc(2, 4096));
+      s.expectError(Status.Code.RESOURCE_EXHAUSTED, "exceeds the session's memory quota");
+      s.frame(Op.newBuilder().setFree(Free.newBuilder().setHandle(1)), alloc(2, 4096));
+      assertAlive(s, 2);
+      s.frame(load(3, ptx));
+      s.expectError(Status.Code.RESOURCE_EXHAUSTED, "module 3 of " + ptx.length + " bytes exceeds");
+    }
+  }
+
   private static Op.Builder load(long module, byte[] image) {
     return Op.newBuilder().setLoadModule(LoadModule.newBuilder().setModule(module)
         .setName(SpillwayKernels.MODULE_NAME).setImage(ByteString.copyFrom(image)));
