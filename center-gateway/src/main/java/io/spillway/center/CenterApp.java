@@ -9,7 +9,6 @@ import io.spillway.federation.LeaseAdministration;
 import io.spillway.federation.LeaseBook;
 import io.spillway.federation.CenterSecurity;
 import io.spillway.lease.KafkaClientProperties;
-import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseSigning;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
@@ -89,7 +88,7 @@ public class CenterApp {
     require(positive(c.maxPollInterval()),
         p + "max-poll-interval is " + c.maxPollInterval() + "; it must be positive");
     return new LeaseConfig(c.leaseDuration(), c.drainDuration(), c.skewMargin(), c.sessionTimeout(),
-        c.maxPollInterval(), kafkaTimeouts(c.kafka(), p + "kafka."),
+        c.maxPollInterval(), c.kafka().timeouts(p + "kafka."),
         c.kafka().propertiesFile().map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file"))
             .orElse(java.util.Map.of()));
   }
@@ -99,16 +98,6 @@ public class CenterApp {
     return c.leaseSigningSecretFile()
         .map(f -> s.withLeaseSecret(LeaseSigning.read(f, "spillway.center.lease-signing-secret-file"))).orElse(s);
   }
-
-  /**
-   * Maps the {@code kafka.*} keys of a gateway onto the lease producers' timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(CenterConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
-  }
-
 
   private static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();

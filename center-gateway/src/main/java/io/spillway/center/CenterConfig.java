@@ -3,7 +3,8 @@ package io.spillway.center;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
-import io.spillway.lease.KafkaTimeouts;
+import io.spillway.gateway.app.HeartbeatGroup;
+import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,7 +38,7 @@ public interface CenterConfig {
   Grpc grpc();
 
   /** Node liveness. */
-  Heartbeat heartbeat();
+  HeartbeatGroup heartbeat();
 
   /** What one client connection, stream or frame may take of the gateway. */
   Limits limits();
@@ -105,7 +106,7 @@ public interface CenterConfig {
   Duration maxPollInterval();
 
   /** Bounds on the blocking and waiting of the center's lease producers (leader, admin orders). */
-  Kafka kafka();
+  KafkaGroup kafka();
 
   @Doc("refuse a session whose call proves no edge (set with mutual TLS); a proven peer must be the lease's "
       + "edge either way ([security.md](security.md#center-admission-and-kafka-acls))")
@@ -132,39 +133,6 @@ public interface CenterConfig {
         type = "port")
     @WithDefault("7071")
     int port();
-  }
-
-  interface Heartbeat {
-    @Doc("how often nodes are asked to heartbeat")
-    @WithDefault("1s")
-    Duration interval();
-
-    @Doc("how long a node may stay silent before its GPUs leave the pool; longer than the interval")
-    @WithDefault("3s")
-    Duration timeout();
-  }
-
-  interface Kafka {
-    @Doc(value = "a Java properties file of Kafka client security settings passed to every lease client of this "
-        + "replica (leader, log view, admin orders, topic creation, the console's reader): `security.protocol`, "
-        + "`sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
-        + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
-    Optional<Path> propertiesFile();
-
-    @Doc("the longest one call of a center lease producer (the leader's send, `initTransactions`, "
-        + "`commitTransaction`; an admin order's send) blocks waiting for Kafka; a leader whose "
-        + "`initTransactions` times out tries again at its next poll")
-    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
-    Duration maxBlock();
-
-    @Doc("how long a lease producer waits for one broker response")
-    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
-    Duration requestTimeout();
-
-    @Doc("the longest a lease record or admin order may take to be acknowledged, retries included; "
-        + "at least `request-timeout`")
-    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
-    Duration deliveryTimeout();
   }
 
   interface Leasing {

@@ -4,7 +4,8 @@ import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
-import io.spillway.lease.KafkaTimeouts;
+import io.spillway.gateway.app.HeartbeatGroup;
+import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ public interface EdgeConfig {
   Grpc grpc();
 
   /** Node liveness. */
-  Heartbeat heartbeat();
+  HeartbeatGroup heartbeat();
 
   /** What one client connection, stream or frame may take of the gateway. */
   Limits limits();
@@ -116,21 +117,6 @@ public interface EdgeConfig {
     int port();
   }
 
-  interface Heartbeat {
-    @Doc("how often nodes are asked to heartbeat")
-    @WithDefault("1s")
-    Duration interval();
-
-    @Doc("how long a node may stay silent before its GPUs leave the pool and its sessions end with "
-        + "`UNAVAILABLE`; must be longer than the interval")
-    @WithDefault("3s")
-    Duration timeout();
-  }
-
-  /**
-   * A tenant's quota. The defaults are finite so that a tenant nobody configured cannot take the whole
-   * pool: 16 sessions and 64 GiB (a few cards' worth); 0 says unlimited, explicitly.
-   */
   interface Quota {
     @Doc("sessions the tenant may hold at once; 0 is unlimited (say so explicitly: the default is finite "
         + "so that an unconfigured tenant cannot take the pool)")
@@ -203,7 +189,7 @@ public interface EdgeConfig {
     Optional<Duration> renewInterval();
 
     /** Bounds on the lease producer's blocking and waiting. */
-    Kafka kafka();
+    KafkaGroup kafka();
 
     @Doc("how long a session open waits for the lease leader's answer; past it the open fails with "
         + "`UNAVAILABLE`")
@@ -212,29 +198,6 @@ public interface EdgeConfig {
 
     /** Timeout, retry, circuit breaker and bulkhead on the way to the center. */
     FaultTolerance faultTolerance();
-  }
-
-  /** How long a call of the edge's lease producer may block or wait. */
-  interface Kafka {
-    @Doc(value = "a Java properties file of Kafka client security settings for the edge's lease client: "
-        + "`security.protocol`, `sasl.*`, `ssl.*` only, checked at start; unset: plaintext "
-        + "([security.md](security.md#center-admission-and-kafka-acls))", type = "path")
-    Optional<Path> propertiesFile();
-
-    @Doc("the longest one send of the edge's lease producer blocks (on the lease client's own "
-        + "sender thread, never a caller's) waiting for Kafka metadata or buffer space; past it the "
-        + "request, renewal or release fails")
-    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
-    Duration maxBlock();
-
-    @Doc("how long the lease producer waits for one broker response")
-    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
-    Duration requestTimeout();
-
-    @Doc("the longest a lease request, renewal or release may take to be acknowledged, retries "
-        + "included; at least `request-timeout`")
-    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
-    Duration deliveryTimeout();
   }
 
   /** The fault-tolerance policies of the edge -> center path ({@code GuardedSpillTarget}). */

@@ -6,7 +6,6 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.EdgeSpill;
 import io.spillway.federation.GuardedSpillTarget;
 import io.spillway.federation.LeaseSpill;
-import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.KafkaClientProperties;
 import io.spillway.lease.LeaseConfig;
@@ -143,18 +142,9 @@ public class EdgeGateway {
     faultTolerance(spill);
     spill.signingKeyFile().ifPresent(f -> LeaseSigning.read(f, p + "signing-key-file"));
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
-        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."))
+        .withSkewMargin(spill.skewMargin()).withKafka(spill.kafka().timeouts(p + "kafka."))
         .withKafkaProperties(spill.kafka().propertiesFile()
             .map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file")).orElse(java.util.Map.of()));
-  }
-
-  /**
-   * Maps {@code spillway.edge.spill.kafka.*} onto the lease producer's timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(EdgeConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
   }
 
   /**

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code spillway agent}: serves the CUDA shims of this machine until Ctrl-C. */
@@ -47,6 +48,9 @@ public final class AgentCommand implements Callable<Integer> {
   @Option(names = "--max-gpus", paramLabel = "<count>", defaultValue = "8", description = "The most GPUs one program may ask for (default: ${DEFAULT-VALUE}).")
   int maxGpus;
 
+  @Mixin
+  AgentKubeOptions kube = new AgentKubeOptions();
+
   static SliceSpec defaults(String memory, Integer percent, int compute, String[] models) {
     if (memory != null && percent != null) {
       throw new IllegalArgumentException("--memory=" + memory + " and --percent=" + percent + " are both set; set one");
@@ -71,9 +75,14 @@ public final class AgentCommand implements Callable<Integer> {
         throw new IllegalStateException("--token-file " + token + " cannot be read: " + e.getMessage(), e);
       }
     };
-    try (AgentServer agent = AgentServer.withToken(config, tokens)) {
+    try (AgentServer agent = AgentServer.withToken(config, tokens);
+        io.spillway.agent.kube.KubeAgent plugin = kube.start(config, tokens)) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       System.out.println("spillway agent on " + agent.socket() + " -> " + gateway + " (tenant " + tenant + ")");
+      if (plugin != null) {
+        System.out.println("device plugin: " + plugin.plugin().units().count() + " devices of "
+            + plugin.plugin().units().unitBytes() + " bytes, " + plugin.plugin().state());
+      }
       System.out.println("READY");
       System.out.flush();
       stop.await();

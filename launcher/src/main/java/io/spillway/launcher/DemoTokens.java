@@ -40,8 +40,14 @@ final class DemoTokens {
     write(dir.resolve("read-only.jwt"), readOnly);
   }
 
-  /** A new key pair in {@code dir} (created; must not hold one already) and the operator's tokens. */
+  /**
+   * A new key pair in {@code dir} (created if needed) and the operator's tokens. A previous run's key
+   * there (a reused --logs folder) is replaced: it was throwaway, and so are the tokens it signed.
+   */
   static DemoTokens create(Path dir) throws IOException {
+    for (String old : List.of("signing-key.pem", "signing-key.pub.pem", "jwks.json", "admin.jwt", "read-only.jwt")) {
+      Files.deleteIfExists(dir.resolve(old));
+    }
     Path key = KeyFiles.write(KeyFiles.generate(), dir);
     return new DemoTokens(dir, TokenIssuer.fromFile(key, "spillway", "spillway", Clock.systemUTC()));
   }

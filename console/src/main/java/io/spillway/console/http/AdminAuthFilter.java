@@ -2,6 +2,7 @@ package io.spillway.console.http;
 
 import io.spillway.console.ConsoleAccess;
 import jakarta.annotation.Priority;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -24,12 +25,16 @@ import java.util.Set;
 public class AdminAuthFilter implements ContainerRequestFilter {
   private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS");
 
+  /**
+   * Looked up at the first request: REST providers are built at static init, before the runtime
+   * configuration (spillway.auth.*) that {@link Credentials} reads exists.
+   */
   @Inject
-  Credentials credentials;
+  Instance<Credentials> credentials;
 
   @Override
   public void filter(ContainerRequestContext request) {
-    ConsoleAccess access = credentials.access();
+    ConsoleAccess access = credentials.get().access();
     if (access.isOpen()) {
       return;
     }
