@@ -6,7 +6,10 @@ import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.node.driver.GpuDevice;
+import io.spillway.security.tls.TlsContexts;
+import io.spillway.security.tls.TlsFiles;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -68,18 +71,36 @@ public final class NodeMain implements Callable<Integer> {
       description = "Milliseconds between heartbeats until the gateway says otherwise (default: ${DEFAULT-VALUE}).")
   long heartbeatIntervalMillis;
 
+  @Option(names = "--tls-cert", description = "PEM certificate chain of this node (a URI SAN "
+      + "spillway://node/<node-id>?pool=<pool>); with --tls-key and --tls-ca, TLS on every connection.")
+  String tlsCert;
+
+  @Option(names = "--tls-key", description = "PEM private key (PKCS#8, EC or RSA) of --tls-cert.")
+  String tlsKey;
+
+  @Option(names = "--tls-ca", description = "PEM certificates of the CA trusted for gateways' certificates.")
+  String tlsCa;
+
   @Override
   public Integer call() throws Exception {
+    TlsContexts tls;
+    try {
+      tls = TlsFiles.fromKeys("--tls-", Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey),
+          Optional.ofNullable(tlsCa)).map(TlsContexts::of).orElse(null);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+    }
     GpuDriver gpuDriver = GpuDrivers.select(driver, this::hostDriver);
     NodeOptions options = new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
         NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000);
-    GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port).start();
-    LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d",
-        nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port()));
+    GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port, tls).start();
+    LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d %s",
+        nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port(),
+        tls == null ? "in plaintext" : "with mutual TLS as " + tls.certificate().getSubjectX500Principal()));
     List<GatewayRegistrar> registrars = new ArrayList<>();
     String self = advertise != null ? advertise : host + ":" + server.port();
     for (String gateway : gateways) {
-      registrars.add(new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis).start());
+      registrars.add(new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis, tls).start());
     }
     System.out.println("READY " + host + ":" + server.port());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

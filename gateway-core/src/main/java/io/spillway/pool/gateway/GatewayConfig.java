@@ -1,7 +1,9 @@
 package io.spillway.pool.gateway;
 
 import io.spillway.pool.placement.TenantQuotas;
+import io.spillway.security.tls.TlsFiles;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Settings of a gateway's core; the Quarkus apps map their configuration keys onto it (see
@@ -15,9 +17,28 @@ import java.time.Duration;
  * @param heartbeatTimeout how long a node may stay silent before it is marked down
  * @param quotas per-tenant session and memory quotas
  * @param transport the gateway's streams to its nodes and center gateways
+ * @param tls TLS on the gateway's server and on every connection it makes; empty: plaintext
  */
 public record GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
-    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport) {
+    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Optional<Tls> tls) {
+
+  /**
+   * TLS on every hop of a gateway. Its server presents {@code files}' certificate to clients, nodes and
+   * edges and verifies theirs against the trusted CA; its connections to nodes and to center gateways
+   * present the same certificate and accept only the component they dialed (the node registered at that
+   * address, of this gateway's pool, or a center gateway). Node registration then requires a node
+   * certificate naming the node id and this gateway's pool. Plaintext is refused.
+   *
+   * @param files the gateway's certificate, key and trusted CA (PEM), followed when they change
+   * @param requireClientCertificates true: a client must present a certificate to connect at all (a
+   *     center, which only edges and nodes call); false: a client may connect without one (an edge, whose
+   *     tenants may prove themselves with a token only) and its calls carry no peer identity
+   */
+  public record Tls(TlsFiles files, boolean requireClientCertificates) {
+    public Tls {
+      java.util.Objects.requireNonNull(files, "files");
+    }
+  }
 
   /**
    * How the gateway's connections behave. A node or center that vanishes without closing its
@@ -55,14 +76,21 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
     }
   }
 
-  /** With the default transport settings. */
+  /** With the default transport settings, in plaintext. */
   public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
       Duration heartbeatTimeout, TenantQuotas quotas) {
     this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, Transport.defaults());
   }
 
+  /** In plaintext. */
+  public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
+      Duration heartbeatTimeout, TenantQuotas quotas, Transport transport) {
+    this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, Optional.empty());
+  }
+
   public GatewayConfig {
     java.util.Objects.requireNonNull(transport, "transport");
+    java.util.Objects.requireNonNull(tls, "tls");
     if (heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
       throw new IllegalArgumentException("heartbeatInterval must be positive, got " + heartbeatInterval);
     }
@@ -82,18 +110,24 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
   }
 
   public GatewayConfig withHeartbeat(Duration interval, Duration timeout) {
-    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport);
+    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport, tls);
   }
 
   public GatewayConfig withQuotas(TenantQuotas quotas) {
-    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport);
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, tls);
   }
 
   public GatewayConfig withPort(int port) {
-    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport);
+    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport, tls);
+  }
+
+  /** With TLS on every hop (see {@link Tls}). */
+  public GatewayConfig withTls(Tls tls) {
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
+        Optional.of(tls));
   }
 
   public GatewayConfig withTransport(Transport transport) {
-    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport);
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, tls);
   }
 }
