@@ -35,6 +35,8 @@ static uint64_t va_base, va_bytes;
 
 /* 16 contexts of 256 GiB each: more than any card, and far below the 128 TiB of user space. */
 #define VA_BYTES (16ULL << 38)
+/* The least address space worth running with: more than any card's memory. */
+#define MIN_VA_BYTES (1ULL << 36)
 #define SEND_FLUSH_BYTES (1u << 20)
 #define DEFAULT_SHM_BYTES (64u << 20)
 
@@ -308,16 +310,27 @@ CUresult spw_conn_open(void) {
     close(s);
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
-  void *va = mmap(NULL, VA_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* As much address space as the process may map, from VA_BYTES down to MIN_VA_BYTES: a sanitizer's
+   * shadow layout or an address-space rlimit can refuse the largest reservation. The agent hands out
+   * device pointers inside whatever was reserved. */
+  size_t reserve = VA_BYTES;
+  void *va = MAP_FAILED;
+  while (reserve >= MIN_VA_BYTES) {
+    va = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (va != MAP_FAILED) {
+      break;
+    }
+    reserve /= 2;
+  }
   if (va == MAP_FAILED) {
-    spw_warn("cannot reserve %llu bytes of address space for device pointers: %s",
-             (unsigned long long)VA_BYTES, strerror(errno));
+    spw_warn("cannot reserve even %llu bytes of address space for device pointers: %s",
+             (unsigned long long)MIN_VA_BYTES, strerror(errno));
     close(s);
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   /* Device pointers are 64 KiB-aligned like the driver's, so a null pointer is never one. */
   va_base = ((uint64_t)(uintptr_t)va + 0xffff) & ~0xffffULL;
-  va_bytes = VA_BYTES - (va_base - (uint64_t)(uintptr_t)va);
+  va_bytes = reserve - (va_base - (uint64_t)(uintptr_t)va);
   sock = s;
   const char *slice = getenv("SPILLWAY_SLICE");
   if (slice == NULL) {

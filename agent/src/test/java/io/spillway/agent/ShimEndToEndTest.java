@@ -185,4 +185,33 @@ class ShimEndToEndTest {
     assertEquals(0, v.exit(), v.output());
     assertTrue(v.output().contains("PASS vector_add") && !v.output().contains("AddressSanitizer"), v.output());
   }
+
+  @Test
+  void threadsSharingTheContextEachGetTheirOwnResults() throws Exception {
+    CudaPrograms.Result r = CudaPrograms.run(CudaPrograms.build("threads"), socket, "memory=64MiB", "4", "4096", "5");
+    assertEquals(0, r.exit(), r.output());
+    assertTrue(r.output().contains("PASS threads threads=4 n=4096 rounds=5"), r.output());
+  }
+
+  @Test
+  void theShimUnderThreadSanitizerReportsNoRaceWithManyThreads() throws Exception {
+    Path threads = CudaPrograms.build("threads");
+    Process gcc = new ProcessBuilder("gcc", "-print-file-name=libtsan.so").redirectErrorStream(true).start();
+    String tsan = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    org.junit.jupiter.api.Assumptions.assumeTrue(gcc.waitFor() == 0 && Path.of(tsan).isAbsolute() && Files.exists(Path.of(tsan)),
+        "gcc has no ThreadSanitizer runtime here; the sanitized shim cannot be tried");
+    Process make = new ProcessBuilder("make", "-s", "tsan").directory(CudaPrograms.ROOT.resolve("cuda-shim").toFile())
+        .redirectErrorStream(true).start();
+    String built = new String(make.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, make.waitFor(), built);
+    // The program and the CUDA runtime are not instrumented; the shim is, and TSan sees every lock the
+    // runtime takes through its pthread interceptors. A report makes the program exit 66.
+    java.util.Map<String, String> env = java.util.Map.of("LD_LIBRARY_PATH",
+        CudaPrograms.ROOT.resolve("cuda-shim/target/tsan").toString(), "LD_PRELOAD", tsan,
+        "TSAN_OPTIONS", "exitcode=66 verbosity=1");
+    CudaPrograms.Result r = CudaPrograms.run(threads, socket, "memory=64MiB", env, "4", "2048", "3");
+    assertEquals(0, r.exit(), r.output());
+    assertTrue(r.output().contains("Running under ThreadSanitizer"), "the sanitizer was loaded: " + r.output());
+    assertTrue(r.output().contains("PASS threads") && !r.output().contains("WARNING: ThreadSanitizer"), r.output());
+  }
 }

@@ -2,28 +2,34 @@ package io.spillway.center;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.spillway.config.Doc;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
 import java.time.Duration;
 import java.util.Optional;
 
 /**
- * Every {@code spillway.center.*} key, declared once. The reference table is the "Center gateway"
- * section of docs/configuration.md; {@code CenterConfigDocTest} fails when a key or default here and a
- * row there disagree. Durations take {@code 500ms}, {@code 3s}, {@code 1m} or ISO-8601.
+ * Every {@code spillway.center.*} key, declared once: its {@link Doc} is its row in the "Center gateway"
+ * table of docs/configuration.md, which {@code ConfigurationPage} generates. Durations take {@code 500ms}, {@code 3s}, {@code 1m} or ISO-8601.
  */
 @ConfigMapping(prefix = "spillway.center")
 public interface CenterConfig {
 
-  /** The gateway's name, reported to nodes and in logs. */
+  @Doc(value = "the gateway's name, reported to nodes and in logs",
+      type = "name")
   @WithDefault("center")
   String name();
 
-  /** The pool this gateway serves, reported to clients in DeviceInfo.pool. */
+  @Doc(value = "the pool it serves, reported to clients in `DeviceInfo.pool`; the center's nodes "
+          + "register with `--pool` set to it",
+      type = "name")
   @WithDefault("center")
   String pool();
 
-  /** This replica's member id in the lease leader election; the name when not set. */
+  @Doc(value = "this replica's member id in the lease leader election, written as `granted_by` on the "
+          + "lease log; unique per replica",
+      type = "name",
+      defaultText = "the name")
   Optional<String> memberId();
 
   /** The gRPC server edges and GPU nodes connect to. */
@@ -32,31 +38,35 @@ public interface CenterConfig {
   /** Node liveness. */
   Heartbeat heartbeat();
 
-  /** Kafka bootstrap servers of the lease topics. */
+  @Doc(value = "Kafka bootstrap servers of the lease topics",
+      type = "host:port,...")
   @WithDefault("127.0.0.1:9092")
   String kafkaBootstrap();
 
-  /** Replication factor of the lease topics when this replica creates them. */
+  @Doc("replication factor of the lease topics when this replica creates them at start "
+      + "(`LeaseTopics.ensure`; existing topics are left as they are)")
   @WithDefault("1")
   short kafkaReplicationFactor();
 
-  /** How long a grant or a renewal holds capacity. */
+  @Doc("how long a grant or a renewal holds capacity; the same default as the edge's "
+      + "`spillway.edge.spill.lease-duration`")
   @WithDefault(LeaseConfig.DEFAULT_LEASE_DURATION)
   Duration leaseDuration();
 
-  /** How long a revoked lease stays DRAINING before it is REVOKED. */
+  @Doc("how long a revoked lease stays DRAINING before it is REVOKED")
   @WithDefault(LeaseConfig.DEFAULT_DRAIN_DURATION)
   Duration drainDuration();
 
-  /** How long before a deadline an edge stops using a lease; shorter than the lease duration. */
+  @Doc("how long before its deadline an edge stops using a lease; shorter than `lease-duration`; "
+      + "the same default as the edge's")
   @WithDefault(LeaseConfig.DEFAULT_SKEW_MARGIN)
   Duration skewMargin();
 
-  /** Leader group session timeout: how long a silently dead leader keeps leadership. */
+  @Doc("the leader group's session timeout: how long a silently dead leader keeps leadership")
   @WithDefault(LeaseConfig.DEFAULT_SESSION_TIMEOUT)
   Duration sessionTimeout();
 
-  /** A leader stuck longer than this between polls is deposed. */
+  @Doc("a leader stuck longer than this between polls is deposed (then fenced if it writes)")
   @WithDefault(LeaseConfig.DEFAULT_MAX_POLL_INTERVAL)
   Duration maxPollInterval();
 
@@ -67,45 +77,53 @@ public interface CenterConfig {
   Leasing leasing();
 
   interface Grpc {
-    /** Address the session and registration services listen on. */
+    @Doc(value = "address the gRPC session and registration services listen on",
+        type = "address")
     @WithDefault("127.0.0.1")
     String host();
 
-    /** Port of the session and registration services; 0 picks a free one. */
+    @Doc(value = "port of the session service (edges open spilled sessions here: their "
+            + "`spillway.edge.spill.center`) and of node registration; 0 picks a free one, printed as "
+            + "`READY host:port`",
+        type = "port")
     @WithDefault("7071")
     int port();
   }
 
   interface Heartbeat {
-    /** How often nodes are asked to heartbeat. */
+    @Doc("how often nodes are asked to heartbeat")
     @WithDefault("1s")
     Duration interval();
 
-    /** How long a node may stay silent before its GPUs leave the pool; longer than the interval. */
+    @Doc("how long a node may stay silent before its GPUs leave the pool; longer than the interval")
     @WithDefault("3s")
     Duration timeout();
   }
 
   interface Kafka {
-    /** The longest a Kafka send, initTransactions or commitTransaction blocks its thread. */
+    @Doc("the longest one call of a center lease producer (the leader's send, `initTransactions`, "
+        + "`commitTransaction`; an admin order's send) blocks waiting for Kafka; a leader whose "
+        + "`initTransactions` times out tries again at its next poll")
     @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
     Duration maxBlock();
 
-    /** How long a producer waits for one broker response. */
+    @Doc("how long a lease producer waits for one broker response")
     @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
     Duration requestTimeout();
 
-    /** The longest a lease record or admin order may take to be acknowledged, retries included. */
+    @Doc("the longest a lease record or admin order may take to be acknowledged, retries included; "
+        + "at least `request-timeout`")
     @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
     Duration deliveryTimeout();
   }
 
   interface Leasing {
-    /** Nodes that must be up before the replica joins the election. */
+    @Doc("nodes that must be up before this replica joins the lease election")
     @WithDefault("1")
     int minNodes();
 
-    /** How long to wait, once min-nodes are up, for more nodes before the lease inventory is fixed. */
+    @Doc("once `min-nodes` are up, how long to wait for the rest of the center's nodes before "
+        + "joining; the leader grants leases only on the cards registered when it joined")
     @WithDefault("5s")
     Duration delay();
   }

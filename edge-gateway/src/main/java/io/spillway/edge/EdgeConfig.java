@@ -3,6 +3,7 @@ package io.spillway.edge;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.spillway.config.Doc;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
@@ -11,19 +12,21 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Every {@code spillway.edge.*} key, declared once. The reference table is the "Edge gateway" section of
- * docs/configuration.md; {@code EdgeConfigDocTest} fails when a key or default here and a row there
- * disagree. Durations take {@code 500ms}, {@code 3s}, {@code 1m} or ISO-8601; memory sizes take bytes or
+ * Every {@code spillway.edge.*} key, declared once: its {@link Doc} is its row in the "Edge gateway"
+ * table of docs/configuration.md, which {@code ConfigurationPage} generates. Durations take {@code 500ms}, {@code 3s}, {@code 1m} or ISO-8601; memory sizes take bytes or
  * a number with {@code K}, {@code M}, {@code G}, {@code T} (powers of 1024).
  */
 @ConfigMapping(prefix = "spillway.edge")
 public interface EdgeConfig {
 
-  /** The gateway's name, reported to nodes, in session ids and in logs. */
+  @Doc(value = "the gateway's name, reported to nodes, in session ids and in logs",
+      type = "name")
   @WithDefault("edge")
   String name();
 
-  /** The pool this gateway serves; {@code edge/<name>} when not set. */
+  @Doc(value = "the pool this gateway serves",
+      type = "name",
+      defaultText = "`edge/<name>`")
   Optional<String> pool();
 
   /** The gRPC server clients and GPU nodes connect to. */
@@ -36,6 +39,7 @@ public interface EdgeConfig {
   Quota defaultQuota();
 
   /** Quotas of named tenants, replacing the default quota for them. */
+  @Doc(mapKey = "tenant")
   Map<String, Quota> tenants();
 
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
@@ -44,36 +48,43 @@ public interface EdgeConfig {
   /** Journaling sessions and replaying them on another slice when their GPU, link or lease is lost. */
   Failover failover();
 
-  /** What happens to a spilled session when local capacity returns: never, when-idle or immediate. */
+  @Doc("what happens to a session spilled to the center once local capacity is free: `never` "
+      + "leaves it there until it ends; `when-idle` moves it back when it has no operation in "
+      + "flight; `immediate` moves it back at once, replaying operations in flight on the local "
+      + "slice")
   @WithDefault("never")
   FailoverConfig.Failback failback();
 
   interface Grpc {
-    /** Address the session and registration services listen on. */
+    @Doc(value = "address the gRPC session and registration services listen on",
+        type = "address")
     @WithDefault("127.0.0.1")
     String host();
 
-    /** Port of the session and registration services; 0 picks a free one (logged at start). */
+    @Doc(value = "port of the session and registration services (clients and GPU nodes connect here); 0 "
+            + "picks a free one, logged at start",
+        type = "port")
     @WithDefault("7070")
     int port();
   }
 
   interface Heartbeat {
-    /** How often nodes are asked to heartbeat. */
+    @Doc("how often nodes are asked to heartbeat")
     @WithDefault("1s")
     Duration interval();
 
-    /** How long a node may stay silent before its GPUs leave the pool; longer than the interval. */
+    @Doc("how long a node may stay silent before its GPUs leave the pool and its sessions end with "
+        + "`UNAVAILABLE`; must be longer than the interval")
     @WithDefault("3s")
     Duration timeout();
   }
 
   interface Quota {
-    /** Sessions the tenant may hold at once; 0 is unlimited. */
+    @Doc("sessions the tenant may hold at once; 0 is unlimited")
     @WithDefault("0")
     int maxSessions();
 
-    /** Device memory the tenant's slices may add up to; 0 is unlimited. */
+    @Doc("device memory the tenant's slices may add up to; 0 is unlimited")
     @WithDefault("0")
     MemorySize maxMemory();
   }
@@ -87,48 +98,57 @@ public interface EdgeConfig {
   }
 
   interface Spill {
-    /** Whether sessions the local pool cannot take are opened on the center under a lease. */
+    @Doc("open sessions the local pool cannot take on a center gateway, under a lease borrowed "
+        + "over Kafka (see [leases.md](leases.md))")
     @WithDefault("false")
     boolean enabled();
 
-    /** Kafka bootstrap servers (host:port, comma-separated) of the lease topics; required when enabled. */
+    @Doc(value = "Kafka bootstrap servers of the lease topics; required when spilling is enabled",
+        type = "host:port,...")
     Optional<String> kafkaBootstrap();
 
-    /**
-     * host:port of the center gateway's gRPC session service, or of each center replica,
-     * comma-separated, most preferred first; required when enabled.
-     */
+    @Doc(value = "the center gateway's gRPC session service (its `spillway.center.grpc.*`), or each center "
+            + "replica's, comma-separated, most preferred first; required when spilling is enabled. "
+            + "Each spilled session is opened on the first replica not reported unreachable in the last "
+            + "5 s (any replica admits a session under any lease: they all follow the lease log)",
+        type = "host:port,...")
     Optional<String> center();
 
-    /** {@code when-full} or {@code above-utilization}. */
+    @Doc("`when-full` spills only a session nothing local fits; `above-utilization` also sends "
+        + "every new session to the center while the local pool's memory allocation (over the cards "
+        + "of UP nodes) is at or above `threshold`")
     @WithDefault("when-full")
     SpillMode mode();
 
-    /** Local memory allocation, in percent, at which {@code above-utilization} spills; 1..100. */
+    @Doc(value = "allocation, 1..100, at which `above-utilization` spills; unused by `when-full`",
+        type = "percent")
     @WithDefault("90")
     int threshold();
 
-    /**
-     * The center's lease duration; must match the center's. The skew margin is checked against it;
-     * renewals follow each lease's granted deadline, not this.
-     */
+    @Doc("the center's lease duration (set it to the center's `spillway.center.lease-duration`; "
+        + "both default to `LeaseConfig.DEFAULT_LEASE_DURATION`); `skew-margin` is checked against "
+        + "it. Renewals follow each lease's granted deadline, not this")
     @WithDefault(LeaseConfig.DEFAULT_LEASE_DURATION)
     Duration leaseDuration();
 
-    /** How long before a lease's deadline the edge stops using it (clock skew, renewal time). */
+    @Doc("the edge stops using a lease this long before its deadline (clock skew between edge and "
+        + "lease leader, renewal latency); shorter than `lease-duration`; the same default as the "
+        + "center's")
     @WithDefault(LeaseConfig.DEFAULT_SKEW_MARGIN)
     Duration skewMargin();
 
-    /**
-     * The longest the edge waits between two renewals of a lease; it renews sooner whenever a third of
-     * the time the lease has left is shorter. None: a third of the time left, always.
-     */
+    @Doc("the longest the edge waits between two renewals of a lease. The edge renews a lease when "
+        + "a third of the time it has left before its usable deadline (deadline less `skew-margin`) "
+        + "has passed, and again after each renewal or failed attempt, so attempts come closer "
+        + "together as the deadline nears; with this set, it never waits longer than this. "
+        + "`spillway up` sets it from the topology's `center.renewInterval`")
     Optional<Duration> renewInterval();
 
     /** Bounds on the lease producer's blocking and waiting. */
     Kafka kafka();
 
-    /** How long a session open waits for the lease leader's answer before it fails. */
+    @Doc("how long a session open waits for the lease leader's answer; past it the open fails with "
+        + "`UNAVAILABLE`")
     @WithDefault("5s")
     Duration grantTimeout();
 
@@ -138,22 +158,27 @@ public interface EdgeConfig {
 
   /** How long a call of the edge's lease producer may block or wait. */
   interface Kafka {
-    /** The longest a Kafka send blocks its thread (the lease client's sender) for metadata or buffer space. */
+    @Doc("the longest one send of the edge's lease producer blocks (on the lease client's own "
+        + "sender thread, never a caller's) waiting for Kafka metadata or buffer space; past it the "
+        + "request, renewal or release fails")
     @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
     Duration maxBlock();
 
-    /** How long the producer waits for one broker response. */
+    @Doc("how long the lease producer waits for one broker response")
     @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
     Duration requestTimeout();
 
-    /** The longest a lease request, renewal or release may take to be acknowledged, retries included. */
+    @Doc("the longest a lease request, renewal or release may take to be acknowledged, retries "
+        + "included; at least `request-timeout`")
     @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
     Duration deliveryTimeout();
   }
 
   /** The fault-tolerance policies of the edge -> center path ({@code GuardedSpillTarget}). */
   interface FaultTolerance {
-    /** How long one attempt to borrow a lease may take; the grant timeout when not set. */
+    @Doc(value = "how long one attempt to borrow a lease may take; an attempt past it counts as a center "
+            + "failure and is retried; a lease granted after it is given back at once",
+        defaultText = "`grant-timeout`")
     Optional<Duration> timeout();
 
     /** Retrying borrows that failed with UNAVAILABLE. */
@@ -167,69 +192,86 @@ public interface EdgeConfig {
   }
 
   interface Retry {
-    /** Retries after the first attempt; 0 retries nothing. */
+    @Doc("retries of a borrow that failed with `UNAVAILABLE` (no answer from the lease leader, "
+        + "Kafka down, an attempt past the timeout); 0 retries nothing. `RESOURCE_EXHAUSTED` (the "
+        + "center is full) and other failures are never retried")
     @WithDefault("2")
     int maxRetries();
 
-    /** Wait before the first retry. */
+    @Doc("wait before the first retry")
     @WithDefault("200ms")
     Duration delay();
 
-    /** Each further wait is the previous one times this factor. */
+    @Doc("exponential backoff: each further wait is the previous one times this (1: a constant "
+        + "wait)")
     @WithDefault("2")
     int factor();
 
-    /** The longest wait between two attempts. */
+    @Doc("the longest wait between two attempts; at least `retry.delay`")
     @WithDefault("2s")
     Duration maxDelay();
 
-    /** Random variation added to or taken from each wait. */
+    @Doc("a random amount, up to this, added to or taken from each wait, so edges do not retry in "
+        + "step")
     @WithDefault("100ms")
     Duration jitter();
   }
 
   interface CircuitBreaker {
-    /** Borrows in the rolling window the failure ratio is computed over. */
+    @Doc("the circuit breaker's rolling window: the last this many borrow attempts (and reports of "
+        + "a center replica unreachable)")
     @WithDefault("10")
     int requestVolumeThreshold();
 
-    /** Share of failed borrows in the window at which the breaker opens; 0 < ratio <= 1. */
+    @Doc(value = "share of failures in a full window (attempts failing with `UNAVAILABLE` or past the "
+            + "timeout, unreachable reports; a \"center full\" answer is a success) at which the breaker "
+            + "opens, > 0 and <= 1. While open, spills fail at once with `UNAVAILABLE` saying when the "
+            + "center will be probed, and `above-utilization` sends nothing to the center first",
+        type = "ratio")
     @WithDefault("0.5")
     double failureRatio();
 
-    /** How long the breaker stays open before it lets a probe through. */
+    @Doc("how long the breaker stays open; the first borrow after it is a probe (half-open)")
     @WithDefault("10s")
     Duration delay();
 
-    /** Successful probes that close a half-open breaker. */
+    @Doc("successful probes that close a half-open breaker; a failed probe opens it again")
     @WithDefault("1")
     int successThreshold();
   }
 
   interface Bulkhead {
-    /** Borrows one tenant may have in flight at once. */
+    @Doc("borrows one tenant may have in flight at once (waiting for a grant, retries included), "
+        + "in a SmallRye bulkhead per tenant; one more waits for a place, and beyond that a borrow "
+        + "fails at once with `RESOURCE_EXHAUSTED` naming the tenant and the limit. Other tenants "
+        + "are not affected")
     @WithDefault("8")
     int perTenant();
   }
 
   interface Failover {
-    /** Whether sessions are journaled and replayed elsewhere when their upstream is lost. */
+    @Doc("journal every session (modules, allocations, contents of persistent buffers, operations "
+        + "since the last completed synchronizing call) so that when its GPU, link or lease is lost "
+        + "it is rebuilt on another slice (local first, else a new lease) instead of ending with "
+        + "`UNAVAILABLE`; see [failover.md](failover.md)")
     @WithDefault("true")
     boolean journal();
 
-    /** Journal bound per session; past it the session is no longer replayable. */
+    @Doc("journal bound per session; past it the session is no longer replayable (a loss then ends "
+        + "it with `UNAVAILABLE`) and is told so")
     @WithDefault("256M")
     MemorySize maxSessionJournal();
 
-    /** Journal bound for all sessions of the gateway together. */
+    @Doc("journal bound for all the gateway's sessions together; at least `max-session-journal`")
     @WithDefault("4G")
     MemorySize maxGatewayJournal();
 
-    /** How long a lost session may take to be rebuilt before it fails with UNAVAILABLE. */
+    @Doc("how long a lost session may take to be rebuilt elsewhere before it fails with "
+        + "`UNAVAILABLE`")
     @WithDefault("30s")
     Duration replayDeadline();
 
-    /** How often spilled sessions look for local capacity (failback). */
+    @Doc("how often spilled sessions look for local capacity, when `failback` is not `never`")
     @WithDefault("1s")
     Duration failbackInterval();
   }

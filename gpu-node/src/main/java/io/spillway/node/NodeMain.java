@@ -27,48 +27,66 @@ import picocli.CommandLine.Option;
 public final class NodeMain implements Callable<Integer> {
   private static final Logger LOG = Logger.getLogger(NodeMain.class.getName());
 
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  // Each description is the option's row in docs/configuration.md (ConfigurationPage generates it): the
+  // paramLabel is its type, a closing "(default: ...)" its default.
+
+  @Option(names = "--host", paramLabel = "<address>", defaultValue = "127.0.0.1",
+      description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String host;
 
-  @Option(names = "--port", defaultValue = "7070", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--port", paramLabel = "<port>", defaultValue = "7070",
+      description = "gRPC port of the session service; 0 picks a free one, printed as `READY host:port` "
+          + "(default: ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--node-id", defaultValue = "node-1", description = "The node's name in its pool (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--node-id", paramLabel = "<name>", defaultValue = "node-1",
+      description = "The node's name in its pool; unique per pool (default: ${DEFAULT-VALUE}).")
   String nodeId;
 
-  @Option(names = "--pool", defaultValue = "local", description = "The pool it serves, e.g. edge/east or center (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--pool", paramLabel = "<name>", defaultValue = "local",
+      description = "The pool it serves, reported to clients in `DeviceInfo.pool`, for example `edge/east` or "
+          + "`center` (default: ${DEFAULT-VALUE}).")
   String pool;
 
-  @Option(names = "--driver", defaultValue = "auto",
-      description = "auto (JCuda when a CUDA driver is present, else host), jcuda, or host (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--driver", paramLabel = "auto|jcuda|host", defaultValue = "auto",
+      description = "`auto` uses JCuda when a CUDA driver answers and the host driver otherwise, and logs which "
+          + "and why; `jcuda` fails if no CUDA driver is present (default: ${DEFAULT-VALUE}).")
   String driver;
 
-  @Option(names = "--host-cards", defaultValue = "1", description = "Host driver: number of emulated cards (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--host-cards", paramLabel = "<count>", defaultValue = "1",
+      description = "Host driver: number of emulated cards (default: ${DEFAULT-VALUE}).")
   int hostCards;
 
-  @Option(names = "--host-model", defaultValue = "V100", description = "Host driver: model label of the emulated cards (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--host-model", paramLabel = "<label>", defaultValue = "V100",
+      description = "Host driver: model label of the emulated cards, used by placement (default: ${DEFAULT-VALUE}).")
   String hostModel;
 
-  @Option(names = "--host-memory", defaultValue = "32GiB", description = "Host driver: memory of each emulated card, e.g. 32GiB (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--host-memory", paramLabel = "<size>", defaultValue = "32GiB",
+      description = "Host driver: memory of each emulated card (bytes, or a number with KiB, MiB, GiB, TiB). "
+          + "Memory is taken only as sessions allocate it (default: ${DEFAULT-VALUE}).")
   String hostMemory;
 
-  @Option(names = "--reserve", defaultValue = "0", description = "Memory kept free on every card, e.g. 512MiB (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--reserve", paramLabel = "<size>", defaultValue = "0",
+      description = "Memory kept free on every card, never given to slices (default: ${DEFAULT-VALUE}).")
   String reserve;
 
   @Option(names = "--host-card-group", paramLabel = "COUNTxMODEL:MEMORY",
-      description = "Host driver: a group of emulated cards, e.g. 4xV100:32GiB; repeat for a mixed server. "
-          + "Replaces --host-cards, --host-model and --host-memory.")
+      description = "Host driver: a group of emulated cards, e.g. `4xV100:32GiB`; several make a mixed server; "
+          + "replaces `--host-cards`, `--host-model` and `--host-memory`.")
   List<String> hostCardGroups = new ArrayList<>();
 
-  @Option(names = "--gateway", description = "host:port of a gateway to register with; repeat for several "
-      + "replicas; none: serve clients directly.")
+  @Option(names = "--gateway", paramLabel = "<host:port>",
+      description = "A gateway to register with (repeat for gateway replicas); without it the node serves "
+          + "clients directly.")
   List<String> gateways = new ArrayList<>();
 
-  @Option(names = "--advertise", description = "host:port the gateway dials to reach this node (default: --host and the bound port).")
+  @Option(names = "--advertise", paramLabel = "<host:port>",
+      description = "Where the gateway dials this node (default: `--host` and the bound port).")
   String advertise;
 
-  @Option(names = "--heartbeat-interval", defaultValue = "1000",
-      description = "Milliseconds between heartbeats until the gateway says otherwise (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--heartbeat-interval", paramLabel = "<milliseconds>", defaultValue = "1000",
+      description = "Time between heartbeats until the gateway asks for another interval "
+          + "(default: ${DEFAULT-VALUE}).")
   long heartbeatIntervalMillis;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain of this node (a URI SAN "

@@ -15,31 +15,31 @@ import picocli.CommandLine.Option;
         + " one session per CUDA context to the edge gateway.")
 public final class AgentCommand implements Callable<Integer> {
 
-  @Option(names = "--socket", description = "Unix socket the shims connect to (default: /tmp/spillway-agent-<uid>.sock).")
+  @Option(names = "--socket", paramLabel = "<path>", description = "Unix socket the shims connect to (default: `/tmp/spillway-agent-<uid>.sock`).")
   Path socket;
 
-  @Option(names = "--gateway", defaultValue = "127.0.0.1:7070", description = "Edge gateway host:port (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--gateway", paramLabel = "<host:port>", defaultValue = "127.0.0.1:7070", description = "Edge gateway host:port (default: ${DEFAULT-VALUE}).")
   String gateway;
 
-  @Option(names = "--tenant", defaultValue = "default", description = "Tenant the sessions count against (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--tenant", paramLabel = "<name>", defaultValue = "default", description = "Tenant the sessions count against (default: ${DEFAULT-VALUE}).")
   String tenant;
 
-  @Option(names = "--memory", description = "Default memory per GPU for programs that ask for none, e.g. 8GiB (default: 1GiB).")
+  @Option(names = "--memory", paramLabel = "<size>", description = "Default memory per GPU for programs that ask for none, e.g. 8GiB (default: `1GiB`).")
   String memory;
 
-  @Option(names = "--percent", description = "Default memory per GPU in percent of the card, instead of --memory.")
+  @Option(names = "--percent", paramLabel = "<percent>", description = "Default memory per GPU in percent of the card, instead of --memory.")
   Integer percent;
 
-  @Option(names = "--compute", defaultValue = "0", description = "Default compute share in percent (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--compute", paramLabel = "<percent>", defaultValue = "0", description = "Default compute share in percent (default: ${DEFAULT-VALUE}).")
   int compute;
 
-  @Option(names = "--model", description = "Default card models to accept, e.g. V100 (repeatable).")
+  @Option(names = "--model", paramLabel = "<model>", description = "Default card models to accept, e.g. V100.")
   String[] models;
 
-  @Option(names = "--max-memory", description = "The most memory per GPU one program may ask for, e.g. 16GiB (default: no limit).")
+  @Option(names = "--max-memory", paramLabel = "<size>", description = "The most memory per GPU one program may ask for, e.g. 16GiB (default: no limit).")
   String maxMemory;
 
-  @Option(names = "--max-gpus", defaultValue = "8", description = "The most GPUs one program may ask for (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-gpus", paramLabel = "<count>", defaultValue = "8", description = "The most GPUs one program may ask for (default: ${DEFAULT-VALUE}).")
   int maxGpus;
 
   static SliceSpec defaults(String memory, Integer percent, int compute, String[] models) {

@@ -55,7 +55,7 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--cards", defaultValue = "2", description = "Cards per node with the host driver (default: ${DEFAULT-VALUE}).")
   int cards;
 
-  @Option(names = "--driver", defaultValue = "auto", description = "auto, jcuda or host (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--driver", paramLabel = "auto|jcuda|host", defaultValue = "auto", description = "auto, jcuda or host (default: ${DEFAULT-VALUE}).")
   String driver;
 
   @Option(names = "--no-kill", description = "Do not kill a GPU node halfway.")
@@ -70,12 +70,12 @@ public final class DemoCommand implements Callable<Integer> {
       description = "With FILE: MLP sessions opened at each edge (default: ${DEFAULT-VALUE}).")
   int sessionsPerEdge;
 
-  @Option(names = "--slice", defaultValue = "12GiB",
+  @Option(names = "--slice", paramLabel = "<size>", defaultValue = "12GiB",
       description = "With FILE: memory of each session's slice (default: ${DEFAULT-VALUE}).")
   String slice;
 
   @Option(names = "--logs", paramLabel = "DIR",
-      description = "Folder for this run's logs, kept after it (default: ./spillway-logs/demo-NAME-TIME).")
+      description = "Folder for this run's logs, kept after it (default: `./spillway-logs/demo-NAME-TIME`).")
   Path logs;
 
   private static final ObjectMapper JSON = new ObjectMapper();

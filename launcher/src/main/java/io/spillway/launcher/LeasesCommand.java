@@ -25,10 +25,10 @@ public final class LeasesCommand implements Callable<Integer> {
   @Parameters(paramLabel = "FILE", description = "The topology file the federation was started from.")
   Path file;
 
-  @Option(names = "--edge", description = "Only this edge's leases.")
+  @Option(names = "--edge", paramLabel = "<name>", description = "Only this edge's leases.")
   String edge;
 
-  @Option(names = "--state", description = "Only leases in this state (GRANTED, DRAINING, RELEASED, EXPIRED, REVOKED, REFUSED).")
+  @Option(names = "--state", paramLabel = "<state>", description = "Only leases in this state (GRANTED, DRAINING, RELEASED, EXPIRED, REVOKED, REFUSED).")
   String state;
 
   @Override

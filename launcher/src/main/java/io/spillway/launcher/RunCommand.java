@@ -25,31 +25,31 @@ import picocli.CommandLine.Parameters;
     description = "Run an unmodified CUDA program on a slice of the pool.")
 public final class RunCommand implements Callable<Integer> {
 
-  @Option(names = "--gpus", defaultValue = "1", description = "GPUs (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--gpus", paramLabel = "<count>", defaultValue = "1", description = "GPUs (default: ${DEFAULT-VALUE}).")
   int gpus;
 
-  @Option(names = "--memory", description = "Memory per GPU, e.g. 8GiB (default: 1GiB).")
+  @Option(names = "--memory", paramLabel = "<size>", description = "Memory per GPU, e.g. 8GiB (default: `1GiB`).")
   String memory;
 
-  @Option(names = "--percent", description = "Memory per GPU in percent of the card, instead of --memory.")
+  @Option(names = "--percent", paramLabel = "<percent>", description = "Memory per GPU in percent of the card, instead of --memory.")
   Integer percent;
 
-  @Option(names = "--compute", defaultValue = "0", description = "Compute share in percent (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--compute", paramLabel = "<percent>", defaultValue = "0", description = "Compute share in percent (default: ${DEFAULT-VALUE}).")
   int compute;
 
-  @Option(names = "--model", description = "Card models to accept, e.g. V100 (repeatable).")
+  @Option(names = "--model", paramLabel = "<model>", description = "Card models to accept, e.g. V100.")
   String[] models;
 
-  @Option(names = "--gateway", description = "Edge gateway host:port for an agent started here (default: 127.0.0.1:7070).")
+  @Option(names = "--gateway", paramLabel = "<host:port>", description = "Edge gateway host:port for an agent started here (default: `127.0.0.1:7070`).")
   String gateway;
 
-  @Option(names = "--tenant", defaultValue = "default", description = "Tenant for an agent started here (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--tenant", paramLabel = "<name>", defaultValue = "default", description = "Tenant for an agent started here (default: ${DEFAULT-VALUE}).")
   String tenant;
 
-  @Option(names = "--socket", description = "The agent's Unix socket (default: /tmp/spillway-agent-<uid>.sock).")
+  @Option(names = "--socket", paramLabel = "<path>", description = "The agent's Unix socket (default: `/tmp/spillway-agent-<uid>.sock`).")
   Path socket;
 
-  @Option(names = "--shim", description = "Folder holding the Spillway libcuda.so.1 (default: cuda-shim/target/lib of the installation).")
+  @Option(names = "--shim", paramLabel = "<path>", description = "Folder holding the Spillway libcuda.so.1 (default: `cuda-shim/target/lib` of the installation).")
   Path shim;
 
   @Parameters(paramLabel = "PROGRAM", arity = "1..*", description = "The program and its arguments (after --).")

@@ -38,18 +38,18 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
   @Parameters(paramLabel = "FILE", description = "The topology file.")
   Path file;
 
-  @Option(names = "--driver", defaultValue = "auto", description = "GPU driver of the nodes: auto, jcuda or host (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--driver", paramLabel = "auto|jcuda|host", defaultValue = "auto", description = "GPU driver of the nodes: auto, jcuda or host (default: ${DEFAULT-VALUE}).")
   String driver;
 
   @Option(names = "--logs", paramLabel = "DIR",
-      description = "Folder for this run's logs, kept after it (default: ./spillway-logs/NAME-TIME).")
+      description = "Folder for this run's logs, kept after it (default: `./spillway-logs/NAME-TIME`).")
   Path logs;
 
-  @Option(names = "--max-restarts", defaultValue = "5",
+  @Option(names = "--max-restarts", paramLabel = "<count>", defaultValue = "5",
       description = "Restarts of one component within --restart-window before it is left down (default: ${DEFAULT-VALUE}).")
   int maxRestarts;
 
-  @Option(names = "--restart-window", defaultValue = "120",
+  @Option(names = "--restart-window", paramLabel = "<seconds>", defaultValue = "120",
       description = "Seconds over which restarts count towards --max-restarts (default: ${DEFAULT-VALUE}).")
   int restartWindowSeconds;
 

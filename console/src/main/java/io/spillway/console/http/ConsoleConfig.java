@@ -2,36 +2,46 @@ package io.spillway.console.http;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.spillway.config.Doc;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * Every {@code spillway.console.*} key, declared once; the same keys on the edge and the center gateway.
- * The reference table is the "Console" section of docs/configuration.md; {@code ConsoleConfigDocTest}
- * fails when a key or default here and a row there disagree.
+ * Each key's {@link Doc} is its row in the "Console" table of docs/configuration.md, which
+ * {@code ConfigurationPage} generates.
  */
 @ConfigMapping(prefix = "spillway.console")
 public interface ConsoleConfig {
 
-  /** Other gateways the console shows beside this one, as name=http://host:port, comma-separated. */
+  @Doc(value = "the other gateways the console shows beside this one, each `name=http://host:port` (its "
+          + "HTTP port); `spillway up` and `demo` set it to every gateway of the topology. This "
+          + "gateway reads them for the browser, which talks to one origin only",
+      type = "name=url,...")
   Optional<List<String>> peers();
 
-  /** Tokens whose holders see the console's actions; none: the console is open and says so. */
+  @Doc(value = "console tokens of the admin role (sees revoke and rebalance). With no token of either "
+          + "role declared the console is open (everyone is admin) and says \"no authentication "
+          + "configured\"",
+      type = "token,...")
   Optional<List<String>> adminTokens();
 
-  /** Tokens whose holders see the console without its actions. */
+  @Doc(value = "console tokens of the read-only role: the pages without their actions. **Console tokens "
+          + "guard the console's pages only; the admin API stays open** until the gateways check "
+          + "credentials themselves",
+      type = "token,...")
   Optional<List<String>> readOnlyTokens();
 
   /** The utilization history. */
   History history();
 
   interface History {
-    /** How often the gateway samples its utilization. */
+    @Doc("how often the gateway samples its utilization into the console's in-process history")
     @WithDefault("2s")
     Duration interval();
 
-    /** Samples kept; older ones are dropped (1800 at 2 s: one hour). */
+    @Doc("samples the history keeps (1800 at 2 s: one hour); older ones are dropped")
     @WithDefault("1800")
     int samples();
   }
