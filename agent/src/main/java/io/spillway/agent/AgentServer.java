@@ -55,7 +55,14 @@ public final class AgentServer implements AutoCloseable {
 
   /** Starts an agent whose sessions go through the SDK to {@code config.gateway()}. */
   public static AgentServer start(AgentConfig config) throws IOException {
-    SpillwayClient client = SpillwayClient.connect(config.gateway());
+    return start(config, SpillwayClient.connect(config.gateway()));
+  }
+
+  /**
+   * Starts an agent whose sessions go through {@code client} (built for {@code config.gateway()}, with
+   * TLS and the machine's certificate where the gateway asks for them); the agent closes it.
+   */
+  public static AgentServer start(AgentConfig config, SpillwayClient client) throws IOException {
     return new AgentServer(config, request -> new SdkGpu(client.open(request)), client);
   }
 

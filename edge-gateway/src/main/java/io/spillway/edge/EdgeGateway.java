@@ -15,6 +15,7 @@ import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuota;
 import io.spillway.pool.placement.TenantQuotas;
+import io.spillway.security.tls.TlsFiles;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
@@ -86,10 +87,14 @@ public class EdgeGateway {
     Map<String, TenantQuota> perTenant = new HashMap<>();
     config.tenants().forEach((tenant, quota) ->
         perTenant.put(tenant, quota(quota, "spillway.edge.tenants.\"" + tenant + "\"")));
-    return new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
+    GatewayConfig gateway = new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
             perTenant));
+    EdgeConfig.Tls tls = config.tls();
+    return TlsFiles.fromKeys("spillway.edge.tls.", tls.cert(), tls.key(), tls.ca())
+        .map(files -> gateway.withTls(new GatewayConfig.Tls(files, tls.requireClientCertificates())))
+        .orElse(gateway);
   }
 
   /**

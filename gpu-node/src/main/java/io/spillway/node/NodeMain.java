@@ -89,14 +89,19 @@ public final class NodeMain implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   long heartbeatIntervalMillis;
 
-  @Option(names = "--tls-cert", description = "PEM certificate chain of this node (a URI SAN "
-      + "spillway://node/<node-id>?pool=<pool>); with --tls-key and --tls-ca, TLS on every connection.")
+  @Option(names = "--tls-cert", paramLabel = "<path>",
+      description = "PEM certificate chain of this node, naming it in a URI SAN "
+          + "`spillway://node/<node-id>?pool=<pool>` (docs/security.md); with `--tls-key` and `--tls-ca`, "
+          + "the session service takes only its pool's gateways (mutual TLS) and registration uses TLS. "
+          + "Read again when it changes.")
   String tlsCert;
 
-  @Option(names = "--tls-key", description = "PEM private key (PKCS#8, EC or RSA) of --tls-cert.")
+  @Option(names = "--tls-key", paramLabel = "<path>",
+      description = "PEM private key of `--tls-cert` (PKCS#8, EC or RSA).")
   String tlsKey;
 
-  @Option(names = "--tls-ca", description = "PEM certificates of the CA trusted for gateways' certificates.")
+  @Option(names = "--tls-ca", paramLabel = "<path>",
+      description = "PEM certificates of the CA trusted for the gateways' certificates.")
   String tlsCa;
 
   @Override

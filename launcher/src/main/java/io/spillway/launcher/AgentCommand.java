@@ -51,13 +51,16 @@ public final class AgentCommand implements Callable<Integer> {
         models == null ? java.util.List.of() : java.util.List.of(models));
   }
 
+  @picocli.CommandLine.Mixin
+  TlsClientOptions tls = new TlsClientOptions();
+
   @Override
   public Integer call() throws Exception {
     AgentConfig config = new AgentConfig(socket == null ? AgentConfig.defaultSocket() : socket, gateway, tenant,
         defaults(memory, percent, compute, models), maxMemory == null ? 0 : SliceSpec.bytes("--max-memory", maxMemory),
         maxGpus);
     CountDownLatch stop = new CountDownLatch(1);
-    try (AgentServer agent = AgentServer.start(config)) {
+    try (AgentServer agent = AgentServer.start(config, tls.client(gateway))) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       System.out.println("spillway agent on " + agent.socket() + " -> " + gateway + " (tenant " + tenant + ")");
       System.out.println("READY");

@@ -101,16 +101,21 @@ public final class DemoCommand implements Callable<Integer> {
       int http = Site.freePort();
       System.out.printf(Locale.ROOT, "Starting an edge gateway (gRPC :%d, HTTP :%d) and %d GPU nodes "
           + "(%d x V100 32GiB each when no CUDA driver is present) ...%n", grpc, http, nodes, cards);
-      String edge = site.start("edge-gateway", GatewayProcess.command(List.of(
+      DemoPki pki = DemoPki.create(dir.resolve("pki"));
+      List<String> edgeProps = new ArrayList<>(List.of(
           "-Dspillway.edge.name=edge-demo", "-Dspillway.edge.pool=edge/demo",
           "-Dspillway.edge.grpc.port=" + grpc, "-Dquarkus.http.port=" + http,
-          "-Dspillway.edge.heartbeat.interval=500ms", "-Dspillway.edge.heartbeat.timeout=2s")));
+          "-Dspillway.edge.heartbeat.interval=500ms", "-Dspillway.edge.heartbeat.timeout=2s"));
+      edgeProps.addAll(pki.edgeProperties("edge-demo", "edge/demo", "127.0.0.1"));
+      String edge = site.start("edge-gateway", GatewayProcess.command(edgeProps));
       List<ChildProcess> gpuNodes = new ArrayList<>();
       for (int i = 1; i <= nodes; i++) {
-        gpuNodes.add(site.startJava("gpu-node-" + i, NodeMain.class.getName(), List.of("--port", "0",
+        List<String> nodeArgs = new ArrayList<>(List.of("--port", "0",
             "--node-id", "node-" + i, "--pool", "edge/demo", "--driver", driver, "--gateway", edge,
             "--heartbeat-interval", "500", "--host-cards", String.valueOf(cards), "--host-model", "V100",
-            "--host-memory", "32GiB")));
+            "--host-memory", "32GiB"));
+        nodeArgs.addAll(pki.nodeArgs("node-" + i, "edge/demo", "127.0.0.1"));
+        gpuNodes.add(site.startJava("gpu-node-" + i, NodeMain.class.getName(), nodeArgs));
       }
       String base = "http://127.0.0.1:" + http;
       site.awaitHttp(base + "/q/health/ready", body -> pool(base).path("nodes").size() == nodes);
@@ -123,7 +128,7 @@ public final class DemoCommand implements Callable<Integer> {
       AtomicBoolean killed = new AtomicBoolean(noKill);
       int total = tenants * requests;
       List<TenantResult> results = new ArrayList<>();
-      try (SpillwayClient client = SpillwayClient.connect(edge)) {
+      try (SpillwayClient client = pki.client(edge).build()) {
         ExecutorService pool = Executors.newFixedThreadPool(tenants);
         List<Future<TenantResult>> futures = new ArrayList<>();
         for (int t = 0; t < tenants; t++) {

@@ -138,7 +138,8 @@ final class FederationDemo {
     int all = t.edges().size() * sessionsPerEdge * requests;
     for (Edge e : t.edges()) {
       List<Tenant> tenants = t.tenants().stream().filter(x -> x.mayUse(e.name())).toList();
-      SpillwayClient client = SpillwayClient.connect(federation.components().get(e.name()).grpc());
+      SpillwayClient client = federation.client(federation.components().get(e.name()).grpc(),
+          SpillwayClient.Options.defaults());
       client.onNotice(n -> {
         if (!n.devices().isEmpty()) {
           placed.put(n.sessionId(), n.devices().get(0));

@@ -83,6 +83,8 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
       return START_FAILED;
     }
     f.printAddresses();
+    f.trustedCa().ifPresent(ca -> out.println("TLS on every hop; clients trust the run's CA " + Federation.display(ca)
+        + " (for example spillway run --tls-ca " + Federation.display(ca) + ")"));
     out.println("Logs in " + Federation.display(dir) + ". A component that exits is started again. "
         + "Ctrl-C stops everything.");
 

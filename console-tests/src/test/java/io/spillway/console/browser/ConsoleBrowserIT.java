@@ -80,7 +80,8 @@ class ConsoleBrowserIT {
         .withEdgeProperties(List.of("-Dspillway.console.history.interval=1s"));
     long t0 = System.nanoTime();
     try (Federation federation = Federation.start(topology, System.out, "host", options);
-        SpillwayClient client = SpillwayClient.connect(federation.component("edge-a").grpc())) {
+        SpillwayClient client = federation.client(federation.component("edge-a").grpc(),
+            SpillwayClient.Options.defaults())) {
       List<GpuSession> sessions = new ArrayList<>();
       try {
         // Two 16 GiB cards: 12 + 3 and 12 GiB fit; 10 GiB more does not, so it spills to the center.
