@@ -291,7 +291,7 @@ public interface EdgeConfig {
     @Doc(value = "PEM private key of `cert` (PKCS#8, EC or RSA)", type = "path")
     Optional<String> key();
 
-    @Doc(value = "PEM certificates of the CA trusted for nodes', clients' and the center' certificates",
+    @Doc(value = "PEM certificates of the CA trusted for nodes', clients' and the center's certificates",
         type = "path")
     Optional<String> ca();
 
