@@ -6,5 +6,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/src/main/resources/io/spillway/kernels/spillway_kernels.ptx"
 mkdir -p "$(dirname "$out")"
-"${NVCC:-nvcc}" -ptx -arch=compute_90 -O3 -o "$out" "$here/src/main/cuda/spillway_kernels.cu"
+src="$here/src/main/cuda/spillway_kernels.cu"
+"${NVCC:-nvcc}" -ptx -arch=compute_90 -O3 -o "$out.tmp" "$src"
+# The module descriptor: the source's pointer-access lines, first in the PTX's leading comments.
+{ grep '^// spillway\.pointer-access ' "$src"; cat "$out.tmp"; } > "$out"
+rm -f "$out.tmp"
 grep -o '\.entry [a-z_0-9]*' "$out"

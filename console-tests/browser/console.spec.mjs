@@ -40,15 +40,20 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 let status = 0;
 try {
-  // ---- an edge's console: open (no tokens declared on the edge) ----
+  // ---- an edge's console: credentials on, so it asks for a token ----
   const edge = watch(await context.newPage(), 'edge');
   await edge.goto(`${EDGE_URL}/console/`);
 
-  await check('open edge console says no authentication is configured', async () => {
+  await check('edge console asks for a token and signs in as admin', async () => {
+    await edge.locator('#token-form').waitFor({ state: 'visible', ...WAIT });
+    assert(await edge.locator('#app').isHidden(), 'the console shows its pages before a token');
+    await edge.fill('#token', ADMIN_TOKEN);
+    await edge.click('#token-form button');
     const banner = edge.locator('#auth-banner');
-    await banner.waitFor({ state: 'visible', ...WAIT });
+    await edge.waitForFunction(() => (document.querySelector('#auth-banner') || {}).textContent
+      && document.querySelector('#auth-banner').textContent.includes('Signed in as admin'), null, WAIT);
     const text = await banner.innerText();
-    assert(text.includes('no authentication configured'), `banner says: ${text}`);
+    assert(text.includes('signed tokens'), `banner says: ${text}`);
   });
 
   await check('edge cards appear with their sessions', async () => {
@@ -105,7 +110,7 @@ try {
     await admin.locator(`.revoke[data-lease="${leaseId}"]`).waitFor(WAIT);
     await admin.locator('#rebalance-form').waitFor(WAIT);
     const banner = await admin.locator('#auth-banner').innerText();
-    assert(banner.includes('Signed in as admin') && banner.includes('admin API itself is not yet guarded'),
+    assert(banner.includes('Signed in as admin') && banner.includes('the admin API checks the role'),
       `banner says: ${banner}`);
   });
 
@@ -131,7 +136,7 @@ try {
     await answer.waitFor(WAIT);
     const text = await answer.innerText();
     assert((await answer.getAttribute('data-status')) === '200', `answer: ${text}`);
-    assert(text.includes('"state": "DRAINING"') && text.includes('revoked by console: card maintenance (browser test)'),
+    assert(text.includes('"state": "DRAINING"') && text.includes('revoked by console-admin: card maintenance (browser test)'),
       `answer: ${text}`);
   });
 

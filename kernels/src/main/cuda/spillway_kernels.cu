@@ -1,7 +1,13 @@
 // Spillway's kernel library. float32, row-major, one thread per output element.
 // The host driver runs the committed PTX on its executor: a change here needs a rebuild of that PTX
 // (kernels/build-ptx.sh), and nothing else.
+//
+// Each kernel's "spillway.pointer-access" line says what it does with each parameter: in (reads only),
+// out (writes before reading), inout, or - (a value). build-ptx.sh copies these lines into the PTX's
+// leading comments, the module descriptor the SDK reads to fill in the access of pointers passed
+// without one, so that a gateway can rebuild sessions that use the library.
 
+// spillway.pointer-access vector_add in,in,out,-
 extern "C" __global__ void vector_add(const float* a, const float* b, float* c, int n)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -10,6 +16,7 @@ extern "C" __global__ void vector_add(const float* a, const float* b, float* c, 
     }
 }
 
+// spillway.pointer-access saxpy -,in,inout,-
 extern "C" __global__ void saxpy(float alpha, const float* x, float* y, int n)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -21,6 +28,7 @@ extern "C" __global__ void saxpy(float alpha, const float* x, float* y, int n)
 // y[batch][out] = x[batch][in] . w[in][out] + bias[out], then ReLU when relu != 0.
 // x dimension of the grid covers out (adjacent threads read adjacent w columns: coalesced),
 // y dimension covers batch.
+// spillway.pointer-access dense in,in,in,out,-,-,-,-
 extern "C" __global__ void dense(const float* x, const float* w, const float* bias, float* y,
                                  int batch, int in, int out, int relu)
 {
@@ -41,6 +49,7 @@ extern "C" __global__ void dense(const float* x, const float* w, const float* bi
 }
 
 // Row-wise softmax, one thread per row; subtracts the row max so exp never overflows.
+// spillway.pointer-access softmax in,out,-,-
 extern "C" __global__ void softmax(const float* x, float* y, int rows, int cols)
 {
     int r = blockIdx.x * blockDim.x + threadIdx.x;
@@ -65,6 +74,7 @@ extern "C" __global__ void softmax(const float* x, float* y, int rows, int cols)
     }
 }
 
+// spillway.pointer-access fill_f32 out,-,-
 extern "C" __global__ void fill_f32(float* p, float value, int n)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;

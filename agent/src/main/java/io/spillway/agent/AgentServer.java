@@ -31,7 +31,8 @@ public final class AgentServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AgentServer.class.getName());
 
   private final AgentConfig config;
-  private final ShimConnection.Sessions sessions;
+  private final SessionOpener sessions;
+  private final PeerPolicy peers;
   private final SpillwayClient client;
   private final ServerSocketChannel server;
   private final Thread acceptor;
@@ -39,40 +40,78 @@ public final class AgentServer implements AutoCloseable {
   private final AtomicInteger served = new AtomicInteger();
   private volatile boolean closed;
 
-  private AgentServer(AgentConfig config, ShimConnection.Sessions sessions, SpillwayClient client) throws IOException {
+  private AgentServer(AgentConfig config, SessionOpener sessions, SpillwayClient client, PeerPolicy peers,
+      String mode) throws IOException {
     this.config = config;
     this.sessions = sessions;
     this.client = client;
+    this.peers = peers;
     Path socket = config.socket();
     Files.deleteIfExists(socket);
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket));
-    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString(mode));
     acceptor = new Thread(this::acceptLoop, "spillway-agent-accept");
     acceptor.setDaemon(true);
     acceptor.start();
   }
 
-  /** Starts an agent whose sessions go through the SDK to {@code config.gateway()}. */
+  /** Starts an agent whose sessions go through the SDK to {@code config.gateway()}, without a credential. */
   public static AgentServer start(AgentConfig config) throws IOException {
-    return start(config, SpillwayClient.connect(config.gateway()));
+    return withToken(config, null);
   }
 
   /**
-   * Starts an agent whose sessions go through {@code client} (built for {@code config.gateway()}, with
-   * TLS and the machine's certificate where the gateway asks for them); the agent closes it.
+   * As {@link #start(AgentConfig)}, with the agent's own token (role {@code spillway-agent}), asked for at
+   * every open, vouching for {@code config.tenant()}: the gateway admits the session as that tenant if
+   * the token lists it. Null: no credential.
    */
-  public static AgentServer start(AgentConfig config, SpillwayClient client) throws IOException {
-    return new AgentServer(config, request -> new SdkGpu(client.open(request)), client);
+  public static AgentServer withToken(AgentConfig config, java.util.function.Supplier<String> agentToken)
+      throws IOException {
+    return withToken(config, agentToken, SpillwayClient.connect(config.gateway()));
   }
 
-  /** Starts an agent over sessions opened elsewhere (tests). */
-  public static AgentServer start(AgentConfig config, ShimConnection.Sessions sessions) throws IOException {
-    return new AgentServer(config, sessions, null);
+  /**
+   * As {@link #withToken(AgentConfig, java.util.function.Supplier)}, through {@code client} (built for
+   * {@code config.gateway()}, with TLS and the machine's certificate where the gateway asks for them);
+   * the agent closes it.
+   */
+  public static AgentServer withToken(AgentConfig config, java.util.function.Supplier<String> agentToken,
+      SpillwayClient client) throws IOException {
+    if (agentToken != null) {
+      client.token(agentToken).onBehalfOf(config.tenant());
+    }
+    return new AgentServer(config, request -> new SdkGpu(client.open(request)), client, PeerPolicy.SAME_USER,
+        "rw-------");
+  }
+
+  /** {@link #start(AgentConfig)} through {@code client} (TLS as the gateway asks); the agent closes it. */
+  public static AgentServer start(AgentConfig config, SpillwayClient client) throws IOException {
+    return withToken(config, null, client);
+  }
+
+  /** Starts an agent over sessions opened elsewhere (tests), for the agent's own user. */
+  public static AgentServer start(AgentConfig config, SessionOpener sessions) throws IOException {
+    return new AgentServer(config, sessions, null, PeerPolicy.SAME_USER, "rw-------");
+  }
+
+  /**
+   * Starts an agent on a socket that only one container can reach (the device plugin's per-allocation
+   * socket, mounted into that container alone): any user may connect (mode 0666), and {@code peers} finds
+   * the connecting process.
+   */
+  public static AgentServer startShared(AgentConfig config, SessionOpener sessions, PeerPolicy peers)
+      throws IOException {
+    return new AgentServer(config, sessions, null, peers, "rw-rw-rw-");
   }
 
   public Path socket() {
     return config.socket();
+  }
+
+  /** How many shim connections are open now. */
+  public int connections() {
+    return open.size();
   }
 
   /** How many shim connections have been accepted. */
@@ -102,7 +141,7 @@ public final class AgentServer implements AutoCloseable {
   private void serve(SocketChannel ch) {
     try (ch) {
       UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
-      new ShimConnection(ch, sessions, config, pid -> checkPeer(peer, pid)).serve();
+      new ShimConnection(ch, sessions, config, (pid, fd) -> peers.procPid(peer, pid, fd)).serve();
     } catch (IOException | RuntimeException e) {
       LOG.warning("shim connection ended: " + e);
     } finally {

@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -68,11 +67,6 @@ final class ShimConnection {
     }
   }
 
-  /** Opens sessions; the agent's is the SDK client to the edge. */
-  interface Sessions {
-    Gpu open(SliceRequest request);
-  }
-
   record FunctionEntry(ModuleEntry module, String name, KernelLayout layout) {
   }
 
@@ -115,9 +109,9 @@ final class ShimConnection {
   }
 
   private final SocketChannel channel;
-  private final Sessions sessions;
+  private final SessionOpener sessions;
   private final AgentConfig config;
-  private final Function<Integer, String> peerCheck;
+  private final PeerPolicy.Resolver peerCheck;
   private final Map<Integer, Context> contexts = new HashMap<>();
   private ByteBuffer in = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
   private ByteBuffer out = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
@@ -130,10 +124,10 @@ final class ShimConnection {
   private int nextContext;
 
   /**
-   * @param peerCheck given the pid the shim claims, answers null when the socket's peer may be that process
-   *                  (same user), else why not
+   * @param peerCheck given the pid and descriptor the shim claims, answers the pid to open the descriptor
+   *                  under, or refuses
    */
-  ShimConnection(SocketChannel channel, Sessions sessions, AgentConfig config, Function<Integer, String> peerCheck) {
+  ShimConnection(SocketChannel channel, SessionOpener sessions, AgentConfig config, PeerPolicy.Resolver peerCheck) {
     this.channel = channel;
     this.sessions = sessions;
     this.config = config;
@@ -288,9 +282,11 @@ final class ShimConnection {
     int sliceLength = b.getInt();
     byte[] sliceText = new byte[sliceLength];
     b.get(sliceText);
-    String why = peerCheck.apply(pid);
-    if (why != null) {
-      throw new CudaError(NOT_PERMITTED, "hello from pid " + pid + " refused: " + why);
+    int procPid;
+    try {
+      procPid = peerCheck.procPid(pid, fd);
+    } catch (PeerPolicy.Refused e) {
+      throw new CudaError(NOT_PERMITTED, "hello from pid " + pid + " refused: " + e.getMessage());
     }
     try {
       slice = SliceSpec.parse(new String(sliceText, StandardCharsets.UTF_8)).orElse(config.defaults());
@@ -300,7 +296,7 @@ final class ShimConnection {
     config.check(slice);
     requestedBytes = slice.memoryBytes();
     if (shmBytes > 0) {
-      Path path = Path.of("/proc", String.valueOf(pid), "fd", String.valueOf(fd));
+      Path path = Path.of("/proc", String.valueOf(procPid), "fd", String.valueOf(fd));
       try (FileChannel fc = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         shm = fc.map(FileChannel.MapMode.READ_WRITE, 0, shmBytes);
         shm.order(ByteOrder.LITTLE_ENDIAN);

@@ -57,7 +57,9 @@ public final class TlsBench {
     Hop(String name, Pki pki, Path dir) throws Exception {
       String pool = "edge/" + name;
       TlsContexts nodeTls = null;
-      GatewayConfig config = GatewayConfig.local("edge-" + name, pool);
+      // Liveness is not what is measured: a loaded machine must not mark the node down mid-run.
+      GatewayConfig config = GatewayConfig.local("edge-" + name, pool)
+          .withHeartbeat(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(60));
       if (pki != null) {
         TlsFiles edge = pki.issue(dir.resolve("edge"), "edge", new PeerIdentity(Role.EDGE, name, pool), List.of());
         config = config.withTls(new GatewayConfig.Tls(edge, false));

@@ -7,7 +7,9 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.CenterGateway;
 import io.spillway.federation.LeaseAdministration;
 import io.spillway.federation.LeaseBook;
-import io.spillway.lease.KafkaTimeouts;
+import io.spillway.federation.CenterSecurity;
+import io.spillway.lease.KafkaClientProperties;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
 import io.spillway.metrics.GatewayMetrics;
@@ -51,7 +53,7 @@ public class CenterApp {
     LeaseConfig leases = leaseConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
     center = new CenterGateway(gateway, config.kafkaBootstrap(), leases, Clock.systemUTC(), metrics.listener(),
-        ADMIN_TIMEOUT);
+        ADMIN_TIMEOUT, security(config));
     metrics.attach(center.core().registry(), center.core().placer());
     registerLeaseGauges(meters);
   }
@@ -72,7 +74,11 @@ public class CenterApp {
     require(config.kafkaReplicationFactor() >= 1, "spillway.center.kafka-replication-factor is "
         + config.kafkaReplicationFactor() + "; it must be >= 1");
     GatewayConfig gateway = new GatewayConfig(config.name(), config.pool(), config.grpc().host(),
-        config.grpc().port(), heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited());
+        config.grpc().port(), heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited())
+        .withLimits(GatewayConfig.Limits.fromKeys("spillway.center.limits.", config.limits().maxFrameOps(),
+            config.limits().firstFrameTimeout(), config.limits().idleTimeout(),
+            config.limits().maxStreamsPerConnection(), config.limits().keepaliveTime(),
+            config.limits().keepaliveTimeout()));
     CenterConfig.Tls tls = config.tls();
     return TlsFiles.fromKeys("spillway.center.tls.", tls.cert(), tls.key(), tls.ca())
         .map(files -> gateway.withTls(new GatewayConfig.Tls(files, tls.requireClientCertificates())))
@@ -87,18 +93,16 @@ public class CenterApp {
     require(positive(c.maxPollInterval()),
         p + "max-poll-interval is " + c.maxPollInterval() + "; it must be positive");
     return new LeaseConfig(c.leaseDuration(), c.drainDuration(), c.skewMargin(), c.sessionTimeout(),
-        c.maxPollInterval(), kafkaTimeouts(c.kafka(), p + "kafka."));
+        c.maxPollInterval(), c.kafka().timeouts(p + "kafka."),
+        c.kafka().propertiesFile().map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file"))
+            .orElse(java.util.Map.of()));
   }
 
-  /**
-   * Maps the {@code kafka.*} keys of a gateway onto the lease producers' timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(CenterConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
+  static CenterSecurity security(CenterConfig c) {
+    CenterSecurity s = new CenterSecurity(java.util.List.of(), c.requireEdgeIdentity());
+    return c.leaseSigningSecretFile()
+        .map(f -> s.withLeaseSecret(LeaseSigning.read(f, "spillway.center.lease-signing-secret-file"))).orElse(s);
   }
-
 
   private static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();
@@ -123,7 +127,8 @@ public class CenterApp {
   }
 
   void start(@Observes StartupEvent event) throws Exception {
-    LeaseTopics.ensure(config.kafkaBootstrap(), config.kafkaReplicationFactor());
+    LeaseTopics.ensure(config.kafkaBootstrap(), config.kafkaReplicationFactor(),
+        center.leaseConfig().kafkaProperties());
     center.start();
     GatewayConfig c = center.core().config();
     LOG.infof("center gateway %s (pool %s): gRPC sessions and node registration on %s; leases over Kafka %s;"

@@ -3,8 +3,10 @@ package io.spillway.center;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
-import io.spillway.lease.KafkaTimeouts;
+import io.spillway.gateway.app.HeartbeatGroup;
+import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -39,7 +41,40 @@ public interface CenterConfig {
   Tls tls();
 
   /** Node liveness. */
-  Heartbeat heartbeat();
+  HeartbeatGroup heartbeat();
+
+  /** What one client connection, stream or frame may take of the gateway. */
+  Limits limits();
+
+  interface Limits {
+    @Doc(value = "ops one client frame may hold, counted before the frame is parsed; a frame with more is "
+        + "answered with a `RESOURCE_EXHAUSTED` error reply (seq 0, op `frame`), not forwarded and not "
+        + "journaled, and the session goes on", type = "count")
+    @WithDefault("65536")
+    int maxFrameOps();
+
+    @Doc("how long a new session stream may take to send its open before it ends with `DEADLINE_EXCEEDED`")
+    @WithDefault("10s")
+    Duration firstFrameTimeout();
+
+    @Doc("how long an open session may send no frame, receive none and wait for no answer before it ends "
+        + "with `FAILED_PRECONDITION` and its slices go back; `0s`: never")
+    @WithDefault("30m")
+    Duration idleTimeout();
+
+    @Doc(value = "concurrent session streams on one client connection (its HTTP/2 `MAX_CONCURRENT_STREAMS`)",
+        type = "count")
+    @WithDefault("1024")
+    int maxStreamsPerConnection();
+
+    @Doc("how often the gateway pings a quiet client connection; `0s`: never")
+    @WithDefault("30s")
+    Duration keepaliveTime();
+
+    @Doc("how long such a ping may go unanswered before the connection and its sessions are dropped")
+    @WithDefault("10s")
+    Duration keepaliveTimeout();
+  }
 
   @Doc(value = "Kafka bootstrap servers of the lease topics",
       type = "host:port,...")
@@ -74,7 +109,17 @@ public interface CenterConfig {
   Duration maxPollInterval();
 
   /** Bounds on the blocking and waiting of the center's lease producers (leader, admin orders). */
-  Kafka kafka();
+  KafkaGroup kafka();
+
+  @Doc("refuse a session whose call proves no edge (set with mutual TLS); a proven peer must be the lease's "
+      + "edge either way ([security.md](security.md#center-admission-and-kafka-acls))")
+  @WithDefault("false")
+  boolean requireEdgeIdentity();
+
+  @Doc(value = "a file of one line of base64 (at least 32 bytes): the center secret lease records are signed "
+      + "under; the leader then ignores requests, renewals, releases and admin orders not signed by their "
+      + "writer; unset: unsigned", type = "path")
+  Optional<Path> leaseSigningSecretFile();
 
   /** When this replica joins the lease leader election. */
   Leasing leasing();
@@ -91,33 +136,6 @@ public interface CenterConfig {
         type = "port")
     @WithDefault("7071")
     int port();
-  }
-
-  interface Heartbeat {
-    @Doc("how often nodes are asked to heartbeat")
-    @WithDefault("1s")
-    Duration interval();
-
-    @Doc("how long a node may stay silent before its GPUs leave the pool; longer than the interval")
-    @WithDefault("3s")
-    Duration timeout();
-  }
-
-  interface Kafka {
-    @Doc("the longest one call of a center lease producer (the leader's send, `initTransactions`, "
-        + "`commitTransaction`; an admin order's send) blocks waiting for Kafka; a leader whose "
-        + "`initTransactions` times out tries again at its next poll")
-    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
-    Duration maxBlock();
-
-    @Doc("how long a lease producer waits for one broker response")
-    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
-    Duration requestTimeout();
-
-    @Doc("the longest a lease record or admin order may take to be acknowledged, retries included; "
-        + "at least `request-timeout`")
-    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
-    Duration deliveryTimeout();
   }
 
   interface Leasing {

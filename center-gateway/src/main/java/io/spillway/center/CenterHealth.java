@@ -6,10 +6,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
-import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Health of the center: ready once it has nodes and takes part in leasing, live while gRPC serves. */
+/**
+ * Readiness of the center: once it has nodes and takes part in leasing. Liveness (gRPC serving) is the
+ * shared {@code io.spillway.gateway.app.GrpcLiveness}.
+ */
 final class CenterHealth {
   private CenterHealth() {}
 
@@ -34,20 +36,6 @@ final class CenterHealth {
           .withData("leasing", app.leasing())
           .withData("leader", app.leader())
           .build();
-    }
-  }
-
-  /** UP while the gateway's gRPC server (sessions and node registration) is serving. */
-  @Liveness
-  @ApplicationScoped
-  static class Grpc implements HealthCheck {
-    @Inject
-    GatewayCore core;
-
-    @Override
-    public HealthCheckResponse call() {
-      return HealthCheckResponse.named("spillway-grpc").status(core.serving())
-          .withData("address", core.address()).build();
     }
   }
 }

@@ -55,11 +55,12 @@ public class ConsoleGrantLatency {
   }
 
   private void run() {
-    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap(),
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-        ConsumerConfig.CLIENT_ID_CONFIG, "spillway-console-" + config.name()),
-        new StringDeserializer(), new ByteArrayDeserializer())) {
+    Map<String, Object> props = new java.util.HashMap<>(CenterApp.leaseConfig(config).kafkaProperties());
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "spillway-console-" + config.name());
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(),
+        new ByteArrayDeserializer())) {
       consumer = c;
       if (stopped) {
         return;

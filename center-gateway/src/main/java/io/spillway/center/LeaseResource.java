@@ -3,6 +3,7 @@ package io.spillway.center;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.spillway.console.http.Credentials;
 import io.spillway.federation.AdminException;
 import io.spillway.federation.LeaseAdministration;
 import io.spillway.federation.LeaseBook;
@@ -44,7 +45,10 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Tag(name = "leases", description = "Center leases: list, revoke, rebalance")
 public class LeaseResource {
 
-  /** The header naming who acts; recorded in the log line and in the lease's reason. */
+  /**
+   * The header naming who acts when the gateway checks no credentials (spillway.auth.keys unset); with
+   * tokens the actor is the token's subject and this header is ignored.
+   */
   static final String ACTOR_HEADER = "X-Spillway-Admin";
   static final String ANONYMOUS = "anonymous";
   private static final int MAX_TEXT = 500;
@@ -55,6 +59,8 @@ public class LeaseResource {
   LeaseAdministration administration;
   @Inject
   ObjectMapper json;
+  @Inject
+  Credentials credentials;
 
   @GET
   @Path("leases")
@@ -100,11 +106,11 @@ public class LeaseResource {
   @APIResponse(responseCode = "409", description = "The lease is not GRANTED", content = @Content(
       schema = @Schema(implementation = ApiError.class)))
   public Response revoke(@PathParam("id") String id,
-      @Parameter(description = "Who acts (default anonymous)") @HeaderParam(ACTOR_HEADER) String actor,
-      String body) throws InterruptedException {
+      @Parameter(description = "Who acts, without credentials (default anonymous)") @HeaderParam(ACTOR_HEADER)
+      String actor, @HeaderParam("Authorization") String authorization, String body) throws InterruptedException {
     JsonNode node = parse(body);
     String reason = text(node, "reason", true);
-    LeaseAdministration.Revoked r = administration.revoke(actor(actor), id, reason);
+    LeaseAdministration.Revoked r = administration.revoke(actor(authorization, actor), id, reason);
     return Response.status(r.applied() ? 200 : 202).entity(LeaseDto.of(r.lease())).build();
   }
 
@@ -123,8 +129,8 @@ public class LeaseResource {
   @APIResponse(responseCode = "409", description = "fromEdge holds no GRANTED lease", content = @Content(
       schema = @Schema(implementation = ApiError.class)))
   public RebalanceDto rebalance(
-      @Parameter(description = "Who acts (default anonymous)") @HeaderParam(ACTOR_HEADER) String actor,
-      String body) throws InterruptedException {
+      @Parameter(description = "Who acts, without credentials (default anonymous)") @HeaderParam(ACTOR_HEADER)
+      String actor, @HeaderParam("Authorization") String authorization, String body) throws InterruptedException {
     JsonNode node = parse(body);
     String from = text(node, "fromEdge", true);
     String to = text(node, "toEdge", true);
@@ -137,7 +143,7 @@ public class LeaseResource {
           + "; it must be a whole number of bytes > 0");
     }
     String reason = text(node, "reason", true);
-    LeaseAdministration.Rebalanced r = administration.rebalance(actor(actor), from, to, bytes.asLong(), reason);
+    LeaseAdministration.Rebalanced r = administration.rebalance(actor(authorization, actor), from, to, bytes.asLong(), reason);
     return new RebalanceDto(from, to, bytes.asLong(), r.revokedBytes(), r.revokedBytes() >= bytes.asLong(),
         r.revoked().stream().map(x -> LeaseDto.of(x.lease())).toList(),
         "the freed capacity goes to whichever edge asks next; nothing is reserved for " + to);
@@ -176,13 +182,20 @@ public class LeaseResource {
     return value.asText().strip();
   }
 
-  private static String actor(String header) {
+  /** The token's subject (AdminAuthFilter let only admin tokens through), or when open the header's name. */
+  private String actor(String authorization, String header) {
+    if (!credentials.access().isOpen()) {
+      return printable(credentials.access().actor(authorization, null), "the token's subject");
+    }
     if (header == null || header.isBlank()) {
       return ANONYMOUS;
     }
-    String actor = header.strip();
+    return printable(header.strip(), ACTOR_HEADER);
+  }
+
+  private static String printable(String actor, String what) {
     if (actor.length() > 100 || actor.chars().anyMatch(Character::isISOControl)) {
-      throw AdminException.badRequest(ACTOR_HEADER, ACTOR_HEADER + " must be at most 100 printable characters");
+      throw AdminException.badRequest(ACTOR_HEADER, what + " must be at most 100 printable characters");
     }
     return actor;
   }

@@ -9,8 +9,9 @@ package io.spillway.client;
  * {@link #inOut}. Gateways use this to rebuild a session on another GPU when its GPU is lost: a session
  * whose kernels only read its persistent buffers can be rebuilt; one that passes a persistent buffer as
  * {@code out}, {@code inOut} or {@code ptr} cannot (see docs/failover.md). Nodes do not check it. For the
- * functions of the Spillway kernel library the SDK fills in a {@code ptr}'s access from the library's own
- * declaration ({@code SpillwayKernels.POINTER_ACCESS}).
+ * functions of a module whose image declares them (the Spillway kernel library's does, in its leading
+ * {@code // spillway.pointer-access} comments) the SDK fills in a {@code ptr}'s access from that
+ * declaration.
  */
 public sealed interface KernelArg {
 

@@ -1,6 +1,14 @@
 package io.spillway.client;
 
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.netty.NettyChannelBuilder;
 import io.spillway.client.internal.RemoteGpuSession;
 import io.spillway.security.tls.PeerCheck;
@@ -11,6 +19,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Entry point of the SDK: a connection to a Spillway gateway (or directly to a GPU node) on which
@@ -26,6 +35,10 @@ import java.util.function.Consumer;
  *     float[] y = gpu.downloadFloats(x, n);
  * }
  * }</pre>
+ *
+ * <p>A gateway that requires credentials needs the tenant's token on every call:
+ * {@code SpillwayClient.connect(target).token(System.getenv("SPILLWAY_TOKEN"))}, or
+ * {@link #token(Supplier)} for a token that is renewed while the client lives.
  */
 public final class SpillwayClient implements AutoCloseable {
 
@@ -79,6 +92,13 @@ public final class SpillwayClient implements AutoCloseable {
   private final Options options;
   private volatile boolean closed;
   private volatile Consumer<? super SessionNotice> noticeListener = notice -> { };
+  private volatile Supplier<String> token;
+  private volatile String onBehalfOf;
+
+  /** Call metadata a gateway reads the credential from (the same names as the gateway's). */
+  static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> ON_BEHALF_OF =
+      Metadata.Key.of("spillway-on-behalf-of", Metadata.ASCII_STRING_MARSHALLER);
 
   private SpillwayClient(ManagedChannel channel, boolean ownsChannel, Options options) {
     this.channel = Objects.requireNonNull(channel, "channel");
@@ -193,7 +213,78 @@ public final class SpillwayClient implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("SpillwayClient is closed");
     }
-    return RemoteGpuSession.open(channel, request, options, notice -> noticeListener.accept(notice));
+    return RemoteGpuSession.open(credentialed(), request, options, notice -> noticeListener.accept(notice));
+  }
+
+  /**
+   * Sends {@code token} as {@code authorization: Bearer <token>} on every session opened from now on.
+   * Send it only over TLS: anyone who reads it can act as its tenant until it expires.
+   *
+   * @return this client
+   */
+  public SpillwayClient token(String token) {
+    requireToken(token);
+    return token(() -> token);
+  }
+
+  /**
+   * Asks {@code tokens} for the token at every open (a file an operator rotates, a token renewed
+   * before it expires). It runs on the opening thread and must return a non-blank token.
+   *
+   * @return this client
+   */
+  public SpillwayClient token(Supplier<String> tokens) {
+    this.token = Objects.requireNonNull(tokens, "tokens");
+    return this;
+  }
+
+  /**
+   * For an agent, whose own token (role {@code spillway-agent}) vouches for the tenant of the processes
+   * it serves: every session opened from now on says {@code spillway-on-behalf-of: <tenant>}.
+   *
+   * @return this client
+   */
+  public SpillwayClient onBehalfOf(String tenant) {
+    if (tenant == null || tenant.isBlank()) {
+      throw new IllegalArgumentException("onBehalfOf=" + tenant + " is invalid: expected a tenant name");
+    }
+    this.onBehalfOf = tenant;
+    return this;
+  }
+
+  private Channel credentialed() {
+    Supplier<String> tokens = token;
+    String tenant = onBehalfOf;
+    if (tokens == null && tenant == null) {
+      return channel;
+    }
+    String bearer = tokens == null ? null : "Bearer " + requireToken(tokens.get());
+    return ClientInterceptors.intercept(channel, new ClientInterceptor() {
+      @Override
+      public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions callOptions,
+          Channel next) {
+        return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, callOptions)) {
+          @Override
+          public void start(Listener<A> listener, Metadata headers) {
+            if (bearer != null) {
+              headers.put(AUTHORIZATION, bearer);
+            }
+            if (tenant != null) {
+              headers.put(ON_BEHALF_OF, tenant);
+            }
+            super.start(listener, headers);
+          }
+        };
+      }
+    });
+  }
+
+  private static String requireToken(String token) {
+    if (token == null || token.isBlank() || token.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+      throw new IllegalArgumentException("the token is " + (token == null || token.isBlank() ? "empty"
+          : "not printable ASCII") + "; expected a compact JWT (spillway token issue prints one)");
+    }
+    return token.strip();
   }
 
   /**

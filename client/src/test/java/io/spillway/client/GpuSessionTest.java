@@ -423,4 +423,31 @@ class GpuSessionTest {
       }
     }
   }
+
+  @Test
+  void pointersPassedWithoutAnAccessTakeTheOneTheModuleDeclares() {
+    try (GpuSession gpu = client.open(SLICE)) {
+      DeviceBuffer a = gpu.alloc(64);
+      DeviceBuffer c = gpu.alloc(64);
+      Module lib = gpu.loadModule(io.spillway.kernels.SpillwayKernels.ptx(), "lib");
+      Module other = gpu.loadModule("// ptx".getBytes(StandardCharsets.UTF_8), "other");
+      gpu.launch(lib, "vector_add", Dim3.of(1), Dim3.of(16), KernelArg.ptr(a), KernelArg.ptr(a),
+          KernelArg.ptr(c), KernelArg.i32(16));
+      gpu.launch(lib, "vector_add", Dim3.of(1), Dim3.of(16), KernelArg.ptr(a), KernelArg.ptr(a),
+          KernelArg.inOut(c), KernelArg.i32(16));
+      gpu.launch(other, "vector_add", Dim3.of(1), Dim3.of(16), KernelArg.ptr(a), KernelArg.ptr(a),
+          KernelArg.ptr(c), KernelArg.i32(16));
+      gpu.synchronize();
+
+      List<List<io.spillway.protocol.v1.Access>> access = fake.ops().stream().filter(Op::hasLaunch)
+          .map(op -> op.getLaunch().getArgsList().subList(0, 3).stream().map(arg -> arg.getPtr().getAccess())
+              .toList()).toList();
+      var r = io.spillway.protocol.v1.Access.ACCESS_READ;
+      var w = io.spillway.protocol.v1.Access.ACCESS_WRITE;
+      var rw = io.spillway.protocol.v1.Access.ACCESS_READ_WRITE;
+      var none = io.spillway.protocol.v1.Access.ACCESS_UNSPECIFIED;
+      assertEquals(List.of(List.of(r, r, w), List.of(r, r, rw), List.of(none, none, none)), access,
+          "the library's declaration fills in what a launch leaves unsaid, nothing else");
+    }
+  }
 }

@@ -89,6 +89,14 @@ public final class FederationReader {
    * @param history also read each gateway's {@code /console/api/history}
    */
   public ObjectNode read(URI self, boolean history) {
+    return read(self, history, null);
+  }
+
+  /**
+   * As {@link #read(URI, boolean)}, sending {@code authorization} (the caller's {@code Authorization}
+   * header, or null) with every request.
+   */
+  public ObjectNode read(URI self, boolean history, String authorization) {
     List<URI> urls = new ArrayList<>();
     urls.add(self);
     List<String> names = new ArrayList<>();
@@ -101,7 +109,7 @@ public final class FederationReader {
     }
     List<CompletableFuture<ObjectNode>> reads = new ArrayList<>();
     for (int i = 0; i < urls.size(); i++) {
-      reads.add(readOne(names.get(i), urls.get(i), history));
+      reads.add(readOne(names.get(i), urls.get(i), history, authorization));
     }
     ObjectNode out = json.createObjectNode();
     ArrayNode gateways = out.putArray("gateways");
@@ -113,13 +121,13 @@ public final class FederationReader {
     return a.getPort() == b.getPort() && a.getHost().equalsIgnoreCase(b.getHost());
   }
 
-  private CompletableFuture<ObjectNode> readOne(String name, URI base, boolean history) {
+  private CompletableFuture<ObjectNode> readOne(String name, URI base, boolean history, String authorization) {
     ObjectNode gw = json.createObjectNode();
     gw.put("url", base.toString());
     if (name != null) {
       gw.put("name", name);
     }
-    return get(base, "/console/api/self").thenCompose(self -> {
+    return get(base, "/console/api/self", authorization).thenCompose(self -> {
       gw.setAll((ObjectNode) self);
       // /pool's answer takes the key "pool"; the gateway's pool name moves aside.
       gw.set("poolName", self.get("pool"));
@@ -130,7 +138,7 @@ public final class FederationReader {
       if (history) {
         paths.add("/console/api/history");
       }
-      List<CompletableFuture<JsonNode>> parts = paths.stream().map(p -> get(base, p)).toList();
+      List<CompletableFuture<JsonNode>> parts = paths.stream().map(p -> get(base, p, authorization)).toList();
       return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
         for (int i = 0; i < paths.size(); i++) {
           String p = paths.get(i);
@@ -147,9 +155,13 @@ public final class FederationReader {
     });
   }
 
-  private CompletableFuture<JsonNode> get(URI base, String path) {
-    HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT)
-        .header("Accept", "application/json").GET().build();
+  private CompletableFuture<JsonNode> get(URI base, String path, String authorization) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT)
+        .header("Accept", "application/json").GET();
+    if (authorization != null && !authorization.isBlank()) {
+      b.header("Authorization", authorization);
+    }
+    HttpRequest request = b.build();
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
       if (r.statusCode() != 200) {
         throw new IllegalStateException("GET " + path + " answered " + r.statusCode());

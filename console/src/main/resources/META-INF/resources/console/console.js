@@ -49,7 +49,7 @@ async function getJson(path) {
   return body;
 }
 
-// ---- access: the seam the security work replaces (docs/console.md) ----
+// ---- access: the signed-in token's role, as the gateway's whoami reports it (docs/console.md) ----
 
 async function authenticate() {
   try {

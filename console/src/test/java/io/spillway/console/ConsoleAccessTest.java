@@ -4,40 +4,64 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spillway.console.ConsoleAccess.Granted;
+import io.spillway.console.ConsoleAccess.Refused;
 import io.spillway.console.ConsoleAccess.Role;
-import java.util.List;
-import java.util.Optional;
+import io.spillway.security.token.KeyFiles;
+import io.spillway.security.token.TokenIssuer;
+import io.spillway.security.token.TokenVerifier;
+import io.spillway.security.token.VerificationKeys;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConsoleAccessTest {
 
+  @TempDir
+  Path dir;
+
   @Test
-  void withoutTokensEveryoneIsAdminAndTheConsoleSaysItIsOpen() {
-    ConsoleAccess open = ConsoleAccess.of(List.of(), List.of());
+  void withoutKeysEveryoneIsAdminAndTheActorIsWhatTheRequestSays() {
+    ConsoleAccess open = ConsoleAccess.open();
     assertTrue(open.isOpen());
-    ConsoleAccess.Access a = open.resolve(null).orElseThrow();
+    ConsoleAccess.Access a = ((Granted) open.authorize(null, true)).access();
     assertEquals(Role.ADMIN, a.role());
     assertEquals("none", a.authentication());
     assertTrue(a.notice().startsWith("no authentication configured"), a.notice());
-    assertEquals(Role.ADMIN, open.resolve("anything").orElseThrow().role());
+    assertEquals("alice", open.actor(null, " alice "));
+    assertEquals("anonymous", open.actor(null, null));
   }
 
   @Test
-  void declaredTokensHaveTheirRolesAndOthersNone() {
-    ConsoleAccess access = ConsoleAccess.of(List.of("adm-1"), List.of("ro-1", "ro-2"));
-    assertEquals(Role.ADMIN, access.resolve("adm-1").orElseThrow().role());
-    assertEquals(Role.READ_ONLY, access.resolve(" ro-2 ").orElseThrow().role());
-    assertEquals(Optional.empty(), access.resolve("guess"));
-    assertEquals(Optional.empty(), access.resolve(null));
-    assertEquals(Optional.empty(), access.resolve(""));
-  }
+  void withKeysTheTokensRoleDecidesAndTheActorIsItsSubject() throws Exception {
+    KeyPair key = KeyFiles.generate();
+    KeyFiles.write(key, dir);
+    ConsoleAccess access = ConsoleAccess.tokens(new TokenVerifier(VerificationKeys.fromFile(dir.resolve("jwks.json")),
+        "spillway", "spillway", Duration.ofSeconds(30), Clock.systemUTC()));
+    TokenIssuer issuer = new TokenIssuer(key, "spillway", "spillway", Clock.systemUTC());
+    String admin = "Bearer " + issuer.issue(TokenIssuer.Claims.admin("alice", Duration.ofHours(1)));
+    String readOnly = "Bearer " + issuer.issue(TokenIssuer.Claims.readOnly("bob", Duration.ofHours(1)));
+    String tenant = "Bearer " + issuer.issue(TokenIssuer.Claims.tenant("vision", Duration.ofHours(1)));
+    String expired = "Bearer " + new TokenIssuer(key, "spillway", "spillway",
+        () -> Instant.now().minus(Duration.ofHours(2))).issue(TokenIssuer.Claims.admin("alice", Duration.ofHours(1)));
 
-  @Test
-  void aTokenWithTwoRolesOrEmptyIsRefusedNamingTheKey() {
-    var both = assertThrows(IllegalArgumentException.class,
-        () -> ConsoleAccess.of(List.of("t"), List.of("t")));
-    assertTrue(both.getMessage().contains("spillway.console.read-only-tokens"), both.getMessage());
-    var empty = assertThrows(IllegalArgumentException.class, () -> ConsoleAccess.of(List.of(" "), List.of()));
-    assertTrue(empty.getMessage().contains("spillway.console.admin-tokens"), empty.getMessage());
+    assertEquals(Role.ADMIN, ((Granted) access.authorize(admin, true)).access().role());
+    assertEquals("alice", access.actor(admin, "mallory"));
+    assertEquals(Role.READ_ONLY, ((Granted) access.authorize(readOnly, false)).access().role());
+
+    Refused orderByReadOnly = (Refused) access.authorize(readOnly, true);
+    assertEquals(403, orderByReadOnly.status());
+    assertTrue(orderByReadOnly.message().contains("need role spillway-admin"), orderByReadOnly.message());
+    assertEquals(403, ((Refused) access.authorize(tenant, false)).status());
+    assertEquals(401, ((Refused) access.authorize(null, false)).status());
+    assertEquals(401, ((Refused) access.authorize("Basic YWxpY2U6eA==", false)).status());
+    Refused stale = (Refused) access.authorize(expired, false);
+    assertEquals(401, stale.status());
+    assertTrue(stale.message().startsWith("token expired at "), stale.message());
+    assertThrows(IllegalStateException.class, () -> access.actor(readOnly, null));
   }
 }

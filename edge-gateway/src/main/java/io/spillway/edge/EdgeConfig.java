@@ -4,9 +4,11 @@ import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
-import io.spillway.lease.KafkaTimeouts;
+import io.spillway.gateway.app.HeartbeatGroup;
+import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -36,7 +38,40 @@ public interface EdgeConfig {
   Tls tls();
 
   /** Node liveness. */
-  Heartbeat heartbeat();
+  HeartbeatGroup heartbeat();
+
+  /** What one client connection, stream or frame may take of the gateway. */
+  Limits limits();
+
+  interface Limits {
+    @Doc(value = "ops one client frame may hold, counted before the frame is parsed; a frame with more is "
+        + "answered with a `RESOURCE_EXHAUSTED` error reply (seq 0, op `frame`), not forwarded and not "
+        + "journaled, and the session goes on", type = "count")
+    @WithDefault("65536")
+    int maxFrameOps();
+
+    @Doc("how long a new session stream may take to send its open before it ends with `DEADLINE_EXCEEDED`")
+    @WithDefault("10s")
+    Duration firstFrameTimeout();
+
+    @Doc("how long an open session may send no frame, receive none and wait for no answer before it ends "
+        + "with `FAILED_PRECONDITION` and its slices go back; `0s`: never")
+    @WithDefault("30m")
+    Duration idleTimeout();
+
+    @Doc(value = "concurrent session streams on one client connection (its HTTP/2 `MAX_CONCURRENT_STREAMS`)",
+        type = "count")
+    @WithDefault("1024")
+    int maxStreamsPerConnection();
+
+    @Doc("how often the gateway pings a quiet client connection; `0s`: never")
+    @WithDefault("30s")
+    Duration keepaliveTime();
+
+    @Doc("how long such a ping may go unanswered before the connection and its sessions are dropped")
+    @WithDefault("10s")
+    Duration keepaliveTimeout();
+  }
 
   /** The quota of every tenant without an entry under {@code tenants}. */
   Quota defaultQuota();
@@ -44,6 +79,20 @@ public interface EdgeConfig {
   /** Quotas of named tenants, replacing the default quota for them. */
   @Doc(mapKey = "tenant")
   Map<String, Quota> tenants();
+
+  @Doc(value = "a session of a tenant not named under `spillway.edge.tenants`: `refuse` answers "
+          + "`PERMISSION_DENIED` \"unknown tenant\" (and grows no metric series for it); `default-quota` "
+          + "admits it under the default quota",
+      defaultText = "`refuse` when `spillway.auth.keys` is set, else `default-quota`")
+  Optional<UnknownTenants> unknownTenants();
+
+  /** Sessions of tenants the configuration does not name. */
+  enum UnknownTenants {
+    /** Refused with PERMISSION_DENIED "unknown tenant". */
+    REFUSE,
+    /** Admitted under the default quota. */
+    DEFAULT_QUOTA
+  }
 
   /** Spilling sessions the local pool cannot take onto a center gateway, under leases. */
   Spill spill();
@@ -71,24 +120,14 @@ public interface EdgeConfig {
     int port();
   }
 
-  interface Heartbeat {
-    @Doc("how often nodes are asked to heartbeat")
-    @WithDefault("1s")
-    Duration interval();
-
-    @Doc("how long a node may stay silent before its GPUs leave the pool and its sessions end with "
-        + "`UNAVAILABLE`; must be longer than the interval")
-    @WithDefault("3s")
-    Duration timeout();
-  }
-
   interface Quota {
-    @Doc("sessions the tenant may hold at once; 0 is unlimited")
-    @WithDefault("0")
+    @Doc("sessions the tenant may hold at once; 0 is unlimited (say so explicitly: the default is finite "
+        + "so that an unconfigured tenant cannot take the pool)")
+    @WithDefault("16")
     int maxSessions();
 
     @Doc("device memory the tenant's slices may add up to; 0 is unlimited")
-    @WithDefault("0")
+    @WithDefault("64G")
     MemorySize maxMemory();
   }
 
@@ -105,6 +144,11 @@ public interface EdgeConfig {
         + "over Kafka (see [leases.md](leases.md))")
     @WithDefault("false")
     boolean enabled();
+
+    @Doc(value = "a file of one line of base64: this edge's lease signing key (derived from the center's secret "
+        + "for this edge's name, `LeaseSigning.edgeKey`); its requests, renewals and releases are signed with it. "
+        + "Unset: unsigned, which a center that checks signatures ignores", type = "path")
+    Optional<Path> signingKeyFile();
 
     @Doc(value = "Kafka bootstrap servers of the lease topics; required when spilling is enabled",
         type = "host:port,...")
@@ -148,7 +192,7 @@ public interface EdgeConfig {
     Optional<Duration> renewInterval();
 
     /** Bounds on the lease producer's blocking and waiting. */
-    Kafka kafka();
+    KafkaGroup kafka();
 
     @Doc("how long a session open waits for the lease leader's answer; past it the open fails with "
         + "`UNAVAILABLE`")
@@ -157,24 +201,6 @@ public interface EdgeConfig {
 
     /** Timeout, retry, circuit breaker and bulkhead on the way to the center. */
     FaultTolerance faultTolerance();
-  }
-
-  /** How long a call of the edge's lease producer may block or wait. */
-  interface Kafka {
-    @Doc("the longest one send of the edge's lease producer blocks (on the lease client's own "
-        + "sender thread, never a caller's) waiting for Kafka metadata or buffer space; past it the "
-        + "request, renewal or release fails")
-    @WithDefault(KafkaTimeouts.DEFAULT_MAX_BLOCK)
-    Duration maxBlock();
-
-    @Doc("how long the lease producer waits for one broker response")
-    @WithDefault(KafkaTimeouts.DEFAULT_REQUEST)
-    Duration requestTimeout();
-
-    @Doc("the longest a lease request, renewal or release may take to be acknowledged, retries "
-        + "included; at least `request-timeout`")
-    @WithDefault(KafkaTimeouts.DEFAULT_DELIVERY)
-    Duration deliveryTimeout();
   }
 
   /** The fault-tolerance policies of the edge -> center path ({@code GuardedSpillTarget}). */

@@ -6,13 +6,19 @@ import io.quarkus.runtime.StartupEvent;
 import io.spillway.federation.EdgeSpill;
 import io.spillway.federation.GuardedSpillTarget;
 import io.spillway.federation.LeaseSpill;
-import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseClient;
+import io.spillway.lease.KafkaClientProperties;
 import io.spillway.lease.LeaseConfig;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
+import io.spillway.pool.gateway.TenantPolicy;
+import io.spillway.console.http.Credentials;
+import io.spillway.security.token.CredentialInterceptor;
+import io.spillway.security.token.TenantNames;
+import io.grpc.ServerInterceptor;
 import io.spillway.pool.placement.TenantQuota;
 import io.spillway.pool.placement.TenantQuotas;
 import io.spillway.security.tls.TlsFiles;
@@ -58,13 +64,16 @@ public class EdgeGateway {
   private volatile EdgeSpill spill;
 
   @Inject
-  public EdgeGateway(EdgeConfig config, MeterRegistry meters) {
+  public EdgeGateway(EdgeConfig config, MeterRegistry meters, Credentials credentials) {
     this.config = config;
     GatewayConfig gateway = gatewayConfig(config);
     spillSettings(config.spill());
     FailoverConfig failover = failoverConfig(config);
     GatewayMetrics metrics = new GatewayMetrics(meters);
-    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener()).failover(failover);
+    List<ServerInterceptor> interceptors = new ArrayList<>();
+    credentials.verifier().ifPresent(v -> interceptors.add(new CredentialInterceptor(v)));
+    core = new GatewayCore(gateway, InstantSource.system(), metrics.listener(), interceptors).failover(failover)
+        .tenants(tenantPolicy(config, credentials.verifier().isPresent()));
     metrics.attach(core.registry(), core.placer());
     metrics.watchJournal(core::journalBytes);
     config.tenants().keySet().forEach(metrics::watchTenant);
@@ -87,14 +96,35 @@ public class EdgeGateway {
     Map<String, TenantQuota> perTenant = new HashMap<>();
     config.tenants().forEach((tenant, quota) ->
         perTenant.put(tenant, quota(quota, "spillway.edge.tenants.\"" + tenant + "\"")));
-    GatewayConfig gateway = new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
+    return withTls(config, new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
-            perTenant));
+            perTenant)).withLimits(limits(config.limits(), "spillway.edge.limits.")));
+  }
+
+  /** Maps {@code spillway.edge.tls.*} onto the core: TLS on every hop when the three files are set. */
+  static GatewayConfig withTls(EdgeConfig config, GatewayConfig gateway) {
     EdgeConfig.Tls tls = config.tls();
     return TlsFiles.fromKeys("spillway.edge.tls.", tls.cert(), tls.key(), tls.ca())
         .map(files -> gateway.withTls(new GatewayConfig.Tls(files, tls.requireClientCertificates())))
         .orElse(gateway);
+  }
+
+  /**
+   * Who may open sessions: with credentials checked, only proven tenants; unknown tenants refused unless
+   * {@code spillway.edge.unknown-tenants=default-quota}.
+   *
+   * @throws IllegalArgumentException naming a tenant key that is not a valid tenant name
+   */
+  static TenantPolicy tenantPolicy(EdgeConfig config, boolean credentials) {
+    for (String tenant : config.tenants().keySet()) {
+      String problem = TenantNames.problem(tenant);
+      require(problem == null, "spillway.edge.tenants.\"" + tenant + "\": " + problem);
+    }
+    EdgeConfig.UnknownTenants unknown = config.unknownTenants()
+        .orElse(credentials ? EdgeConfig.UnknownTenants.REFUSE : EdgeConfig.UnknownTenants.DEFAULT_QUOTA);
+    return new TenantPolicy(credentials, unknown == EdgeConfig.UnknownTenants.REFUSE
+        ? Optional.of(config.tenants().keySet()) : Optional.empty());
   }
 
   /**
@@ -119,17 +149,11 @@ public class EdgeGateway {
     spill.renewInterval().ifPresent(r -> require(positive(r), p + "renew-interval is " + r
         + "; it must be positive (leave it unset to renew at a third of each lease's time left)"));
     faultTolerance(spill);
+    spill.signingKeyFile().ifPresent(f -> LeaseSigning.read(f, p + "signing-key-file"));
     return LeaseConfig.defaults().withLeaseDuration(spill.leaseDuration())
-        .withSkewMargin(spill.skewMargin()).withKafka(kafkaTimeouts(spill.kafka(), p + "kafka."));
-  }
-
-  /**
-   * Maps {@code spillway.edge.spill.kafka.*} onto the lease producer's timeouts.
-   *
-   * @throws IllegalArgumentException naming the key, the value and what is accepted
-   */
-  static KafkaTimeouts kafkaTimeouts(EdgeConfig.Kafka k, String p) {
-    return KafkaTimeouts.fromKeys(p, k.maxBlock(), k.requestTimeout(), k.deliveryTimeout());
+        .withSkewMargin(spill.skewMargin()).withKafka(spill.kafka().timeouts(p + "kafka."))
+        .withKafkaProperties(spill.kafka().propertiesFile()
+            .map(f -> KafkaClientProperties.load(f, p + "kafka.properties-file")).orElse(java.util.Map.of()));
   }
 
   /**
@@ -213,6 +237,11 @@ public class EdgeGateway {
     return new TenantQuota(quota.maxSessions(), quota.maxMemory().asLongValue());
   }
 
+  static GatewayConfig.Limits limits(EdgeConfig.Limits l, String prefix) {
+    return GatewayConfig.Limits.fromKeys(prefix, l.maxFrameOps(), l.firstFrameTimeout(), l.idleTimeout(),
+        l.maxStreamsPerConnection(), l.keepaliveTime(), l.keepaliveTimeout());
+  }
+
   private static void require(boolean ok, String message) {
     if (!ok) {
       throw new IllegalArgumentException(message);
@@ -226,7 +255,9 @@ public class EdgeGateway {
       List<String> centers = centers(spill.center());
       EdgeSpill started = EdgeSpill.start(new EdgeSpill.Settings(spill.kafkaBootstrap().orElseThrow(), config.name(),
           centers, LeaseSpill.Mode.valueOf(spill.mode().name()), spill.threshold(), spill.grantTimeout(),
-          spill.renewInterval(), timings, faultTolerance(spill)), Clock.systemUTC(), LEASE_LOG_TIMEOUT);
+          spill.renewInterval(), timings, faultTolerance(spill),
+          spill.signingKeyFile().map(f -> LeaseSigning.read(f, "spillway.edge.spill.signing-key-file"))),
+          Clock.systemUTC(), LEASE_LOG_TIMEOUT);
       this.spill = started;
       core.spillTo(started.target());
       LOG.infof("edge gateway %s spills to center %s (%s, threshold %d%%) under leases over Kafka %s; %s",

@@ -6,10 +6,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
-import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Health of the gateway: ready once it can place sessions, live while its gRPC server accepts. */
+/**
+ * Readiness of the gateway: once it can place sessions. Liveness (gRPC serving) is the shared
+ * {@code io.spillway.gateway.app.GrpcLiveness}.
+ */
 final class GatewayHealth {
   private GatewayHealth() {}
 
@@ -55,21 +57,6 @@ final class GatewayHealth {
         }
       }, () -> builder.withData("spilling", "off"));
       return builder.build();
-    }
-  }
-
-  /** UP while the gateway's gRPC server (sessions and node registration) is serving. */
-  @Liveness
-  @ApplicationScoped
-  static class Grpc implements HealthCheck {
-
-    @Inject
-    GatewayCore core;
-
-    @Override
-    public HealthCheckResponse call() {
-      return HealthCheckResponse.named("spillway-grpc").status(core.serving())
-          .withData("address", core.address()).build();
     }
   }
 }

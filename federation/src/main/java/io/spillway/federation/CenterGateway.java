@@ -5,6 +5,7 @@ import io.spillway.lease.LeaseAdmin;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseManager;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
@@ -43,6 +44,8 @@ public final class CenterGateway implements AutoCloseable {
   private volatile LeaseAdmin admin;
   private LeaseManager manager;
   private volatile boolean leasing;
+  private final CenterSecurity security;
+  private volatile LeaseBackedAuthority authority;
 
   /** With admin orders waiting 5 s for Kafka and for the leader's record. */
   public CenterGateway(GatewayConfig config, String bootstrapServers, LeaseConfig leases, InstantSource clock,
@@ -50,13 +53,21 @@ public final class CenterGateway implements AutoCloseable {
     this(config, bootstrapServers, leases, clock, listener, Duration.ofSeconds(5));
   }
 
-  /**
-   * @param adminTimeout how long an admin order may take to reach Kafka, and then to show in the log
-   */
+  /** Plaintext, with no identity required of callers ({@link CenterSecurity#none()}). */
   public CenterGateway(GatewayConfig config, String bootstrapServers, LeaseConfig leases, InstantSource clock,
       GatewayListener listener, Duration adminTimeout) {
+    this(config, bootstrapServers, leases, clock, listener, adminTimeout, CenterSecurity.none());
+  }
+
+  /**
+   * @param adminTimeout how long an admin order may take to reach Kafka, and then to show in the log
+   * @param security who may call: the interceptors that prove callers, and whether an edge must be proven
+   */
+  public CenterGateway(GatewayConfig config, String bootstrapServers, LeaseConfig leases, InstantSource clock,
+      GatewayListener listener, Duration adminTimeout, CenterSecurity security) {
     // The edge that sent a session here journals and rebuilds it; the center only forwards.
-    this.core = new GatewayCore(config, clock, listener).failover(FailoverConfig.off());
+    this.core = new GatewayCore(config, clock, listener, security.interceptors()).failover(FailoverConfig.off());
+    this.security = security;
     this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
     this.leases = Objects.requireNonNull(leases, "leases");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -73,10 +84,14 @@ public final class CenterGateway implements AutoCloseable {
 
   /** Serves sessions and node registrations, follows the lease log, and opens the admin order producer. */
   public CenterGateway start() throws Exception {
+    // Before the core serves: no session is ever placed here outside the lease book, not even at start.
+    authority = new LeaseBackedAuthority(view, core, timer, security.edgeIdentityRequired());
+    core.acceptLeases(authority);
     core.start();
     view.start(Duration.ofSeconds(30));
-    core.acceptLeases(new LeaseBackedAuthority(view, core, timer));
-    admin = new LeaseAdmin(bootstrapServers, "center", leases.kafka());
+    LeaseAdmin orders = new LeaseAdmin(bootstrapServers, "center", leases.kafka(), leases.kafkaProperties());
+    security.leaseSecret().ifPresent(secret -> orders.signWith(LeaseSigning.adminKey(secret)));
+    admin = orders;
     return this;
   }
 
@@ -87,6 +102,7 @@ public final class CenterGateway implements AutoCloseable {
   public synchronized LeaseManager startLeasing(String memberId) {
     manager = new LeaseManager(bootstrapServers, memberId, core.placer(),
         CenterInventory.of(core.registry().nodes()), leases, clock);
+    security.leaseSecret().ifPresent(secret -> manager.verifying(LeaseSigning.verifier(secret)));
     manager.start();
     leasing = true;
     return manager;
@@ -140,6 +156,16 @@ public final class CenterGateway implements AutoCloseable {
 
   public GatewayCore core() {
     return core;
+  }
+
+  /** The admission of sessions under leases; set by {@link #start}. */
+  public LeaseBackedAuthority authority() {
+    return authority;
+  }
+
+  /** The lease timings and Kafka client settings this gateway runs with. */
+  public LeaseConfig leaseConfig() {
+    return leases;
   }
 
   public LeaseClient view() {

@@ -25,12 +25,25 @@ public final class EdgeSpill implements AutoCloseable {
    * @param centers host:port of each center replica, most preferred first
    * @param renewInterval the longest wait between two renewals of a lease; empty: a third of the time
    *     the lease has left, always
-   * @param leases skew margin and Kafka timeouts (its lease duration only checks the skew margin)
+   * @param leases skew margin, Kafka timeouts and client security settings (its lease duration only
+   *     checks the skew margin)
+   * @param signingKey this edge's key ({@link io.spillway.lease.LeaseSigning#edgeKey}): its lease records
+   *     are signed with it, for a leader that checks signatures; empty: unsigned
    */
   public record Settings(String kafkaBootstrap, String edge, List<String> centers, LeaseSpill.Mode mode,
       int thresholdPercent, Duration grantTimeout, Optional<Duration> renewInterval, LeaseConfig leases,
-      GuardedSpillTarget.Policy policy) {
+      GuardedSpillTarget.Policy policy, Optional<byte[]> signingKey) {
+
+    /** Unsigned lease records. */
+    public Settings(String kafkaBootstrap, String edge, List<String> centers, LeaseSpill.Mode mode,
+        int thresholdPercent, Duration grantTimeout, Optional<Duration> renewInterval, LeaseConfig leases,
+        GuardedSpillTarget.Policy policy) {
+      this(kafkaBootstrap, edge, centers, mode, thresholdPercent, grantTimeout, renewInterval, leases, policy,
+          Optional.empty());
+    }
+
     public Settings {
+      Objects.requireNonNull(signingKey, "signingKey");
       Objects.requireNonNull(kafkaBootstrap, "kafkaBootstrap");
       Objects.requireNonNull(edge, "edge");
       centers = List.copyOf(centers);
@@ -64,6 +77,7 @@ public final class EdgeSpill implements AutoCloseable {
   public static EdgeSpill start(Settings s, InstantSource clock, Duration logTimeout)
       throws TimeoutException, InterruptedException {
     LeaseClient client = new LeaseClient(s.kafkaBootstrap(), s.edge(), s.leases(), clock);
+    s.signingKey().ifPresent(client::signWith);
     try {
       client.start(logTimeout);
     } catch (TimeoutException | InterruptedException | RuntimeException e) {

@@ -1,7 +1,9 @@
 package io.spillway.federation;
 
 import io.spillway.kafka.EmbeddedKafka;
+import io.spillway.lease.LeaseAcls;
 import io.spillway.lease.LeaseClient;
+import io.spillway.lease.LeaseSigning;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.lease.LeaseTopics;
 import io.spillway.node.GpuNode;
@@ -64,7 +66,10 @@ public final class Federation implements AutoCloseable {
 
   private final List<AutoCloseable> started = new ArrayList<>();
   private final Map<String, Node> nodes = new LinkedHashMap<>();
-  private final LeaseConfig leases;
+  private LeaseConfig leases;
+  private EmbeddedKafka secured;
+  private byte[] secret;
+  private Map<String, String> passwords;
   private String bootstrap;
   private CenterGateway center;
   private ScheduledExecutorService timer;
@@ -83,8 +88,27 @@ public final class Federation implements AutoCloseable {
     private Broker broker;
     private final List<Object[]> centerNodes = new ArrayList<>();
     private String leaderId = "center-1";
+    private CenterSecurity centerSecurity = CenterSecurity.none();
+    private boolean secureKafka;
 
     private Builder() {}
+
+    /**
+     * Runs on an embedded broker that authenticates (SCRAM) and authorizes ({@link LeaseAcls}): the center
+     * is Kafka user {@code center}, each edge of {@link #edge} or {@link #leaseClient} the user of its name,
+     * and lease records are signed and checked under a secret of this federation ({@link LeaseSigning}).
+     * Replaces {@link #broker}.
+     */
+    public Builder secureKafka() {
+      this.secureKafka = true;
+      return this;
+    }
+
+    /** Who may call the center; by default plaintext with no identity required. */
+    public Builder centerSecurity(CenterSecurity security) {
+      this.centerSecurity = security;
+      return this;
+    }
 
     public Builder leases(LeaseConfig leases) {
       this.leases = leases;
@@ -114,9 +138,18 @@ public final class Federation implements AutoCloseable {
 
     public Federation start() throws Exception {
       Federation f = new Federation(leases);
+      if (secureKafka) {
+        f.secret = LeaseSigning.newSecret();
+        f.passwords = new java.util.concurrent.ConcurrentHashMap<>();
+        EmbeddedKafka kafka = new EmbeddedKafka().secured("broker", password());
+        f.secured = kafka;
+        broker = new Broker(kafka, kafka::start);
+        centerSecurity = centerSecurity.withLeaseSecret(f.secret);
+      }
       try {
         f.start(broker != null ? broker : embedded(), centerNodes.isEmpty()
-            ? List.<Object[]>of(new Object[] {"center-node", 1, 32 * GIB}) : centerNodes, leaderId);
+            ? List.<Object[]>of(new Object[] {"center-node", 1, 32 * GIB}) : centerNodes, leaderId,
+            centerSecurity);
         return f;
       } catch (Exception | Error e) {
         f.close();
@@ -130,12 +163,16 @@ public final class Federation implements AutoCloseable {
     return new Broker(kafka, kafka::start);
   }
 
-  private void start(Broker broker, List<Object[]> centerNodes, String leaderId) throws Exception {
+  private void start(Broker broker, List<Object[]> centerNodes, String leaderId, CenterSecurity security)
+      throws Exception {
     started.add(broker.broker());
     bootstrap = broker.start().get();
-    LeaseTopics.ensure(bootstrap, (short) 1);
+    if (secured != null) {
+      leases = leases.withKafkaProperties(kafkaUser("center", LeaseAcls.center("User:center")));
+    }
+    LeaseTopics.ensure(bootstrap, (short) 1, leases.kafkaProperties());
     center = new CenterGateway(GatewayConfig.local("center", "center"), bootstrap, leases, Clock.systemUTC(),
-        GatewayListener.NONE).start();
+        GatewayListener.NONE, Duration.ofSeconds(5), security).start();
     started.add(center);
     for (Object[] n : centerNodes) {
       node(center.core(), (String) n[0], "center", (Integer) n[1], (Long) n[2]);
@@ -205,9 +242,48 @@ public final class Federation implements AutoCloseable {
     return n;
   }
 
-  /** A lease client of edge {@code edgeName}, started (caught up with the lease log). */
+  private static String password() {
+    return java.util.UUID.randomUUID().toString().replace("-", "");
+  }
+
+  /**
+   * On a {@link Builder#secureKafka} federation: creates Kafka user {@code user} (once) with these ACLs, and
+   * returns the client settings that authenticate as it.
+   */
+  public Map<String, String> kafkaUser(String user, List<org.apache.kafka.common.acl.AclBinding> acls) {
+    if (secured == null) {
+      throw new IllegalStateException("this federation's broker does not authenticate");
+    }
+    String pw = passwords.computeIfAbsent(user, u -> {
+      String p = password();
+      secured.upsertUser(u, p);
+      return p;
+    });
+    if (!acls.isEmpty()) {
+      LeaseAcls.create(bootstrap, secured.superUserProperties(), acls);
+    }
+    return EmbeddedKafka.clientProperties(user, pw);
+  }
+
+  /** On a {@link Builder#secureKafka} federation: the key edge {@code edge} signs its lease records with. */
+  public byte[] edgeKey(String edge) {
+    return LeaseSigning.edgeKey(secret, edge);
+  }
+
+  /**
+   * A lease client of edge {@code edgeName}, started (caught up with the lease log); on a
+   * {@link Builder#secureKafka} federation, authenticated as Kafka user {@code edgeName} and signing with
+   * its key.
+   */
   public LeaseClient leaseClient(String edgeName) throws Exception {
-    LeaseClient client = new LeaseClient(bootstrap, edgeName, leases, Clock.systemUTC());
+    LeaseClient client;
+    if (secured != null) {
+      client = new LeaseClient(bootstrap, edgeName,
+          leases.withKafkaProperties(kafkaUser(edgeName, LeaseAcls.edge("User:" + edgeName))), Clock.systemUTC())
+          .signWith(edgeKey(edgeName));
+    } else {
+      client = new LeaseClient(bootstrap, edgeName, leases, Clock.systemUTC());
+    }
     started.add(client);
     client.start(Duration.ofSeconds(30));
     return client;

@@ -138,7 +138,7 @@ class SpillEndToEndTest {
               .setSlice(io.spillway.protocol.v1.SliceRequest.newBuilder().setMemoryBytes(GIB)))).build());
       Object first = replies.poll(10, java.util.concurrent.TimeUnit.SECONDS);
       assertTrue(first instanceof io.spillway.protocol.v1.Reply r && r.hasError()
-          && r.getError().getCode() == Status.Code.FAILED_PRECONDITION.value()
+          && r.getError().getCode() == Status.Code.NOT_FOUND.value()
           && r.getError().getDescription().contains("lease-nope is not in the lease log"), String.valueOf(first));
     } finally {
       channel.shutdownNow();

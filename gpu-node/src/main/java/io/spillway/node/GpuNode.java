@@ -41,11 +41,19 @@ public final class GpuNode implements AutoCloseable {
   private final Map<String, FairShareScheduler> schedulers = new HashMap<>();
   private final Map<String, NodeSession> sessions = new ConcurrentHashMap<>();
   private final Map<String, List<SliceTable.Slice>> sessionSlices = new ConcurrentHashMap<>();
+  /** Runs launch deadlines: its tasks only abort a context, never block. */
+  private final java.util.concurrent.ScheduledExecutorService watchdog =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "spillway-launch-watchdog");
+        t.setDaemon(true);
+        return t;
+      });
 
   public GpuNode(NodeOptions options, GpuDriver driver) {
     this.options = options;
     this.driver = driver;
-    this.slices = new SliceTable(driver.devices(), options.reserveBytes());
+    this.slices = new SliceTable(driver.devices(), options.reserveBytes(),
+        options.limits().maxSessionsPerCard());
     for (GpuDevice g : driver.devices()) {
       schedulers.put(g.uuid(), new FairShareScheduler(g.uuid()));
     }
@@ -104,7 +112,7 @@ public final class GpuNode implements AutoCloseable {
       throw new OpException(Code.UNAVAILABLE, what + ": could not create a context: " + e.getMessage());
     }
     NodeSession session = new NodeSession(id, open.getTenant(), devices, options.chunkBytes(),
-        options.launchWaitMillis(), open.getProtocolVersion(), System::nanoTime);
+        options.launchWaitMillis(), open.getProtocolVersion(), System::nanoTime, options.limits(), watchdog);
     sessions.put(id, session);
     sessionSlices.put(id, granted);
     // The session speaks the version the client opened it with.
@@ -170,6 +178,7 @@ public final class GpuNode implements AutoCloseable {
     for (NodeSession s : List.copyOf(sessions.values())) {
       release(s);
     }
+    watchdog.shutdownNow();
     driver.close();
   }
 }

@@ -104,6 +104,107 @@ public final class NodeMain implements Callable<Integer> {
       description = "PEM certificates of the CA trusted for the gateways' certificates.")
   String tlsCa;
 
+  // Limits (NodeLimits): each is refused with a status naming the option and its value, and refusing it
+  // loses nothing of any other session.
+
+  @Option(names = "--max-frame-bytes", paramLabel = "<size>", defaultValue = "64MiB",
+      description = "The largest client frame; a bigger one ends its stream with `RESOURCE_EXHAUSTED` (advised "
+          + "to clients in `Opened.max_frame_bytes`) (default: ${DEFAULT-VALUE}).")
+  String maxFrameBytes;
+
+  @Option(names = "--max-frame-ops", paramLabel = "<count>", defaultValue = "" + NodeLimits.DEFAULT_MAX_FRAME_OPS,
+      description = "Ops one client frame may hold, counted by a scan of its tags before it is parsed; a frame "
+          + "with more is refused whole with `RESOURCE_EXHAUSTED` (an error reply with seq 0, op `frame`), none "
+          + "of its ops run, and the session goes on (default: ${DEFAULT-VALUE}).")
+  int maxFrameOps;
+
+  @Option(names = "--reply-frame-bytes", paramLabel = "<size>", defaultValue = "1MiB",
+      description = "Replies are sent as soon as they add up to this size, so the answers of a long frame are "
+          + "never held whole (default: ${DEFAULT-VALUE}).")
+  String replyFrameBytes;
+
+  @Option(names = "--max-handles", paramLabel = "<count>", defaultValue = "" + NodeLimits.DEFAULT_MAX_HANDLES,
+      description = "Buffers and module variables one session may hold at once; one more is refused with "
+          + "`RESOURCE_EXHAUSTED` (default: ${DEFAULT-VALUE}).")
+  int maxHandles;
+
+  @Option(names = "--max-modules", paramLabel = "<count>", defaultValue = "" + NodeLimits.DEFAULT_MAX_MODULES,
+      description = "Modules one session may hold at once; one more is refused with `RESOURCE_EXHAUSTED` "
+          + "(default: ${DEFAULT-VALUE}).")
+  int maxModules;
+
+  @Option(names = "--max-module-bytes", paramLabel = "<size>", defaultValue = "32MiB",
+      description = "The largest module image; a bigger one is refused with `RESOURCE_EXHAUSTED` "
+          + "(default: ${DEFAULT-VALUE}).")
+  String maxModuleBytes;
+
+  @Option(names = "--max-sessions-per-card", paramLabel = "<count>",
+      defaultValue = "" + NodeLimits.DEFAULT_MAX_SESSIONS_PER_CARD,
+      description = "Sessions one card may hold, however small their slices (each takes a context and a "
+          + "scheduler share); an open past it is refused with `RESOURCE_EXHAUSTED` (default: ${DEFAULT-VALUE}).")
+  int maxSessionsPerCard;
+
+  @Option(names = "--first-frame-timeout", paramLabel = "<duration>", defaultValue = "10s",
+      description = "How long a new stream may take to send its open; past it the stream ends with "
+          + "`DEADLINE_EXCEEDED` (default: ${DEFAULT-VALUE}).")
+  String firstFrameTimeout;
+
+  @Option(names = "--idle-timeout", paramLabel = "<duration>", defaultValue = "30m",
+      description = "How long an open session may send no frame and run nothing before it ends with "
+          + "`FAILED_PRECONDITION` and its slice is freed; `0`: never (default: ${DEFAULT-VALUE}).")
+  String idleTimeout;
+
+  @Option(names = "--max-streams-per-connection", paramLabel = "<count>",
+      defaultValue = "" + NodeLimits.DEFAULT_MAX_STREAMS_PER_CONNECTION,
+      description = "Concurrent session streams on one HTTP/2 connection (its `MAX_CONCURRENT_STREAMS`); a "
+          + "gateway puts its sessions on a node over one connection, so keep it above the sessions a node can "
+          + "hold (default: ${DEFAULT-VALUE}).")
+  int maxStreamsPerConnection;
+
+  @Option(names = "--keepalive-time", paramLabel = "<duration>", defaultValue = "30s",
+      description = "How often the node pings a connection that has been quiet; `0`: never. Gateways may ping "
+          + "the node every second, with or without calls (default: ${DEFAULT-VALUE}).")
+  String keepAliveTime;
+
+  @Option(names = "--keepalive-timeout", paramLabel = "<duration>", defaultValue = "10s",
+      description = "How long such a ping may go unanswered before the connection and its sessions are "
+          + "dropped. Durations are `0` or a number with `ms`, `s`, `m` or `h` (default: ${DEFAULT-VALUE}).")
+  String keepAliveTimeout;
+
+  @Option(names = "--launch-deadline", paramLabel = "<duration>", defaultValue = "5m",
+      description = "How long one kernel may run, or a synchronize or read wait for one, before the watchdog "
+          + "aborts its session's context (JCuda destroys it) and the session ends with `FAILED_PRECONDITION`; "
+          + "`0`: no deadline (default: ${DEFAULT-VALUE}).")
+  String launchDeadline;
+
+  /** The limits the options give; a bad value names its option. */
+  NodeLimits limits() {
+    try {
+      return new NodeLimits(maxFrameOps, Math.toIntExact(parseBytes("--reply-frame-bytes", replyFrameBytes)),
+          maxHandles, maxModules, Math.toIntExact(parseBytes("--max-module-bytes", maxModuleBytes)),
+          maxSessionsPerCard, parseDuration("--first-frame-timeout", firstFrameTimeout),
+          parseDuration("--idle-timeout", idleTimeout), maxStreamsPerConnection,
+          parseDuration("--keepalive-time", keepAliveTime), parseDuration("--keepalive-timeout", keepAliveTimeout),
+          parseDuration("--launch-deadline", launchDeadline));
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--" + e.getMessage());
+    }
+  }
+
+  NodeOptions options() {
+    long frame = parseBytes("--max-frame-bytes", maxFrameBytes);
+    if (frame < 8192 || frame > Integer.MAX_VALUE - 1024) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--max-frame-bytes: " + maxFrameBytes
+          + " must be from 8KiB to under 2GiB");
+    }
+    try {
+      return new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
+          (int) Math.min(NodeOptions.DEFAULT_CHUNK_BYTES, frame / 2), (int) frame, 60_000, limits());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     TlsContexts tls;
@@ -114,8 +215,7 @@ public final class NodeMain implements Callable<Integer> {
       throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
     }
     GpuDriver gpuDriver = GpuDrivers.select(driver, this::hostDriver);
-    NodeOptions options = new NodeOptions(nodeId, pool, parseBytes("--reserve", reserve),
-        NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000);
+    NodeOptions options = options();
     GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port, tls).start();
     LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d %s",
         nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port(),
@@ -179,6 +279,30 @@ public final class NodeMain implements Callable<Integer> {
           option + ": '" + text + "' is not a size; use bytes or a number with KiB, MiB, GiB or TiB");
     }
   }
+
+  /** Parses {@code 0}, {@code 250ms}, {@code 10s}, {@code 30m}, {@code 2h} into a duration. */
+  public static java.time.Duration parseDuration(String option, String text) {
+    Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
+          option + ": '" + text + "' is not a duration; use 0 or a number with ms, s, m or h (e.g. 10s)");
+    }
+    long v = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "" : m.group(2);
+    if (v != 0 && unit.isEmpty()) {
+      throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
+          option + ": '" + text + "' has no unit; use ms, s, m or h (e.g. 10s)");
+    }
+    return switch (unit) {
+      case "ms" -> java.time.Duration.ofMillis(v);
+      case "s" -> java.time.Duration.ofSeconds(v);
+      case "m" -> java.time.Duration.ofMinutes(v);
+      case "h" -> java.time.Duration.ofHours(v);
+      default -> java.time.Duration.ZERO;
+    };
+  }
+
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)?");
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new NodeMain()).execute(args));

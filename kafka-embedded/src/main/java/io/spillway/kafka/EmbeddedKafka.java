@@ -34,8 +34,13 @@ import org.apache.kafka.server.common.MetadataVersion;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
+  /** SCRAM over SASL_PLAINTEXT, the mechanism of {@link #secured}. */
+  public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+
   private final Map<String, String> overrides;
   private int port;
+  private String brokerUser;
+  private String brokerPassword;
   private KafkaRaftServer server;
   private Path dataDir;
   private boolean ownsDataDir;
@@ -54,6 +59,93 @@ public final class EmbeddedKafka implements AutoCloseable {
   public EmbeddedKafka onPort(int port) {
     this.port = port;
     return this;
+  }
+
+  /**
+   * Authenticates every client and authorizes every request: the client listener speaks SASL_PLAINTEXT
+   * with {@value #SCRAM_MECHANISM} (loopback only: credentials are not sent in the clear, but the
+   * records are), the controller listener SASL PLAIN for the broker alone, and the
+   * {@code StandardAuthorizer} refuses whatever no ACL allows ({@code allow.everyone.if.no.acl.found}
+   * false). {@code brokerUser} is the only super user: it is what the broker authenticates as to itself
+   * and to its controller, and what creates the other users ({@link #upsertUser}) and their ACLs. Its
+   * SCRAM credential is written when the data directory is formatted, so a broker restarted on the same
+   * directory needs the same password.
+   */
+  public EmbeddedKafka secured(String brokerUser, String brokerPassword) {
+    if (server != null) {
+      throw new IllegalStateException("secure the broker before it starts");
+    }
+    this.brokerUser = requireName(brokerUser, "brokerUser");
+    this.brokerPassword = requirePassword(brokerPassword);
+    return this;
+  }
+
+  /** True if {@link #secured} was called. */
+  public boolean isSecured() {
+    return brokerUser != null;
+  }
+
+  /**
+   * The Kafka client settings that authenticate as {@code user} to a {@link #secured} broker:
+   * {@code security.protocol}, {@code sasl.mechanism} and {@code sasl.jaas.config}.
+   */
+  public static Map<String, String> clientProperties(String user, String password) {
+    return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", SCRAM_MECHANISM,
+        "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+            + requireName(user, "user") + "\" password=\"" + requirePassword(password) + "\";");
+  }
+
+  /** The client settings of the broker's own super user; only while {@link #secured}. */
+  public Map<String, String> superUserProperties() {
+    if (brokerUser == null) {
+      throw new IllegalStateException("the broker is not secured");
+    }
+    return clientProperties(brokerUser, brokerPassword);
+  }
+
+  /** Creates or changes the SCRAM credential of {@code user}, as the super user. */
+  public void upsertUser(String user, String password) {
+    upsertUser(bootstrapServers(), superUserProperties(), user, password);
+  }
+
+  /**
+   * Creates or changes the SCRAM credential of {@code user} on the broker at {@code bootstrapServers}, as the
+   * principal {@code superUser} authenticates (a super user of a {@link #secured} broker).
+   */
+  public static void upsertUser(String bootstrapServers, Map<String, String> superUser, String user,
+      String password) {
+    Properties p = new Properties();
+    p.putAll(superUser);
+    p.put("bootstrap.servers", bootstrapServers);
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+      admin.alterUserScramCredentials(List.of(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(
+          requireName(user, "user"), new org.apache.kafka.clients.admin.ScramCredentialInfo(
+              org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_512, 4096), requirePassword(password))))
+          .all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("cannot create Kafka user " + user + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted creating Kafka user " + user, e);
+    }
+  }
+
+  /** JAAS quoting has no escape: a name or password must not carry a quote or a backslash. */
+  private static String requireName(String name, String what) {
+    Objects.requireNonNull(name, what);
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+      throw new IllegalArgumentException(what + " '" + name + "' must be 1 to 64 letters, digits, '.', '_' or '-'");
+    }
+    return name;
+  }
+
+  private static String requirePassword(String password) {
+    Objects.requireNonNull(password, "password");
+    if (password.length() < 16 || !password.matches("[A-Za-z0-9._~+/=-]+")) {
+      throw new IllegalArgumentException("a Kafka password must be at least 16 characters of letters, digits"
+          + " and ._~+/=-");
+    }
+    return password;
   }
 
   /** Starts in a fresh temporary directory, deleted again by {@link #stop()}. */
@@ -91,12 +183,16 @@ public final class EmbeddedKafka implements AutoCloseable {
     props.put("process.roles", "broker,controller");
     props.put("node.id", "1");
     props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+    String client = isSecured() ? "SASL_PLAINTEXT" : "PLAINTEXT";
     props.put("listeners",
-        "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-    props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        client + "://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    props.put("advertised.listeners", client + "://127.0.0.1:" + brokerPort);
+    props.put("listener.security.protocol.map", client + ":" + client + ",CONTROLLER:" + client);
     props.put("controller.listener.names", "CONTROLLER");
-    props.put("inter.broker.listener.name", "PLAINTEXT");
+    props.put("inter.broker.listener.name", client);
+    if (isSecured()) {
+      secure(props);
+    }
     props.put("log.dirs", logDir.toString());
     props.put("num.partitions", "1");
     props.put("offsets.topic.replication.factor", "1");
@@ -125,6 +221,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             .setSupportedFeatures(Feature.PRODUCTION_FEATURES)
             .setControllerListenerName("CONTROLLER")
             .setIgnoreFormatted(true)
+            .setScramArguments(isSecured()
+                ? List.of(SCRAM_MECHANISM + "=[name=" + brokerUser + ",password=" + brokerPassword + "]")
+                : List.of())
             .run();
       }
       server = new KafkaRaftServer(config, Time.SYSTEM);
@@ -135,6 +234,24 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
     bootstrapServers = "127.0.0.1:" + brokerPort;
     return bootstrapServers;
+  }
+
+  private void secure(Properties props) {
+    String plain = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + brokerUser
+        + "\" password=\"" + brokerPassword + "\" user_" + brokerUser + "=\"" + brokerPassword + "\";";
+    String scram = "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + brokerUser
+        + "\" password=\"" + brokerPassword + "\";";
+    // The controller listener knows the broker alone, with a static PLAIN credential: it must answer
+    // before the metadata (and so any SCRAM credential) is loaded.
+    props.put("sasl.mechanism.controller.protocol", "PLAIN");
+    props.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+    props.put("listener.name.controller.plain.sasl.jaas.config", plain);
+    props.put("sasl.mechanism.inter.broker.protocol", SCRAM_MECHANISM);
+    props.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", SCRAM_MECHANISM);
+    props.put("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config", scram);
+    props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    props.put("super.users", "User:" + brokerUser);
+    props.put("allow.everyone.if.no.acl.found", "false");
   }
 
   /** {@code 127.0.0.1:port}; only while started. */

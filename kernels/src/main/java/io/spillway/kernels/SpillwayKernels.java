@@ -23,6 +23,11 @@ import java.util.List;
  *   <li>{@link #FILL_F32}{@code (float* p, float value, int n)}
  * </ul>
  * {@link CpuReference} computes the same results in plain Java.
+ *
+ * <p>The PTX's leading comments are its module descriptor: a {@code // spillway.pointer-access FUNCTION
+ * ACCESS,...} line per function saying what it does with each parameter ({@code in}, {@code out},
+ * {@code inout}, {@code -} for a value), which the SDK reads from any module image to fill in the access
+ * of a pointer passed without one, so that a gateway can rebuild sessions that use the library.
  */
 public final class SpillwayKernels {
 
@@ -34,19 +39,6 @@ public final class SpillwayKernels {
   public static final String DENSE = "dense";
   public static final String SOFTMAX = "softmax";
   public static final String FILL_F32 = "fill_f32";
-
-  /**
-   * What each function does with its pointer parameters, by parameter: {@code "in"} (reads only),
-   * {@code "out"} (writes before reading), {@code "inout"}; {@code ""} for a value parameter. The SDK
-   * fills in the access of a pointer passed to a library function without one ({@code KernelArg.ptr}), so
-   * a gateway can rebuild sessions that use the library without their code saying it.
-   */
-  public static final java.util.Map<String, List<String>> POINTER_ACCESS = java.util.Map.of(
-      "vector_add", List.of("in", "in", "out", ""),
-      "saxpy", List.of("", "in", "inout", ""),
-      "dense", List.of("in", "in", "in", "out", "", "", "", ""),
-      "softmax", List.of("in", "out", "", ""),
-      "fill_f32", List.of("out", "", ""));
 
   /** Every function the library declares, in source order. */
   public static final List<String> FUNCTIONS = List.of(VECTOR_ADD, SAXPY, DENSE, SOFTMAX, FILL_F32);

@@ -55,4 +55,19 @@ class SpillwayKernelsTest {
     float[] y = CpuReference.softmax(new float[] {1000f, 1000f, 0f, Float.NEGATIVE_INFINITY}, 2, 2);
     assertArrayEquals(new float[] {0.5f, 0.5f, 1f, 0f}, y, 1e-6f);
   }
+
+  @Test
+  void theDescriptorDeclaresEveryFunctionsPointerAccessOnceAParameterBeforeTheFirstDirective() {
+    String text = new String(SpillwayKernels.ptx(), StandardCharsets.US_ASCII);
+    String header = text.substring(0, text.indexOf(".version"));
+    for (String function : SpillwayKernels.FUNCTIONS) {
+      Matcher line = Pattern.compile("(?m)^// spillway\\.pointer-access " + function + " ([a-z,-]+)$")
+          .matcher(header);
+      assertTrue(line.find(), "a descriptor line for " + function);
+      Matcher entry = Pattern.compile("\\.entry " + function + "\\(([^)]*)\\)").matcher(text);
+      assertTrue(entry.find(), function + " is an entry");
+      long params = entry.group(1).chars().filter(c -> c == ',').count() + 1;
+      assertEquals(params, line.group(1).split(",").length, "access per parameter of " + function);
+    }
+  }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code spillway agent}: serves the CUDA shims of this machine until Ctrl-C. */
@@ -39,8 +40,16 @@ public final class AgentCommand implements Callable<Integer> {
   @Option(names = "--max-memory", paramLabel = "<size>", description = "The most memory per GPU one program may ask for, e.g. 16GiB (default: no limit).")
   String maxMemory;
 
+  @Option(names = "--token-file", paramLabel = "<path>", description = "The agent's token (spillway token issue --role agent "
+      + "--subject MACHINE --tenant T), reread at every open so it can be rotated; it vouches for --tenant. Default: "
+      + "$SPILLWAY_AGENT_TOKEN_FILE, else no credential.")
+  Path tokenFile;
+
   @Option(names = "--max-gpus", paramLabel = "<count>", defaultValue = "8", description = "The most GPUs one program may ask for (default: ${DEFAULT-VALUE}).")
   int maxGpus;
+
+  @Mixin
+  AgentKubeOptions kube = new AgentKubeOptions();
 
   static SliceSpec defaults(String memory, Integer percent, int compute, String[] models) {
     if (memory != null && percent != null) {
@@ -60,9 +69,23 @@ public final class AgentCommand implements Callable<Integer> {
         defaults(memory, percent, compute, models), maxMemory == null ? 0 : SliceSpec.bytes("--max-memory", maxMemory),
         maxGpus);
     CountDownLatch stop = new CountDownLatch(1);
-    try (AgentServer agent = AgentServer.start(config, tls.client(gateway))) {
+    Path token = tokenFile != null ? tokenFile
+        : System.getenv("SPILLWAY_AGENT_TOKEN_FILE") == null ? null : Path.of(System.getenv("SPILLWAY_AGENT_TOKEN_FILE"));
+    java.util.function.Supplier<String> tokens = token == null ? null : () -> {
+      try {
+        return java.nio.file.Files.readString(token).strip();
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("--token-file " + token + " cannot be read: " + e.getMessage(), e);
+      }
+    };
+    try (AgentServer agent = AgentServer.withToken(config, tokens, tls.client(gateway));
+        io.spillway.agent.kube.KubeAgent plugin = kube.start(config, tokens)) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       System.out.println("spillway agent on " + agent.socket() + " -> " + gateway + " (tenant " + tenant + ")");
+      if (plugin != null) {
+        System.out.println("device plugin: " + plugin.plugin().units().count() + " devices of "
+            + plugin.plugin().units().unitBytes() + " bytes, " + plugin.plugin().state());
+      }
       System.out.println("READY");
       System.out.flush();
       stop.await();

@@ -96,17 +96,22 @@ public final class DemoCommand implements Callable<Integer> {
       return Preflight.REFUSED;
     }
     RunLogs.routeToFile(dir);
+    DemoTokens tokens = DemoTokens.create(dir.resolve("auth"));
     try (Site site = new Site(dir, false)) {
       int grpc = Site.freePort();
       int http = Site.freePort();
-      System.out.printf(Locale.ROOT, "Starting an edge gateway (gRPC :%d, HTTP :%d) and %d GPU nodes "
-          + "(%d x V100 32GiB each when no CUDA driver is present) ...%n", grpc, http, nodes, cards);
       DemoPki pki = DemoPki.create(dir.resolve("pki"));
       List<String> edgeProps = new ArrayList<>(List.of(
           "-Dspillway.edge.name=edge-demo", "-Dspillway.edge.pool=edge/demo",
           "-Dspillway.edge.grpc.port=" + grpc, "-Dquarkus.http.port=" + http,
           "-Dspillway.edge.heartbeat.interval=500ms", "-Dspillway.edge.heartbeat.timeout=2s"));
       edgeProps.addAll(pki.edgeProperties("edge-demo", "edge/demo", "127.0.0.1"));
+      edgeProps.addAll(tokens.gatewayProperties());
+      for (int t = 0; t < tenants; t++) {
+        edgeProps.add("-Dspillway.edge.tenants.\"" + tenantName(t) + "\".max-sessions=4");
+      }
+      System.out.printf(Locale.ROOT, "Starting an edge gateway (gRPC :%d, HTTP :%d) and %d GPU nodes "
+          + "(%d x V100 32GiB each when no CUDA driver is present) ...%n", grpc, http, nodes, cards);
       String edge = site.start("edge-gateway", GatewayProcess.command(edgeProps));
       List<ChildProcess> gpuNodes = new ArrayList<>();
       for (int i = 1; i <= nodes; i++) {
@@ -118,22 +123,27 @@ public final class DemoCommand implements Callable<Integer> {
         gpuNodes.add(site.startJava("gpu-node-" + i, NodeMain.class.getName(), nodeArgs));
       }
       String base = "http://127.0.0.1:" + http;
-      site.awaitHttp(base + "/q/health/ready", body -> pool(base).path("nodes").size() == nodes);
+      site.awaitHttp(base + "/q/health/ready", body -> pool(base, tokens).path("nodes").size() == nodes);
       System.out.printf(Locale.ROOT, "Site ready in %.1f s: edge gateway %s, %d nodes registered (logs: %s)%n%n",
           (System.nanoTime() - t0) / 1e9, edge, nodes, Federation.display(site.logs()));
-      System.out.println("Console: " + base + "/console/\n");
+      System.out.println("Console: " + base + "/console/ (credentials are on: sign in with the admin token in "
+          + Federation.display(tokens.dir().resolve("admin.jwt")) + ")\n");
 
       MlpModel model = MlpModel.random(2026, 256, 512, 512, 10);
       AtomicInteger done = new AtomicInteger();
       AtomicBoolean killed = new AtomicBoolean(noKill);
       int total = tenants * requests;
       List<TenantResult> results = new ArrayList<>();
-      try (SpillwayClient client = pki.client(edge).build()) {
+      List<SpillwayClient> clients = new ArrayList<>();
+      try {
         ExecutorService pool = Executors.newFixedThreadPool(tenants);
         List<Future<TenantResult>> futures = new ArrayList<>();
         for (int t = 0; t < tenants; t++) {
-          String tenant = "tenant-" + (char) ('a' + t);
+          String tenant = tenantName(t);
           int seed = t;
+          // Each tenant proves itself with its own token.
+          SpillwayClient client = pki.client(edge).build().token(tokens.tenant(tenant));
+          clients.add(client);
           futures.add(pool.submit(() -> runTenant(client, tenant, model, seed, () -> {
             if (done.incrementAndGet() >= total / 2 && killed.compareAndSet(false, true)) {
               ChildProcess victim = gpuNodes.get(0);
@@ -147,9 +157,11 @@ public final class DemoCommand implements Callable<Integer> {
           results.add(f.get(10, TimeUnit.MINUTES));
         }
         pool.shutdown();
+      } finally {
+        clients.forEach(SpillwayClient::close);
       }
       printTenants(results);
-      printCards(pool(base));
+      printCards(pool(base, tokens));
       int correct = results.stream().mapToInt(TenantResult::correct).sum();
       int wrong = results.stream().mapToInt(TenantResult::wrong).sum();
       int failed = results.stream().mapToInt(r -> r.failures().size()).sum();
@@ -180,8 +192,10 @@ public final class DemoCommand implements Callable<Integer> {
     RunLogs.routeToFile(dir);
     System.out.println("Starting topology '" + t.name() + "' from " + topologyFile + "; logs in "
         + Federation.display(dir));
+    DemoTokens tokens = DemoTokens.create(dir.resolve("auth"));
     Federation.Options options = Federation.Options.defaults().withLogDir(dir)
-        .withProgress(new ProgressLine(System.out, System.console() != null));
+        .withProgress(new ProgressLine(System.out, System.console() != null))
+        .withCenterProperties(tokens.gatewayProperties()).withEdgeProperties(tokens.edgeProperties(t));
     Federation started;
     try {
       started = Federation.start(t, System.out, driver, options);
@@ -194,7 +208,7 @@ public final class DemoCommand implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "Running %d MLP sessions at each of %d edges, %d requests each ...%n",
           sessionsPerEdge, t.edges().size(), requests);
       boolean ok = new FederationDemo(f, System.out, sessionsPerEdge, requests,
-          NodeMain.parseBytes("--slice", slice)).run();
+          NodeMain.parseBytes("--slice", slice), tokens).run();
       System.out.printf(Locale.ROOT, "%.1f s in all, start-up included%n", (System.nanoTime() - t0) / 1e9);
       return ok ? 0 : 1;
     }
@@ -290,9 +304,13 @@ public final class DemoCommand implements Callable<Integer> {
     return new TenantResult(tenant, usedNodes, sent, correct, wrong, failures, latency);
   }
 
-  private static JsonNode pool(String base) throws Exception {
+  private static String tenantName(int t) {
+    return "tenant-" + (char) ('a' + t);
+  }
+
+  private static JsonNode pool(String base, DemoTokens tokens) throws Exception {
     HttpResponse<String> r = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create(base + "/pool")).build(), HttpResponse.BodyHandlers.ofString());
+        tokens.reading(HttpRequest.newBuilder(URI.create(base + "/pool"))).build(), HttpResponse.BodyHandlers.ofString());
     return JSON.readTree(r.body());
   }
 

@@ -165,6 +165,8 @@ public final class Federation implements AutoCloseable {
   private String kafka;
   /** The run's CA and certificates; null in plaintext. */
   private DemoPki pki;
+  /** The embedded broker's users, ACLs and lease signing keys; null when Kafka is not embedded. */
+  private DemoKafkaSecurity kafkaSecurity;
   /** The component being started, for naming it when its start fails. */
   private String starting;
   private int started;
@@ -232,13 +234,16 @@ public final class Federation implements AutoCloseable {
     }
     if (topology.kafka().embedded()) {
       step("kafka", "embedded KRaft broker");
-      List<String> args = new ArrayList<>(List.of(String.valueOf(topology.kafka().port())));
+      kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp());
+      List<String> args = new ArrayList<>(kafkaSecurity.brokerArgs());
+      args.add(String.valueOf(topology.kafka().port()));
       if (options.kafkaDataDir() != null) {
         args.add(options.kafkaDataDir().toAbsolutePath().toString());
       }
       ChildProcess k = site.startJava("kafka", KafkaMain.class.getName(), args);
       kafka = "127.0.0.1:" + topology.kafka().port();
       components.put("kafka", new Component(KAFKA, "kafka", kafka, "", k));
+      kafkaSecurity.provision(kafka, topology.edges().stream().map(Edge::name).toList());
     } else {
       kafka = topology.kafka().bootstrap();
     }
@@ -248,7 +253,7 @@ public final class Federation implements AutoCloseable {
     for (Gateway g : topology.center().gateways()) {
       step(g.name(), "center gateway");
       String grpc = g.host() + ":" + g.grpcPort();
-      ChildProcess p = site.startProcess(g.name(), GatewayProcess.command("center-gateway", concat(List.of(
+      ChildProcess p = site.startProcess(g.name(), GatewayProcess.command("center-gateway", concat(concat(List.of(
           "-Dspillway.center.name=" + g.name(), "-Dspillway.center.member-id=" + g.name(),
           "-Dspillway.center.grpc.host=" + g.host(), "-Dspillway.center.grpc.port=" + g.grpcPort(),
           "-Dquarkus.http.port=" + g.httpPort(), "-Dspillway.center.kafka-bootstrap=" + kafka,
@@ -258,8 +263,8 @@ public final class Federation implements AutoCloseable {
           "-Dspillway.center.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           // Leases are granted on the cards registered when leasing starts: wait for every server.
           "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size(), consolePeers),
-          concat(pki == null ? List.of() : pki.centerProperties(g.name(), "center", g.host()),
-              options.centerProperties()))));
+          kafkaSecurity == null ? List.of() : kafkaSecurity.centerProperties(),
+          pki == null ? List.of() : pki.centerProperties(g.name(), "center", g.host())), options.centerProperties())));
       components.put(g.name(), new Component(CENTER_GATEWAY, g.name(), grpc,
           "http://" + g.host() + ":" + g.httpPort(), p, "center"));
       centerGrpc.add(grpc);
@@ -293,6 +298,9 @@ public final class Federation implements AutoCloseable {
       }
       if (pki != null) {
         props.addAll(pki.edgeProperties(e.name(), "edge/" + e.name(), e.gateway().host()));
+      }
+      if (kafkaSecurity != null) {
+        props.addAll(kafkaSecurity.edgeProperties(e.name()));
       }
       props.addAll(options.edgeProperties());
       ChildProcess p = site.startProcess(e.name(), GatewayProcess.command("edge-gateway", props));
@@ -344,9 +352,12 @@ public final class Federation implements AutoCloseable {
     return "-Dspillway.console.peers=" + String.join(",", peers);
   }
 
-  private static List<String> concat(List<String> a, List<String> b) {
-    List<String> all = new ArrayList<>(a);
-    all.addAll(b);
+  @SafeVarargs
+  private static List<String> concat(List<String>... parts) {
+    List<String> all = new ArrayList<>();
+    for (List<String> p : parts) {
+      all.addAll(p);
+    }
     return all;
   }
 
@@ -517,6 +528,9 @@ public final class Federation implements AutoCloseable {
   public void close() {
     stop(null);
     site.close();
+    if (kafkaSecurity != null) {
+      kafkaSecurity.close();
+    }
     if (options.kafkaDataDir() != null && Files.isDirectory(options.kafkaDataDir())) {
       try (Stream<Path> paths = Files.walk(options.kafkaDataDir())) {
         paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -112,13 +112,18 @@ final class FederationDemo {
     }
   }
 
-  FederationDemo(Federation federation, PrintStream out, int sessionsPerEdge, int requests, long sliceBytes) {
+  FederationDemo(Federation federation, PrintStream out, int sessionsPerEdge, int requests, long sliceBytes,
+      DemoTokens tokens) {
+    this.tokens = tokens;
     this.federation = federation;
     this.out = out;
     this.sessionsPerEdge = sessionsPerEdge;
     this.requests = requests;
     this.sliceBytes = sliceBytes;
   }
+
+  /** The run's credentials: a token per tenant, the read-only token for the cards' readout. */
+  private final DemoTokens tokens;
 
   boolean run() throws Exception {
     Topology t = federation.topology();
@@ -138,17 +143,22 @@ final class FederationDemo {
     int all = t.edges().size() * sessionsPerEdge * requests;
     for (Edge e : t.edges()) {
       List<Tenant> tenants = t.tenants().stream().filter(x -> x.mayUse(e.name())).toList();
-      SpillwayClient client = federation.client(federation.components().get(e.name()).grpc(),
-          SpillwayClient.Options.defaults());
-      client.onNotice(n -> {
-        if (!n.devices().isEmpty()) {
-          placed.put(n.sessionId(), n.devices().get(0));
-          kill.moved(n.sessionId(), n.devices().get(0));
-        }
-      });
-      clients.add(client);
+      // One client per tenant at each edge: a client sends one tenant's token.
+      Map<String, SpillwayClient> byTenant = new java.util.HashMap<>();
       for (int i = 0; i < sessionsPerEdge; i++) {
         String tenant = tenants.isEmpty() ? "demo" : tenants.get(i % tenants.size()).name();
+        SpillwayClient client = byTenant.computeIfAbsent(tenant, x -> {
+          SpillwayClient c = federation.client(federation.components().get(e.name()).grpc(),
+              SpillwayClient.Options.defaults()).token(tokens.tenant(x));
+          c.onNotice(n -> {
+            if (!n.devices().isEmpty()) {
+              placed.put(n.sessionId(), n.devices().get(0));
+              kill.moved(n.sessionId(), n.devices().get(0));
+            }
+          });
+          clients.add(c);
+          return c;
+        });
         int seed = total++;
         futures.add(pool.submit(() -> tenant(client, tenant, e.name(), model, seed, () -> {
           if (done.incrementAndGet() >= all / 2 && killed.compareAndSet(false, true)) {
@@ -261,7 +271,7 @@ final class FederationDemo {
     HttpClient http = HttpClient.newHttpClient();
     for (Federation.Component c : federation.components().values()) {
       if (!c.http().isEmpty()) {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.http() + "/pool")).build(),
+        HttpResponse<String> r = http.send(tokens.reading(HttpRequest.newBuilder(URI.create(c.http() + "/pool"))).build(),
             HttpResponse.BodyHandlers.ofString());
         out.put(c.name(), JSON.readTree(r.body()));
       }

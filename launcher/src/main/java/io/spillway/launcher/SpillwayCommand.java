@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     description = "Spillway: a federated GPU pool gateway.",
     subcommands = {DemoCommand.class, UpCommand.class, StatusCommand.class, LeasesCommand.class,
         NodeMain.class, ValidateCommand.class, RunCommand.class, AgentCommand.class,
-        SimulateCommand.class})
+        SimulateCommand.class, TokenCommand.class})
 public final class SpillwayCommand implements Runnable {
 
   @CommandLine.Spec

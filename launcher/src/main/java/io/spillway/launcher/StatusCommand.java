@@ -41,8 +41,17 @@ public final class StatusCommand implements Callable<Integer> {
     return out;
   }
 
+  /**
+   * GET with {@code Authorization: Bearer $SPILLWAY_TOKEN} when that variable is set: gateways that check
+   * credentials answer reads only to a read-only or admin token (spillway up writes one, read-only.jwt).
+   */
   static HttpResponse<String> get(HttpClient http, String url) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5));
+    String token = System.getenv("SPILLWAY_TOKEN");
+    if (token != null && !token.isBlank()) {
+      b.header("Authorization", "Bearer " + token.strip());
+    }
+    return http.send(b.build(),
         HttpResponse.BodyHandlers.ofString());
   }
 

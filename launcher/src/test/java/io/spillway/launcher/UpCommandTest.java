@@ -9,6 +9,8 @@ import io.spillway.client.DeviceBuffer;
 import io.spillway.client.GpuSession;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
+import io.spillway.client.SpillwayException;
+import io.spillway.security.token.TokenIssuer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -90,6 +92,15 @@ class UpCommandTest {
     Path logs = dir.resolve("logs");
     try (Launched up = Launched.spillway("up", t.file.toString(), "--driver", "host", "--logs", logs.toString())) {
       up.await(l -> l.contains("A component that exits is started again"), 240);
+      assertTrue(up.output().contains("Credentials are on."), up.output());
+      // Credentials are on: a session needs a token, signed with the run's throwaway key.
+      String token = TokenIssuer.fromFile(logs.resolve("auth/signing-key.pem"), "spillway", "spillway",
+          java.time.Clock.systemUTC()).issue(TokenIssuer.Claims.tenant("t", java.time.Duration.ofMinutes(10)));
+      try (SpillwayClient anonymous = SpillwayClient.connect("127.0.0.1:" + t.edgeGrpc)) {
+        SpillwayException refused = org.junit.jupiter.api.Assertions.assertThrows(SpillwayException.class,
+            () -> anonymous.open(SliceRequest.builder().tenant("t").memoryBytes(1L << 20).build()).close());
+        assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, refused.code(), refused.getMessage());
+      }
       assertTrue(up.output().contains("| edge-a | edge gateway | 127.0.0.1:" + t.edgeGrpc), up.output());
       assertTrue(Files.isRegularFile(logs.resolve("edge-a.log")), "the table names logs that exist");
       List<ProcessHandle> components = up.process.descendants().toList();
@@ -111,7 +122,7 @@ class UpCommandTest {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
       while (back == null && System.nanoTime() < deadline) {
         try (SpillwayClient client = SpillwayClient.builder("127.0.0.1:" + t.edgeGrpc)
-                .trustedCa(logs.resolve("pki").resolve("ca.crt")).build();
+                .trustedCa(logs.resolve("pki").resolve("ca.crt")).build().token(token);
              GpuSession gpu = client.open(SliceRequest.builder().tenant("t").memoryBytes(1L << 20).build())) {
           DeviceBuffer b = gpu.alloc(4L * data.length);
           gpu.upload(b, data);

@@ -24,15 +24,36 @@ public final class LeaseAdmin implements AutoCloseable {
 
   private final String defaultAdmin;
   private final KafkaProducer<String, byte[]> producer;
+  private volatile byte[] signingKey;
 
   /**
    * @param defaultAdmin who gives the orders of {@link #revoke(String, String, Duration)}
    * @param timeouts bound the producer's blocking and waiting
    */
   public LeaseAdmin(String bootstrapServers, String defaultAdmin, KafkaTimeouts timeouts) {
+    this(bootstrapServers, defaultAdmin, timeouts, java.util.Map.of());
+  }
+
+  /** @param security client security settings ({@link KafkaClientProperties}) */
+  public LeaseAdmin(String bootstrapServers, String defaultAdmin, KafkaTimeouts timeouts,
+      java.util.Map<String, String> security) {
     this.defaultAdmin = Objects.requireNonNull(defaultAdmin, "defaultAdmin");
     this.producer = new KafkaProducer<>(LeaseRecords.producerProps(
-        Objects.requireNonNull(bootstrapServers, "bootstrapServers"), "lease-admin", timeouts));
+        Objects.requireNonNull(bootstrapServers, "bootstrapServers"), "lease-admin", timeouts,
+        KafkaClientProperties.check("", security)));
+  }
+
+  /**
+   * Signs every order with the admin key ({@link LeaseSigning#adminKey}), so a leader that checks
+   * signatures obeys them.
+   */
+  public LeaseAdmin signWith(byte[] adminKey) {
+    if (adminKey.length < LeaseSigning.MIN_SECRET_BYTES) {
+      throw new IllegalArgumentException("the admin signing key has " + adminKey.length + " bytes; at least "
+          + LeaseSigning.MIN_SECRET_BYTES + " are needed");
+    }
+    this.signingKey = adminKey.clone();
+    return this;
   }
 
   /** With the default Kafka timeouts. */
@@ -57,8 +78,13 @@ public final class LeaseAdmin implements AutoCloseable {
         .setVersion(LeaseRecords.VERSION)
         .setAdmin(Objects.requireNonNull(admin, "admin"))
         .setRevoke(RevokeLease.newBuilder().setLeaseId(leaseId).setReason(reason))).build();
-    producer.send(new ProducerRecord<>(LeaseTopics.RENEWALS, leaseId, control.toByteArray()))
-        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(LeaseTopics.RENEWALS, leaseId,
+        control.toByteArray());
+    byte[] key = signingKey;
+    if (key != null) {
+      LeaseSigning.sign(key, record.topic(), record.key(), record.value(), record.headers());
+    }
+    producer.send(record).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   @Override

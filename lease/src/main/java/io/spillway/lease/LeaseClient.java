@@ -83,6 +83,9 @@ public final class LeaseClient implements AutoCloseable {
 
   private record Waiter(long afterEpoch, CompletableFuture<Lease> future) {}
 
+  /** This edge's key ({@link LeaseSigning#edgeKey}), or null: its records then go unsigned. */
+  private volatile byte[] signingKey;
+
   /**
    * @param edge this edge's name: the key of its requests and the tenant its leases are charged to
    * @param config {@link LeaseConfig#skewMargin()} and {@link LeaseConfig#kafka()} are used here
@@ -114,13 +117,15 @@ public final class LeaseClient implements AutoCloseable {
     if (reader != null) {
       throw new IllegalStateException("lease client of " + edge + " already started");
     }
-    producer = new KafkaProducer<>(LeaseRecords.producerProps(bootstrapServers, "lease-" + edge, config.kafka()));
+    producer = new KafkaProducer<>(LeaseRecords.producerProps(bootstrapServers, "lease-" + edge, config.kafka(),
+        config.kafkaProperties()));
     sender = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "lease-client-send-" + edge);
       t.setDaemon(true);
       return t;
     });
-    consumer = new KafkaConsumer<>(LeaseRecords.consumerProps(bootstrapServers, "lease-log-" + edge));
+    consumer = new KafkaConsumer<>(LeaseRecords.consumerProps(bootstrapServers, "lease-log-" + edge,
+        config.kafkaProperties()));
     reader = new Thread(this::readLog, "lease-client-" + edge);
     reader.setDaemon(true);
     reader.start();
@@ -131,6 +136,19 @@ public final class LeaseClient implements AutoCloseable {
 
   public String edge() {
     return edge;
+  }
+
+  /**
+   * Signs every request, renewal and release with this edge's key ({@link LeaseSigning#edgeKey}), so a
+   * leader that checks signatures takes them as this edge's. Call before {@link #start}.
+   */
+  public LeaseClient signWith(byte[] edgeKey) {
+    if (edgeKey.length < LeaseSigning.MIN_SECRET_BYTES) {
+      throw new IllegalArgumentException("the lease signing key of edge " + edge + " has " + edgeKey.length
+          + " bytes; at least " + LeaseSigning.MIN_SECRET_BYTES + " are needed");
+    }
+    this.signingKey = edgeKey.clone();
+    return this;
   }
 
   /**
@@ -208,6 +226,10 @@ public final class LeaseClient implements AutoCloseable {
    * not acknowledged within delivery.timeout.ms) fails {@code answer}.
    */
   private void send(ProducerRecord<String, byte[]> record, CompletableFuture<Lease> answer) {
+    byte[] key = signingKey;
+    if (key != null) {
+      LeaseSigning.sign(key, record.topic(), record.key(), record.value(), record.headers());
+    }
     try {
       sender.execute(() -> {
         try {

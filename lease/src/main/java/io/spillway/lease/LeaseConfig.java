@@ -1,6 +1,7 @@
 package io.spillway.lease;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -17,6 +18,8 @@ import java.util.Objects;
  * @param maxPollInterval the longest a leader may spend between two polls before it is deposed (and
  *     then fenced if it tries to write again)
  * @param kafka how long each lease producer's calls may block or wait
+ * @param kafkaProperties client settings passed through to every lease client: security protocol, SASL
+ *     and SSL ({@link KafkaClientProperties}); empty for a plaintext broker
  */
 public record LeaseConfig(
     Duration leaseDuration,
@@ -24,7 +27,8 @@ public record LeaseConfig(
     Duration skewMargin,
     Duration sessionTimeout,
     Duration maxPollInterval,
-    KafkaTimeouts kafka) {
+    KafkaTimeouts kafka,
+    Map<String, String> kafkaProperties) {
 
   // In seconds for defaults(), and as text for the gateways' @WithDefault (which needs a constant).
   static final int LEASE_DURATION_SECONDS = 30;
@@ -47,10 +51,17 @@ public record LeaseConfig(
     Objects.requireNonNull(sessionTimeout, "sessionTimeout");
     Objects.requireNonNull(maxPollInterval, "maxPollInterval");
     Objects.requireNonNull(kafka, "kafka");
+    kafkaProperties = KafkaClientProperties.check("kafkaProperties.", kafkaProperties);
     check(leaseDuration, skewMargin, "leaseDuration", "skewMargin");
     if (drainDuration.isNegative()) {
       throw new IllegalArgumentException("drainDuration must be >= 0, got " + drainDuration);
     }
+  }
+
+  /** With no client properties (a plaintext broker). */
+  public LeaseConfig(Duration leaseDuration, Duration drainDuration, Duration skewMargin,
+      Duration sessionTimeout, Duration maxPollInterval, KafkaTimeouts kafka) {
+    this(leaseDuration, drainDuration, skewMargin, sessionTimeout, maxPollInterval, kafka, Map.of());
   }
 
   /** With the default Kafka timeouts. */
@@ -86,26 +97,48 @@ public record LeaseConfig(
   }
 
   public LeaseConfig withLeaseDuration(Duration d) {
-    return new LeaseConfig(d, drainDuration, skewMargin, sessionTimeout, maxPollInterval, kafka);
+    return new LeaseConfig(d, drainDuration, skewMargin, sessionTimeout, maxPollInterval, kafka,
+        kafkaProperties);
   }
 
   public LeaseConfig withDrainDuration(Duration d) {
-    return new LeaseConfig(leaseDuration, d, skewMargin, sessionTimeout, maxPollInterval, kafka);
+    return new LeaseConfig(leaseDuration, d, skewMargin, sessionTimeout, maxPollInterval, kafka,
+        kafkaProperties);
   }
 
   public LeaseConfig withSkewMargin(Duration d) {
-    return new LeaseConfig(leaseDuration, drainDuration, d, sessionTimeout, maxPollInterval, kafka);
+    return new LeaseConfig(leaseDuration, drainDuration, d, sessionTimeout, maxPollInterval, kafka,
+        kafkaProperties);
   }
 
   public LeaseConfig withSessionTimeout(Duration d) {
-    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, d, maxPollInterval, kafka);
+    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, d, maxPollInterval, kafka,
+        kafkaProperties);
   }
 
   public LeaseConfig withMaxPollInterval(Duration d) {
-    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, sessionTimeout, d, kafka);
+    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, sessionTimeout, d, kafka, kafkaProperties);
   }
 
   public LeaseConfig withKafka(KafkaTimeouts k) {
-    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, sessionTimeout, maxPollInterval, k);
+    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, sessionTimeout, maxPollInterval, k,
+        kafkaProperties);
+  }
+
+  /**
+   * With these client settings passed through to every lease client ({@link KafkaClientProperties#check}
+   * names the offending key as {@code kafkaProperties.<key>}; the gateways check with their own prefix first).
+   */
+  public LeaseConfig withKafkaProperties(Map<String, String> properties) {
+    return new LeaseConfig(leaseDuration, drainDuration, skewMargin, sessionTimeout, maxPollInterval, kafka,
+        properties);
+  }
+
+  /** Names the client properties' keys only: their values may be credentials (sasl.jaas.config, ssl.*.password). */
+  @Override
+  public String toString() {
+    return "LeaseConfig[leaseDuration=" + leaseDuration + ", drainDuration=" + drainDuration + ", skewMargin="
+        + skewMargin + ", sessionTimeout=" + sessionTimeout + ", maxPollInterval=" + maxPollInterval + ", kafka="
+        + kafka + ", kafkaProperties=" + kafkaProperties.keySet() + "]";
   }
 }

@@ -58,16 +58,23 @@ public final class LeaseLogChecker {
 
   private final String bootstrapServers;
   private final CenterInventory inventory;
+  private final java.util.Map<String, String> security;
 
   public LeaseLogChecker(String bootstrapServers, CenterInventory inventory) {
+    this(bootstrapServers, inventory, java.util.Map.of());
+  }
+
+  /** @param security client security settings ({@link KafkaClientProperties}) */
+  public LeaseLogChecker(String bootstrapServers, CenterInventory inventory, java.util.Map<String, String> security) {
     this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
     this.inventory = Objects.requireNonNull(inventory, "inventory");
+    this.security = KafkaClientProperties.check("", security);
   }
 
   /** Reads the whole log (to its end now) and checks it. */
   public Report check(Duration timeout) throws TimeoutException {
     Replay replay = new Replay(inventory);
-    long end = LogReader.readAll(bootstrapServers, "lease-log-checker", timeout,
+    long end = LogReader.readAll(bootstrapServers, security, "lease-log-checker", timeout,
         (offset, key, lease) -> replay.apply(offset, key, lease));
     return replay.report(end);
   }

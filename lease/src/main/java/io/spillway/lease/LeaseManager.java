@@ -101,6 +101,8 @@ public final class LeaseManager implements AutoCloseable {
   private volatile boolean stopping;
   private volatile boolean killed;
   private volatile Runnable beforeCommit = () -> {};
+  private volatile LeaseSigning signatures;
+  private final java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
   private boolean assigned;
   private boolean transactionsReady;
   private KafkaConsumer<String, byte[]> consumer;
@@ -129,7 +131,7 @@ public final class LeaseManager implements AutoCloseable {
     if (role != Role.NEW) {
       throw new IllegalStateException("lease manager " + memberId + " is " + role);
     }
-    Properties p = LeaseRecords.consumerProps(bootstrapServers, memberId);
+    Properties p = LeaseRecords.consumerProps(bootstrapServers, memberId, config.kafkaProperties());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, LeaseTopics.LEADER_GROUP);
     p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
     p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) config.sessionTimeout().toMillis());
@@ -142,6 +144,21 @@ public final class LeaseManager implements AutoCloseable {
     thread = new Thread(this::run, "lease-manager-" + memberId);
     thread.setDaemon(true);
     thread.start();
+  }
+
+  /**
+   * Takes a request, renewal or release only when it carries the signature of the edge it names, and an
+   * admin order only when it carries the admin key's ({@link LeaseSigning}); any other record is logged,
+   * counted ({@link #rejectedRecords}), consumed and otherwise ignored. Call before {@link #start}.
+   */
+  public LeaseManager verifying(LeaseSigning signatures) {
+    this.signatures = Objects.requireNonNull(signatures, "signatures");
+    return this;
+  }
+
+  /** Input records refused for a missing or wrong signature since this manager started. */
+  public long rejectedRecords() {
+    return rejected.get();
   }
 
   public String memberId() {
@@ -288,7 +305,8 @@ public final class LeaseManager implements AutoCloseable {
 
   private void becomeLeader() {
     if (producer == null) {
-      Properties p = LeaseRecords.producerProps(bootstrapServers, memberId + "-txn", config.kafka());
+      Properties p = LeaseRecords.producerProps(bootstrapServers, memberId + "-txn", config.kafka(),
+          config.kafkaProperties());
       p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, LeaseTopics.LEADER_TRANSACTIONAL_ID);
       p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
       producer = new KafkaProducer<>(p);
@@ -330,7 +348,7 @@ public final class LeaseManager implements AutoCloseable {
     dropState();
     List<Lease> records = new ArrayList<>();
     try {
-      LogReader.readAll(bootstrapServers, memberId + "-rebuild", Duration.ofSeconds(30),
+      LogReader.readAll(bootstrapServers, config.kafkaProperties(), memberId + "-rebuild", Duration.ofSeconds(30),
           (offset, key, lease) -> {
             if (lease != null) {
               records.add(lease);
@@ -368,9 +386,11 @@ public final class LeaseManager implements AutoCloseable {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (ConsumerRecord<String, byte[]> r : records) {
       if (r.topic().equals(LeaseTopics.REQUESTS)) {
-        parse(r, LeaseRequest.parser()).ifPresent(req -> out.addAll(machine.onRequest(req, now)));
+        parse(r, LeaseRequest.parser()).filter(req -> signed(r, req.getEdge(), "request " + req.getRequestId()))
+            .ifPresent(req -> out.addAll(machine.onRequest(req, now)));
       } else {
-        parse(r, LeaseControl.parser()).ifPresent(c -> out.addAll(machine.onControl(c, now)));
+        parse(r, LeaseControl.parser()).filter(c -> signed(r, c))
+            .ifPresent(c -> out.addAll(machine.onControl(c, now)));
       }
       offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
     }
@@ -393,6 +413,32 @@ public final class LeaseManager implements AutoCloseable {
     if (!out.isEmpty()) {
       committed = machine.snapshot();
     }
+  }
+
+  private boolean signed(ConsumerRecord<String, byte[]> r, LeaseControl c) {
+    return switch (c.getKindCase()) {
+      case RENEWAL -> signed(r, c.getRenewal().getEdge(), "renewal of " + c.getRenewal().getLeaseId());
+      case RELEASE -> signed(r, c.getRelease().getEdge(), "release of " + c.getRelease().getLeaseId());
+      case ADMIN -> signed(r, null, "admin order of '" + c.getAdmin().getAdmin() + "'");
+      default -> true; // nothing the machine acts on
+    };
+  }
+
+  /** True if no signatures are checked, or {@code r} is signed by {@code edge} (null: by the admin key). */
+  private boolean signed(ConsumerRecord<String, byte[]> r, String edge, String what) {
+    LeaseSigning s = signatures;
+    if (s == null) {
+      return true;
+    }
+    boolean ok = edge == null ? s.signedByAdmin(r.topic(), r.key(), r.value(), r.headers())
+        : s.signedByEdge(edge, r.topic(), r.key(), r.value(), r.headers());
+    if (!ok) {
+      rejected.incrementAndGet();
+      LOG.log(Level.WARNING, "lease leader " + memberId + ": " + what + " at offset " + r.offset() + " of "
+          + r.topic() + (edge == null ? "" : " names edge '" + edge + "' but") + " is not signed by "
+          + (edge == null ? "the admin key" : "that edge's key") + "; ignored");
+    }
+    return ok;
   }
 
   private static <T> Optional<T> parse(ConsumerRecord<String, byte[]> r, Parser<T> parser) {

@@ -60,6 +60,14 @@ public final class LeaseStateMachine {
 
   private static final System.Logger LOG = System.getLogger(LeaseStateMachine.class.getName());
 
+  /** The most sessions one lease may carry ({@code LeaseSlice.max_sessions}); a request asking more is refused. */
+  public static final int MAX_SESSIONS_PER_LEASE = 64;
+
+  /** The sessions a lease carries at once: its request's {@code max_sessions}, where 0 (unset) means 1. */
+  public static int maxSessions(Lease lease) {
+    return Math.max(1, lease.getRequested().getMaxSessions());
+  }
+
   private final String memberId;
   private final SlicePlacer placer;
   private final LeaseConfig config;
@@ -147,6 +155,10 @@ public final class LeaseStateMachine {
     try {
       if (req.getEdge().isBlank()) {
         throw new IllegalArgumentException("edge must not be blank");
+      }
+      if (ask.getMaxSessions() > MAX_SESSIONS_PER_LEASE) {
+        throw new IllegalArgumentException("max_sessions is " + ask.getMaxSessions() + "; at most "
+            + MAX_SESSIONS_PER_LEASE + " sessions may share one lease");
       }
       request = SliceRequest.builder(req.getEdge())
           .gpus(ask.getGpuCount())

@@ -50,7 +50,13 @@ public final class LeaseTopics {
 
   /** Creates whichever of the topics is missing. Idempotent; safe to race with another creator. */
   public static void ensure(String bootstrapServers, short replicationFactor) {
+    ensure(bootstrapServers, replicationFactor, Map.of());
+  }
+
+  /** As {@link #ensure(String, short)}, with the client security settings of {@link KafkaClientProperties}. */
+  public static void ensure(String bootstrapServers, short replicationFactor, Map<String, String> security) {
     Properties props = new Properties();
+    props.putAll(KafkaClientProperties.check("", security));
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     try (Admin admin = Admin.create(props)) {
       List<Throwable> failures = new ArrayList<>();

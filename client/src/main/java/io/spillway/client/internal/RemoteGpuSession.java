@@ -43,6 +43,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -65,7 +66,8 @@ public final class RemoteGpuSession implements GpuSession {
   private final String sessionId;
   private final int chunkBytes;
   /** Handles of modules loaded from the Spillway kernel library's own PTX. */
-  private final java.util.Set<Long> libraryModules = new java.util.HashSet<>();
+  /** Per module handle, the pointer access its image declares (ModuleDescriptor); absent: none. */
+  private final Map<Long, Map<String, List<KernelArg.Access>>> declaredAccess = new java.util.HashMap<>();
 
   /** Set from Opened, replaced on gRPC's thread by each Notice that lists devices. */
   private final AtomicReference<List<DeviceInfo>> devices;
@@ -292,8 +294,9 @@ public final class RemoteGpuSession implements GpuSession {
       throw new IllegalArgumentException("loadModule image is empty");
     }
     long handle = nextHandle;
-    if (java.util.Arrays.equals(image, io.spillway.kernels.SpillwayKernels.ptx())) {
-      libraryModules.add(handle);
+    Map<String, List<KernelArg.Access>> access = ModuleDescriptor.pointerAccess(image);
+    if (!access.isEmpty()) {
+      declaredAccess.put(handle, access);
     }
     String moduleName = name == null || name.isBlank() ? "module-" + handle : name;
     stream.append(Op.newBuilder().setLoadModule(LoadModule.newBuilder()
@@ -334,19 +337,13 @@ public final class RemoteGpuSession implements GpuSession {
         .setBlock(toDim3(block))
         .setSharedMemoryBytes(sharedMemBytes)
         .setDevice(device);
-    List<String> declared = libraryModules.contains(module.handle())
-        ? io.spillway.kernels.SpillwayKernels.POINTER_ACCESS.get(function) : null;
+    List<KernelArg.Access> declared = declaredAccess.getOrDefault(module.handle(), Map.of()).get(function);
     for (int i = 0; i < args.length; i++) {
       KernelArg arg = args[i];
       if (declared != null && i < declared.size() && arg instanceof KernelArg.Ptr p
           && p.access() == KernelArg.Access.UNSPECIFIED) {
-        // The kernel library says what its functions do with each pointer.
-        arg = new KernelArg.Ptr(p.buffer(), p.offset(), switch (declared.get(i)) {
-          case "in" -> KernelArg.Access.READ;
-          case "out" -> KernelArg.Access.WRITE;
-          case "inout" -> KernelArg.Access.READ_WRITE;
-          default -> KernelArg.Access.UNSPECIFIED;
-        });
+        // The module says what its functions do with each pointer.
+        arg = new KernelArg.Ptr(p.buffer(), p.offset(), declared.get(i));
       }
       launch.addArgs(toArg(arg));
     }

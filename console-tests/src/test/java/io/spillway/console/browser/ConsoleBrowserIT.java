@@ -9,6 +9,8 @@ import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.launcher.Federation;
 import io.spillway.launcher.Site;
+import io.spillway.security.token.KeyFiles;
+import io.spillway.security.token.TokenIssuer;
 import io.spillway.topology.Topology;
 import io.spillway.topology.TopologyLoader;
 import java.io.IOException;
@@ -16,6 +18,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,12 +43,10 @@ import org.junit.jupiter.api.Test;
 class ConsoleBrowserIT {
 
   private static final long GIB = 1L << 30;
-  static final String ADMIN_TOKEN = "console-test-admin";
-  static final String READ_ONLY_TOKEN = "console-test-read-only";
 
   /** Every check the spec reports; the test fails if one is missing from its output. */
   static final List<String> CHECKS = List.of(
-      "open edge console says no authentication is configured",
+      "edge console asks for a token and signs in as admin",
       "edge cards appear with their sessions",
       "center card holds the edge's lease",
       "spill shows up as a GRANTED lease of edge-a",
@@ -71,24 +74,34 @@ class ConsoleBrowserIT {
     Files.createDirectories(shots);
 
     Topology topology = topology();
-    Federation.Options options = Federation.Options.defaults().withCenterProperties(List.of(
-        "-Dspillway.console.admin-tokens=" + ADMIN_TOKEN,
-        "-Dspillway.console.read-only-tokens=" + READ_ONLY_TOKEN,
+    // Credentials on at both gateways: a throwaway key; the browser signs in with signed tokens.
+    Path auth = Files.createTempDirectory("spillway-console-auth-");
+    KeyPair key = KeyFiles.generate();
+    KeyFiles.write(key, auth);
+    TokenIssuer issuer = new TokenIssuer(key, "spillway", "spillway", Clock.systemUTC());
+    String adminToken = issuer.issue(TokenIssuer.Claims.admin("console-admin", Duration.ofHours(1)));
+    String readOnlyToken = issuer.issue(TokenIssuer.Claims.readOnly("console-viewer", Duration.ofHours(1)));
+    String keys = "-Dspillway.auth.keys=" + auth.resolve("jwks.json");
+    Federation.Options options = Federation.Options.defaults().withCenterProperties(List.of(keys,
         "-Dspillway.console.history.interval=1s",
         // Long enough that a poll each second sees the lease DRAINING before it ends.
         "-Dspillway.center.drain-duration=8s"))
-        .withEdgeProperties(List.of("-Dspillway.console.history.interval=1s"));
+        .withEdgeProperties(List.of(keys, "-Dspillway.console.history.interval=1s"));
     long t0 = System.nanoTime();
     try (Federation federation = Federation.start(topology, System.out, "host", options);
-        SpillwayClient client = federation.client(federation.component("edge-a").grpc(),
-            SpillwayClient.Options.defaults())) {
+        SpillwayClient acme = federation.client(federation.component("edge-a").grpc(),
+            SpillwayClient.Options.defaults())
+            .token(issuer.issue(TokenIssuer.Claims.tenant("acme", Duration.ofHours(1))));
+        SpillwayClient globex = federation.client(federation.component("edge-a").grpc(),
+            SpillwayClient.Options.defaults())
+            .token(issuer.issue(TokenIssuer.Claims.tenant("globex", Duration.ofHours(1))))) {
       List<GpuSession> sessions = new ArrayList<>();
       try {
         // Two 16 GiB cards: 12 + 3 and 12 GiB fit; 10 GiB more does not, so it spills to the center.
-        sessions.add(client.open(slice("acme", 12)));
-        sessions.add(client.open(slice("acme", 12)));
-        sessions.add(client.open(slice("acme", 3)));
-        GpuSession spilled = client.open(slice("globex", 10));
+        sessions.add(acme.open(slice("acme", 12)));
+        sessions.add(acme.open(slice("acme", 12)));
+        sessions.add(acme.open(slice("acme", 3)));
+        GpuSession spilled = globex.open(slice("globex", 10));
         sessions.add(spilled);
         assertEquals("center", spilled.devices().get(0).pool(), "the fourth session spills to the center");
 
@@ -98,8 +111,8 @@ class ConsoleBrowserIT {
         env.put("CHROMIUM", chromium.toString());
         env.put("CENTER_URL", federation.component("center-gw").http());
         env.put("EDGE_URL", federation.component("edge-a").http());
-        env.put("ADMIN_TOKEN", ADMIN_TOKEN);
-        env.put("READ_ONLY_TOKEN", READ_ONLY_TOKEN);
+        env.put("ADMIN_TOKEN", adminToken);
+        env.put("READ_ONLY_TOKEN", readOnlyToken);
         env.put("SCREENSHOTS", shots.toString());
         long b0 = System.nanoTime();
         Process p = pb.start();

@@ -21,18 +21,6 @@ public interface ConsoleConfig {
       type = "name=url,...")
   Optional<List<String>> peers();
 
-  @Doc(value = "console tokens of the admin role (sees revoke and rebalance). With no token of either "
-          + "role declared the console is open (everyone is admin) and says \"no authentication "
-          + "configured\"",
-      type = "token,...")
-  Optional<List<String>> adminTokens();
-
-  @Doc(value = "console tokens of the read-only role: the pages without their actions. **Console tokens "
-          + "guard the console's pages only; the admin API stays open** until the gateways check "
-          + "credentials themselves",
-      type = "token,...")
-  Optional<List<String>> readOnlyTokens();
-
   /** The utilization history. */
   History history();
 

@@ -1,5 +1,6 @@
 package io.spillway.console.http;
 
+import io.spillway.console.ConsoleAccess;
 import io.spillway.console.Sample;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.gateway.SessionInfo;
@@ -53,17 +54,18 @@ public class ConsoleResource {
 
   @GET
   @Path("whoami")
-  @Operation(summary = "The caller's console role",
-      description = "admin or read-only for the bearer token presented; 401 when console tokens are declared "
-          + "and none of them is presented. Open (no tokens declared): admin.")
+  @Operation(summary = "The caller's role",
+      description = "admin or read-only, from the role of the bearer token presented; 401 without a valid "
+          + "token (when spillway.auth.keys is set). Open (no keys): admin.")
   public Response whoami(@HeaderParam("Authorization") String authorization) {
-    String token = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
-        ? authorization.substring(7) : null;
-    return console.access().resolve(token)
-        .map(a -> Response.ok(new AccessDto(a.authentication(), a.role().label(), a.notice())).build())
-        .orElseGet(() -> Response.status(401).entity(Map.of("status", 401, "field", "Authorization",
-            "message", token == null ? "this console asks for a token: send Authorization: Bearer <token>"
-                : "the token presented is neither an admin nor a read-only console token")).build());
+    ConsoleAccess.Decision d = console.access().authorize(authorization, false);
+    if (d instanceof ConsoleAccess.Granted g) {
+      ConsoleAccess.Access a = g.access();
+      return Response.ok(new AccessDto(a.authentication(), a.role().label(), a.subject(), a.notice())).build();
+    }
+    ConsoleAccess.Refused r = (ConsoleAccess.Refused) d;
+    return Response.status(r.status()).entity(Map.of("status", r.status(), "field", "Authorization",
+        "message", r.message())).build();
   }
 
   @GET
@@ -89,9 +91,11 @@ public class ConsoleResource {
   @Operation(summary = "This gateway and its peers", description = "Each gateway's self, pool, sessions and (on "
       + "a center) leases, read from their HTTP APIs; a gateway that does not answer has up=false and error.")
   public com.fasterxml.jackson.databind.JsonNode federation(@Context UriInfo uri,
-      @QueryParam("history") boolean history) {
+      @QueryParam("history") boolean history, @HeaderParam("Authorization") String authorization) {
     URI base = uri.getBaseUri();
-    return console.reader().read(URI.create(base.getScheme() + "://" + base.getAuthority()), history);
+    // The caller's token goes on to the peers, which check it as this gateway did.
+    return console.reader().read(URI.create(base.getScheme() + "://" + base.getAuthority()), history,
+        authorization);
   }
 
   public record SelfDto(String name, String kind, String pool, long historyIntervalMillis,
@@ -100,7 +104,7 @@ public class ConsoleResource {
   /** A tenant's quota; 0 is unlimited. */
   public record QuotaDto(int maxSessions, long maxMemoryBytes) {}
 
-  public record AccessDto(String authentication, String role, String notice) {}
+  public record AccessDto(String authentication, String role, String subject, String notice) {}
 
   public record HistoryDto(long intervalMillis, int capacity, List<Sample> samples) {}
 

@@ -44,8 +44,8 @@ public class ConsoleService {
   private ScheduledExecutorService timer;
 
   @Inject
-  public ConsoleService(ConsoleConfig config, GatewayCore core, MeterRegistry meters, ObjectMapper json,
-      Instance<PoolSampler.GrantLatency> grants) {
+  public ConsoleService(ConsoleConfig config, Credentials credentials, GatewayCore core, MeterRegistry meters,
+      ObjectMapper json, Instance<PoolSampler.GrantLatency> grants) {
     interval = config.history().interval();
     if (interval.isNegative() || interval.isZero()) {
       throw new IllegalArgumentException("spillway.console.history.interval is " + interval
@@ -62,7 +62,7 @@ public class ConsoleService {
         grants.isResolvable() ? grants.get() : PoolSampler.GrantLatency.NONE, InstantSource.system());
     reader = new FederationReader(HttpClient.newBuilder().connectTimeout(FederationReader.TIMEOUT).build(), json,
         FederationReader.parsePeers(config.peers().orElse(List.of())));
-    access = ConsoleAccess.of(config.adminTokens().orElse(List.of()), config.readOnlyTokens().orElse(List.of()));
+    access = credentials.access();
   }
 
   void start(@Observes StartupEvent event) {
@@ -73,7 +73,7 @@ public class ConsoleService {
     });
     timer.scheduleAtFixedRate(this::sample, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     LOG.infof("console under /console/ (%s; peers %s); utilization sampled every %s, %d samples kept",
-        access.isOpen() ? "open: no authentication configured" : "console tokens", reader.peers().stream()
+        access.isOpen() ? "open: no authentication configured" : "signed tokens", reader.peers().stream()
             .map(p -> p.name() + "=" + p.url()).toList(), interval, history.capacity());
   }
 

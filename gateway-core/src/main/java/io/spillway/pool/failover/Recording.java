@@ -19,6 +19,8 @@ import java.util.List;
 public final class Recording {
   /** Largest frame of rebuild ops the gateway sends. */
   static final int REBUILD_FRAME_BYTES = 4 << 20;
+  /** Most ops in a frame of rebuild ops: well under what nodes accept per frame (65536 by default). */
+  static final int REBUILD_FRAME_OPS = 4096;
 
   private final SessionJournal journal;
 
@@ -32,7 +34,13 @@ public final class Recording {
    * @param notice what to tell the client (the journal passed its bound, the session stopped being
    *     replayable), or null
    */
-  public record Up(int ops, int synchronizing, String notice) {}
+  public record Up(int ops, long[] synchronizingSeqs, String notice) {
+    public int synchronizing() {
+      return synchronizingSeqs.length;
+    }
+  }
+
+  private static final long[] NONE = new long[0];
 
   /** The ops of the first frame that follow its open. */
   public String onFirstFrame(ClientFrame first) {
@@ -50,7 +58,7 @@ public final class Recording {
     try {
       writes = FrameScan.writesOnly(frame.reader());
       if (writes != null && journal.dropsWithoutData(writes)) {
-        return new Up(writes.size(), 0, journal.onWritesWithoutData(writes));
+        return new Up(writes.size(), NONE, journal.onWritesWithoutData(writes));
       }
       CodedInputStream in = frame.reader();
       byte[] bytes = in.readRawBytes(frame.size());
@@ -58,17 +66,23 @@ public final class Recording {
       aliased.enableAliasing(true);
       aliased.setSizeLimit(Integer.MAX_VALUE);
       List<Op> ops = ClientFrame.parseFrom(aliased).getOpsList();
-      int sync = 0;
-      for (Op op : ops) {
-        if (op.hasRead() || op.hasSynchronize() || op.hasClose()) {
-          sync++;
-        }
-      }
-      return new Up(ops.size(), sync, journal.onClientOps(ops));
+      return new Up(ops.size(), synchronizing(ops), journal.onClientOps(ops));
     } catch (IOException e) {
-      return new Up(0, 0, journal.markUnreplayable("a client frame of " + frame.size()
+      return new Up(0, NONE, journal.markUnreplayable("a client frame of " + frame.size()
           + " bytes could not be parsed (" + e.getMessage() + ")"));
     }
+  }
+
+  /** The seqs of the ops that wait for an answer (as {@link FrameScan#client} counts them). */
+  static long[] synchronizing(List<Op> ops) {
+    long[] seqs = new long[ops.size()];
+    int n = 0;
+    for (Op op : ops) {
+      if (op.hasRead() || op.hasSynchronize() || op.hasClose() || op.hasGetGlobal() || op.hasEventElapsed()) {
+        seqs[n++] = op.getSeq();
+      }
+    }
+    return java.util.Arrays.copyOf(seqs, n);
   }
 
   /** What a frame forwarded as bytes to the client answered. */
@@ -123,9 +137,10 @@ public final class Recording {
    *     sharing a frame
    * @param baseOps ops in the base, tailOps ops in the tail
    * @param synchronizingInTail tail ops the client still waits for an answer to
+   * @param synchronizingSeqs their seqs
    */
   public record Plan(List<ClientFrame> frames, int baseOps, int tailOps, int synchronizingInTail,
-      CatchUpFilter.CatchUp catchUp) {}
+      CatchUpFilter.CatchUp catchUp, long[] synchronizingSeqs) {}
 
   /** Call only when {@link #whyNotReplayable()} is null. */
   public Plan plan() {
@@ -134,14 +149,9 @@ public final class Recording {
     List<ClientFrame> frames = new ArrayList<>();
     batch(base, frames);
     batch(tail, frames);
-    int sync = 0;
-    for (Op op : tail) {
-      if (op.hasRead() || op.hasSynchronize() || op.hasClose()) {
-        sync++;
-      }
-    }
-    return new Plan(frames, base.size(), tail.size(), sync, CatchUpFilter.CatchUp.of(base, tail,
-        journal.failedInTail(), journal.partialReadSeq(), journal.partialReadBytes()));
+    long[] sync = synchronizing(tail);
+    return new Plan(frames, base.size(), tail.size(), sync.length, CatchUpFilter.CatchUp.of(base, tail,
+        journal.failedInTail(), journal.partialReadSeq(), journal.partialReadBytes()), sync);
   }
 
   private static void batch(List<Op> ops, List<ClientFrame> into) {
@@ -149,7 +159,8 @@ public final class Recording {
     long bytes = 0;
     for (Op op : ops) {
       int size = op.getSerializedSize();
-      if (frame.getOpsCount() > 0 && bytes + size > REBUILD_FRAME_BYTES) {
+      if (frame.getOpsCount() > 0 && (bytes + size > REBUILD_FRAME_BYTES
+          || frame.getOpsCount() >= REBUILD_FRAME_OPS)) {
         into.add(frame.build());
         frame = ClientFrame.newBuilder();
         bytes = 0;

@@ -184,6 +184,8 @@ final class SessionJournal {
   private long readDelivered;
   private String broken;
   private boolean overflowTold;
+  /** While an op folds: what its tail entry was charged and the base has not used yet. */
+  private long credit;
 
   SessionJournal(long maxBytes, Budget budget) {
     this.maxBytes = maxBytes;
@@ -199,6 +201,8 @@ final class SessionJournal {
    */
   String onClientOps(List<Op> ops) {
     String notice = null;
+    int added = 0;
+    boolean partial = false;
     for (Op op : ops) {
       switch (op.getKindCase()) {
         case ALLOC -> persistentNow.put(op.getAlloc().getHandle(), op.getAlloc().getPersistent());
@@ -241,8 +245,10 @@ final class SessionJournal {
       if (fits && budget.tryTake(bytes)) {
         tail.add(new Entry(op, bytes, false));
         tailBytes += bytes;
+        added++;
         continue;
       }
+      partial = true;
       String bound = baseBytes + tailBytes + bytes > maxBytes
           ? "the session's journal bound of " + maxBytes + " bytes"
           : !fits ? "the bound on data since the last synchronizing call (" + maxTailBytes() + " bytes, a"
@@ -254,8 +260,37 @@ final class SessionJournal {
       }
       String told = addStripped(strip(op), describe(op) + " would pass " + bound);
       notice = told != null ? told : notice;
+      if (broken == null) {
+        added++;
+      }
+    }
+    if (partial && broken == null && added > 0) {
+      unalias(added);
     }
     return notice;
+  }
+
+  /**
+   * The ops of a frame alias one copy of its bytes. When some of them were not kept whole, the copy must
+   * not live on through the others (it would hold bytes the bounds never charged): the last {@code n}
+   * tail entries, this frame's, are copied out of it.
+   */
+  private void unalias(int n) {
+    ArrayDeque<Entry> mine = new ArrayDeque<>(n);
+    for (int i = 0; i < n && !tail.isEmpty(); i++) {
+      mine.push(tail.pollLast());
+    }
+    for (Entry e : mine) {
+      tail.add(e.stripped() ? e : new Entry(copyOf(e.op()), e.bytes(), false));
+    }
+  }
+
+  private static Op copyOf(Op op) {
+    try {
+      return Op.parseFrom(op.toByteArray());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalStateException("an op the gateway parsed does not parse again", e);
+    }
   }
 
   /**
@@ -267,7 +302,15 @@ final class SessionJournal {
    */
   private String addStripped(Op stripped, String why) {
     long small = stripped.getSerializedSize() + OP_OVERHEAD;
-    budget.give(-small);
+    // Even without their data, ops that are never synchronized would grow the tail without end.
+    if (baseBytes + tailBytes + small > maxBytes) {
+      return breakJournal("ops sent since the last synchronizing call, even without their data, pass the"
+          + " session's journal bound of " + maxBytes + " bytes (" + why + ")");
+    }
+    if (!budget.tryTake(small)) {
+      return breakJournal("ops sent since the last synchronizing call, even without their data, pass the"
+          + " gateway's journal bound (all sessions together) (" + why + ")");
+    }
     tail.add(new Entry(stripped, small, true));
     tailBytes += small;
     if (strippedInTail++ == 0 && !overflowTold) {
@@ -329,11 +372,12 @@ final class SessionJournal {
     };
   }
 
+  /** The op without its data, and not aliasing the frame it came in. */
   private static Op strip(Op op) {
     if (op.hasWrite()) {
       return op.toBuilder().setWrite(op.getWrite().toBuilder().setData(ByteString.EMPTY)).build();
     }
-    return op;
+    return copyOf(op);
   }
 
   /** The session can never be rebuilt again; returns the notice for the client. */
@@ -376,6 +420,10 @@ final class SessionJournal {
     if (!tail.isEmpty() && seq >= tail.peekFirst().op().getSeq()) {
       failed.add(seq);
     }
+    // A node answers in order: synchronizing ops before seq have been answered (or refused with their frame).
+    while (!pendingSync.isEmpty() && pendingSync.peekFirst() < seq) {
+      pendingSync.pollFirst();
+    }
     if (!pendingSync.isEmpty() && pendingSync.peekFirst() == seq) {
       answered(seq);
     }
@@ -407,7 +455,17 @@ final class SessionJournal {
   /** Moves a completed op from the tail into the base. */
   private void fold(Entry e) {
     tailBytes -= e.bytes();
-    budget.give(e.bytes());
+    // The tail entry's bytes pay for what the base keeps of it; the rest goes back after.
+    credit = e.bytes();
+    try {
+      foldCharged(e);
+    } finally {
+      budget.give(credit);
+      credit = 0;
+    }
+  }
+
+  private void foldCharged(Entry e) {
     if (e.stripped()) {
       strippedInTail--;
     }
@@ -688,10 +746,7 @@ final class SessionJournal {
     }
   }
 
-  /**
-   * A new base op, charged to the base. Its bytes arrive with an op leaving the tail, which was charged
-   * the same bytes or more when it arrived, so they are taken without a bound check.
-   */
+  /** A new base op, charged to the base (from the folding op's credit, see {@link #charge}). */
   private Kept keep(Kept k) {
     kept.add(k);
     charge(k.bytes);
@@ -733,9 +788,22 @@ final class SessionJournal {
     }
   }
 
+  /**
+   * Charges the base. New base bytes come only while an op folds, and never more than its tail entry was
+   * charged (a write keeps its data, a copy or free 64 bytes), so they are paid from {@link #credit}: the
+   * base never takes from the gateway's budget what the tail did not hold.
+   */
   private void charge(long bytes) {
     baseBytes += bytes;
-    budget.give(-bytes);
+    if (bytes <= 0) {
+      budget.give(-bytes);
+      return;
+    }
+    long fromCredit = Math.min(credit, bytes);
+    credit -= fromCredit;
+    if (bytes > fromCredit) {
+      budget.give(-(bytes - fromCredit)); // not reached: see above
+    }
   }
 
   private void dropBase() {

@@ -3,6 +3,7 @@ package io.spillway.pool.forward;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
 import java.io.IOException;
+import java.util.Arrays;
 
 /**
  * Reads the tags of a frame, skipping payloads, to learn what the gateway needs without parsing:
@@ -14,6 +15,11 @@ import java.io.IOException;
  * {@code ServerFrame.replies = 1}, {@code Reply.read_data = 3} ({@code ReadData.last = 3}),
  * {@code synchronized = 4}, {@code error = 5}, {@code closed = 6}, {@code global_info = 8},
  * {@code elapsed = 9}.
+ *
+ * <p>Counts are those protobuf's parser would give for the same bytes: an entry or a oneof member is
+ * counted only with its declared wire type (protobuf keeps any other as an unknown field); of several
+ * members of a oneof in one message the last wins; a message field given twice is merged, and a scalar
+ * or bytes field given twice keeps its last value. Every scan is linear in the frame's size.
  */
 public final class FrameScan {
 
@@ -23,13 +29,28 @@ public final class FrameScan {
   private static final int LAST = (3 << 3) | WireFormat.WIRETYPE_VARINT;
   /** Field 2, length-delimited: {@code ReadData.data}. */
   private static final int DATA = (2 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED;
-  /** Field 1, varint: {@code Reply.seq}. */
+  /** Field 1, varint: {@code Reply.seq} and {@code Op.seq}. */
   private static final int SEQ = (1 << 3) | WireFormat.WIRETYPE_VARINT;
+  /** The members of {@code Op.kind} and of {@code Reply.kind}: all messages, fields 2 and up. */
+  private static final int FIRST_KIND = 2;
+  private static final int LAST_OP_KIND = 19;
+  private static final int LAST_REPLY_KIND = 9;
 
   private FrameScan() {}
 
-  /** What a client frame holds. */
-  public record ClientFacts(int ops, int synchronizing) {}
+  /**
+   * What a client frame holds.
+   *
+   * @param ops ops in the frame, or one more than the limit when the scan stopped there
+   * @param synchronizing ops among them that wait for an answer (read, synchronize, close, get_global,
+   *     event_elapsed)
+   * @param synchronizingSeqs the sequence numbers of those ops, in order
+   */
+  public record ClientFacts(int ops, int synchronizing, long[] synchronizingSeqs) {
+    public ClientFacts(int ops, int synchronizing) {
+      this(ops, synchronizing, NO_SEQS);
+    }
+  }
 
   private static final long[] NO_SEQS = new long[0];
 
@@ -45,30 +66,71 @@ public final class FrameScan {
    * @param readSeq the sequence number of the last ReadData reply in the frame, or -1
    * @param readBytes data bytes of the ReadData replies for {@code readSeq} in this frame
    * @param readDone whether the last ReadData reply for {@code readSeq} is marked last
+   * @param highestSeq the highest sequence number of any reply in the frame, or -1: ops execute in
+   *     order, so every op before it has been answered
    */
   public record ServerFacts(int replies, int errors, int answers, long answeredSeq, long[] errorSeqs,
-      long readSeq, long readBytes, boolean readDone) {}
+      long readSeq, long readBytes, boolean readDone, long highestSeq) {
+    public ServerFacts(int replies, int errors, int answers, long answeredSeq, long[] errorSeqs,
+        long readSeq, long readBytes, boolean readDone) {
+      this(replies, errors, answers, answeredSeq, errorSeqs, readSeq, readBytes, readDone,
+          Math.max(answeredSeq, Math.max(readSeq, errorSeqs.length == 0 ? -1 : errorSeqs[errorSeqs.length - 1])));
+    }
+  }
+
+  /** Counts a client frame's ops, stopping at one more than {@code max}; nothing is allocated per op. */
+  public static int countOps(CodedInputStream in, int max) throws IOException {
+    int ops = 0;
+    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+      if (tag == ENTRY && ++ops > max) {
+        return ops;
+      }
+      in.skipField(tag);
+    }
+    return ops;
+  }
 
   public static ClientFacts client(CodedInputStream in) throws IOException {
+    return client(in, Integer.MAX_VALUE);
+  }
+
+  /** Scans a client frame; past {@code maxOps} ops it stops and reports {@code maxOps + 1}. */
+  public static ClientFacts client(CodedInputStream in, int maxOps) throws IOException {
     int ops = 0;
     int sync = 0;
+    long[] seqs = NO_SEQS;
     for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-      if (tag == ENTRY) {
-        ops++;
-        int limit = in.pushLimit(in.readRawVarint32());
-        for (int t = in.readTag(); t != 0; t = in.readTag()) {
-          int field = WireFormat.getTagFieldNumber(t);
-          if (field == 6 || field == 9 || field == 10 || field == 15 || field == 17) {
-            sync++;
-          }
-          in.skipField(t);
-        }
-        in.popLimit(limit);
-      } else {
+      if (tag != ENTRY) {
         in.skipField(tag);
+        continue;
+      }
+      if (++ops > maxOps) {
+        return new ClientFacts(ops, sync, Arrays.copyOf(seqs, sync));
+      }
+      int limit = in.pushLimit(in.readRawVarint32());
+      int kind = 0;
+      long seq = 0;
+      for (int t = in.readTag(); t != 0; t = in.readTag()) {
+        int field = WireFormat.getTagFieldNumber(t);
+        if (t == SEQ) {
+          seq = in.readUInt64();
+          continue;
+        }
+        if (field >= FIRST_KIND && field <= LAST_OP_KIND
+            && WireFormat.getTagWireType(t) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+          kind = field;
+        }
+        in.skipField(t);
+      }
+      in.popLimit(limit);
+      if (kind == 6 || kind == 9 || kind == 10 || kind == 15 || kind == 17) {
+        if (sync == seqs.length) {
+          seqs = Arrays.copyOf(seqs, Math.max(8, seqs.length * 2));
+        }
+        seqs[sync++] = seq;
       }
     }
-    return new ClientFacts(ops, sync);
+    return new ClientFacts(ops, sync, sync == seqs.length ? seqs : Arrays.copyOf(seqs, sync));
   }
 
   public static ServerFacts server(CodedInputStream in) throws IOException {
@@ -76,73 +138,86 @@ public final class FrameScan {
     int errors = 0;
     int answers = 0;
     long answeredSeq = -1;
+    long highestSeq = -1;
     long[] errorSeqs = NO_SEQS;
     long readSeq = -1;
     long readBytes = 0;
     boolean readDone = false;
     for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-      if (tag == ENTRY) {
-        replies++;
-        int limit = in.pushLimit(in.readRawVarint32());
-        long seq = 0;
-        int kind = 0;
-        long dataBytes = 0;
-        boolean last = false;
-        for (int t = in.readTag(); t != 0; t = in.readTag()) {
-          int field = WireFormat.getTagFieldNumber(t);
-          if (t == SEQ) {
-            seq = in.readUInt64();
-          } else if (field == 3) {
-            kind = 3;
-            int inner = in.pushLimit(in.readRawVarint32());
-            for (int r = in.readTag(); r != 0; r = in.readTag()) {
-              if (r == LAST) {
-                last = in.readBool();
-              } else if (r == DATA) {
-                int n = in.readRawVarint32();
-                dataBytes += n;
-                in.skipRawBytes(n);
-              } else {
-                in.skipField(r);
-              }
-            }
-            in.popLimit(inner);
-          } else {
-            if (field == 4 || field == 5 || field == 6 || field == 8 || field == 9) {
-              kind = field;
-            }
-            in.skipField(t);
+      if (tag != ENTRY) {
+        in.skipField(tag);
+        continue;
+      }
+      replies++;
+      int limit = in.pushLimit(in.readRawVarint32());
+      long seq = 0;
+      int kind = 0;
+      // ReadData as protobuf merges it: the last data and the last flag win.
+      long dataBytes = 0;
+      boolean last = false;
+      for (int t = in.readTag(); t != 0; t = in.readTag()) {
+        int field = WireFormat.getTagFieldNumber(t);
+        boolean member = field >= FIRST_KIND && field <= LAST_REPLY_KIND
+            && WireFormat.getTagWireType(t) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
+        if (t == SEQ) {
+          seq = in.readUInt64();
+        } else if (member && field == 3) {
+          if (kind != 3) {
+            dataBytes = 0;
+            last = false;
           }
+          kind = 3;
+          int inner = in.pushLimit(in.readRawVarint32());
+          for (int r = in.readTag(); r != 0; r = in.readTag()) {
+            if (r == LAST) {
+              last = in.readBool();
+            } else if (r == DATA) {
+              int n = in.readRawVarint32();
+              dataBytes = n;
+              in.skipRawBytes(n);
+            } else {
+              in.skipField(r);
+            }
+          }
+          in.popLimit(inner);
+        } else {
+          if (member) {
+            kind = field;
+          }
+          in.skipField(t);
         }
-        in.popLimit(limit);
-        switch (kind) {
-          case 5 -> {
-            errorSeqs = java.util.Arrays.copyOf(errorSeqs, errors + 1);
-            errorSeqs[errors++] = seq;
+      }
+      in.popLimit(limit);
+      highestSeq = Math.max(highestSeq, seq);
+      switch (kind) {
+        case 5 -> {
+          if (errors == errorSeqs.length) {
+            errorSeqs = Arrays.copyOf(errorSeqs, Math.max(8, errorSeqs.length * 2));
           }
-          case 4, 6, 8, 9 -> {
+          errorSeqs[errors++] = seq;
+        }
+        case 4, 6, 8, 9 -> {
+          answers++;
+          answeredSeq = Math.max(answeredSeq, seq);
+        }
+        case 3 -> {
+          if (seq != readSeq) {
+            readSeq = seq;
+            readBytes = 0;
+          }
+          readBytes += dataBytes;
+          readDone = last;
+          if (last) {
             answers++;
             answeredSeq = Math.max(answeredSeq, seq);
           }
-          case 3 -> {
-            if (seq != readSeq) {
-              readSeq = seq;
-              readBytes = 0;
-            }
-            readBytes += dataBytes;
-            readDone = last;
-            if (last) {
-              answers++;
-              answeredSeq = Math.max(answeredSeq, seq);
-            }
-          }
-          default -> { }
         }
-      } else {
-        in.skipField(tag);
+        default -> { }
       }
     }
-    return new ServerFacts(replies, errors, answers, answeredSeq, errorSeqs, readSeq, readBytes, readDone);
+    return new ServerFacts(replies, errors, answers, answeredSeq,
+        errors == errorSeqs.length ? errorSeqs : Arrays.copyOf(errorSeqs, errors), readSeq, readBytes, readDone,
+        highestSeq);
   }
 
   /** A write op seen without copying its data. */

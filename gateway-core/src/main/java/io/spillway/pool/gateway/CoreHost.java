@@ -26,13 +26,20 @@ final class CoreHost implements SessionHost {
   private final Map<SessionId, ForwardedSession> sessions;
   private final Scheduler scheduler;
   private final ExecutorService effects;
+  private final Executor sessionThreads;
 
   CoreHost(GatewayCore core, Map<SessionId, ForwardedSession> sessions, Scheduler scheduler,
-      ExecutorService effects) {
+      ExecutorService effects, Executor sessionThreads) {
+    this.sessionThreads = sessionThreads;
     this.core = core;
     this.sessions = sessions;
     this.scheduler = scheduler;
     this.effects = effects;
+  }
+
+  @Override
+  public Executor sessionThreads() {
+    return sessionThreads;
   }
 
   @Override
@@ -53,6 +60,11 @@ final class CoreHost implements SessionHost {
   @Override
   public SpillTarget spillTarget() {
     return core.spillTarget();
+  }
+
+  @Override
+  public TenantPolicy tenantPolicy() {
+    return core.tenantPolicy();
   }
 
   @Override
@@ -111,6 +123,10 @@ final class CoreHost implements SessionHost {
   public void unregistered(ForwardedSession s) {
     sessions.remove(s.id());
     core.placer().release(s.id());
+    LeaseAuthority authority = core.leaseAuthority();
+    if (authority != null) {
+      authority.ended(s.id());
+    }
   }
 
   @Override

@@ -17,10 +17,11 @@ import java.util.Optional;
  * @param heartbeatTimeout how long a node may stay silent before it is marked down
  * @param quotas per-tenant session and memory quotas
  * @param transport the gateway's streams to its nodes and center gateways
+ * @param limits what one client connection, stream or frame may take of the gateway
  * @param tls TLS on the gateway's server and on every connection it makes; empty: plaintext
  */
 public record GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
-    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Optional<Tls> tls) {
+    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Limits limits, Optional<Tls> tls) {
 
   /**
    * TLS on every hop of a gateway. Its server presents {@code files}' certificate to clients, nodes and
@@ -40,13 +41,102 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
     }
   }
 
+  /** In plaintext. */
+  public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
+      Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Limits limits) {
+    this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, limits, Optional.empty());
+  }
+
+  /**
+   * What one client may take of the gateway. Each is refused with a status that names it and its value,
+   * and costs no other session anything.
+   *
+   * @param maxFrameOps ops one client frame may hold; a frame with more is answered with a
+   *     {@code RESOURCE_EXHAUSTED} error reply (seq 0, op {@code frame}), not forwarded and not journaled
+   * @param firstFrameTimeout how long a new session stream may take to send its open before it ends
+   *     with {@code DEADLINE_EXCEEDED}
+   * @param idleTimeout how long an open session may send no frame and wait for no answer before it ends
+   *     with {@code FAILED_PRECONDITION} ({@link Duration#ZERO}: never)
+   * @param maxStreamsPerConnection concurrent streams on one client connection
+   * @param keepAliveTime how often the gateway pings a quiet client connection ({@link Duration#ZERO}:
+   *     never)
+   * @param keepAliveTimeout how long such a ping may go unanswered before the connection is dropped
+   */
+  public record Limits(int maxFrameOps, Duration firstFrameTimeout, Duration idleTimeout,
+      int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout) {
+
+    public Limits {
+      if (maxFrameOps < 1) {
+        throw new IllegalArgumentException("max-frame-ops must be at least 1, got " + maxFrameOps);
+      }
+      if (maxStreamsPerConnection < 1) {
+        throw new IllegalArgumentException("max-streams-per-connection must be at least 1, got "
+            + maxStreamsPerConnection);
+      }
+      if (firstFrameTimeout.isNegative() || firstFrameTimeout.isZero()) {
+        throw new IllegalArgumentException("first-frame-timeout must be positive, got " + firstFrameTimeout);
+      }
+      if (idleTimeout.isNegative() || keepAliveTime.isNegative()) {
+        throw new IllegalArgumentException("idle-timeout and keepalive-time must not be negative, got "
+            + idleTimeout + " and " + keepAliveTime);
+      }
+      if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
+        throw new IllegalArgumentException("keepalive-timeout must be positive, got " + keepAliveTimeout);
+      }
+    }
+
+    /**
+     * The limits a gateway's keys give; a bad value is refused naming its key ({@code keyPrefix} and the
+     * key's own name, for example {@code spillway.edge.limits.max-frame-ops}).
+     */
+    public static Limits fromKeys(String keyPrefix, int maxFrameOps, Duration firstFrameTimeout,
+        Duration idleTimeout, int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout) {
+      try {
+        return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
+            keepAliveTimeout);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(keyPrefix + e.getMessage(), e);
+      }
+    }
+
+    /** 65536 ops a frame, an open within 10 s, 30 min idle, 1024 streams a connection, pings 30 s / 10 s. */
+    public static Limits defaults() {
+      return new Limits(65_536, Duration.ofSeconds(10), Duration.ofMinutes(30), 1024, Duration.ofSeconds(30),
+          Duration.ofSeconds(10));
+    }
+
+    public Limits withMaxFrameOps(int v) {
+      return new Limits(v, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout);
+    }
+
+    public Limits withFirstFrameTimeout(Duration v) {
+      return new Limits(maxFrameOps, v, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout);
+    }
+
+    public Limits withIdleTimeout(Duration v) {
+      return new Limits(maxFrameOps, firstFrameTimeout, v, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout);
+    }
+
+    public Limits withMaxStreamsPerConnection(int v) {
+      return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, v, keepAliveTime, keepAliveTimeout);
+    }
+  }
+
+  /** With the default limits. */
+  public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
+      Duration heartbeatTimeout, TenantQuotas quotas, Transport transport) {
+    this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, Limits.defaults());
+  }
+
   /**
    * How the gateway's connections behave. A node or center that vanishes without closing its
    * connections (a cut link, a frozen host) is found by keepalive: no answer to a ping within the
    * timeout breaks the streams, which are then rebuilt elsewhere. Servers permit pings every second.
    *
-   * @param keepAliveTime how often an upstream connection with streams is pinged
-   * @param keepAliveTimeout how long a ping may go unanswered before the connection is closed
+   * @param keepAliveTime how often an upstream connection is probed ({@link UpstreamProbe}; HTTP/2 pings
+   *     are asked for at this rate too, but grpc-java sends them at most every 10 s)
+   * @param keepAliveTimeout how long a probe may go unanswered before the connection is closed and its
+   *     sessions rebuilt elsewhere: a hung server is found within {@code keepAliveTime + keepAliveTimeout}
    * @param connectTimeout how long a connection to an upstream may take to establish
    * @param flowControlWindowBytes the HTTP/2 flow-control window of every stream, both ways
    */
@@ -76,20 +166,15 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
     }
   }
 
-  /** With the default transport settings, in plaintext. */
+  /** With the default transport settings. */
   public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
       Duration heartbeatTimeout, TenantQuotas quotas) {
     this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, Transport.defaults());
   }
 
-  /** In plaintext. */
-  public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
-      Duration heartbeatTimeout, TenantQuotas quotas, Transport transport) {
-    this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, Optional.empty());
-  }
-
   public GatewayConfig {
     java.util.Objects.requireNonNull(transport, "transport");
+    java.util.Objects.requireNonNull(limits, "limits");
     java.util.Objects.requireNonNull(tls, "tls");
     if (heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
       throw new IllegalArgumentException("heartbeatInterval must be positive, got " + heartbeatInterval);
@@ -110,24 +195,30 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
   }
 
   public GatewayConfig withHeartbeat(Duration interval, Duration timeout) {
-    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport, tls);
+    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport, limits, tls);
   }
 
   public GatewayConfig withQuotas(TenantQuotas quotas) {
-    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, tls);
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, limits, tls);
   }
 
   public GatewayConfig withPort(int port) {
-    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport, tls);
+    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport, limits, tls);
+  }
+
+  public GatewayConfig withTransport(Transport transport) {
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
+        limits, tls);
   }
 
   /** With TLS on every hop (see {@link Tls}). */
   public GatewayConfig withTls(Tls tls) {
     return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
-        Optional.of(tls));
+        limits, Optional.of(tls));
   }
 
-  public GatewayConfig withTransport(Transport transport) {
-    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, tls);
+  public GatewayConfig withLimits(Limits limits) {
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
+        limits, tls);
   }
 }

@@ -86,9 +86,11 @@ public final class GatewayCore implements AutoCloseable {
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
   private final ExecutorService effects;
+  private final ExecutorService sessionThreads;
   private final SessionHost host;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
+  private volatile TenantPolicy tenantPolicy = TenantPolicy.open();
   private volatile FailoverConfig failover = FailoverConfig.defaults();
   private final JournalBudget journalBudget = new JournalBudget(() -> failover.maxGatewayBytes());
   private final EventLoopGroup eventLoops;
@@ -128,7 +130,16 @@ public final class GatewayCore implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.host = new CoreHost(this, sessions, this::schedule, effects);
+    // Sessions scan, journal and route their frames here, never on the transport's event loops.
+    java.util.concurrent.atomic.AtomicInteger sessionThreadCount = new java.util.concurrent.atomic.AtomicInteger();
+    this.sessionThreads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+        r -> {
+          Thread t = new Thread(r, "spillway-gateway-session-" + config.name() + "-"
+              + sessionThreadCount.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    this.host = new CoreHost(this, sessions, this::schedule, effects, sessionThreads);
     // Slices lost with their node: end those sessions with UNAVAILABLE, off the registry's thread.
     placer.addListener((nodeId, lost, reason) -> timer.execute(() -> {
       for (SessionId sid : lost) {
@@ -186,9 +197,17 @@ public final class GatewayCore implements AutoCloseable {
         .flowControlWindow(config.transport().flowControlWindowBytes())
         .permitKeepAliveTime(1, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
+        .maxConcurrentCallsPerConnection(config.limits().maxStreamsPerConnection())
+        .keepAliveTime(keepAliveOrNever(config.limits().keepAliveTime()), TimeUnit.NANOSECONDS)
+        .keepAliveTimeout(config.limits().keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .addService(ServerInterceptors.intercept(sessionsService, reversed(chain)))
         .addService(ServerInterceptors.intercept(new RegistrationService(this), reversed(chain)))
         .build();
+  }
+
+  /** Zero means never: grpc's own "never" is {@code Long.MAX_VALUE}. */
+  private static long keepAliveOrNever(java.time.Duration d) {
+    return d.isZero() ? Long.MAX_VALUE : d.toNanos();
   }
 
   /** {@link ServerInterceptors#intercept} runs the last one first; callers list them in the order they run. */
@@ -202,6 +221,16 @@ public final class GatewayCore implements AutoCloseable {
   public GatewayCore acceptLeases(LeaseAuthority authority) {
     this.leaseAuthority = authority;
     return this;
+  }
+
+  /** Sets which tenants are admitted and whether they must prove it (default {@link TenantPolicy#open()}). */
+  public GatewayCore tenants(TenantPolicy policy) {
+    this.tenantPolicy = java.util.Objects.requireNonNull(policy, "policy");
+    return this;
+  }
+
+  public TenantPolicy tenantPolicy() {
+    return tenantPolicy;
   }
 
   /** Makes this an edge that spills: sessions its pool cannot take are opened on the center. */
@@ -256,6 +285,10 @@ public final class GatewayCore implements AutoCloseable {
     timer.scheduleAtFixedRate(this::checkLiveness, period, period, TimeUnit.MILLISECONDS);
     long failback = failover.failbackInterval().toMillis();
     timer.scheduleAtFixedRate(this::failBack, failback, failback, TimeUnit.MILLISECONDS);
+    GatewayConfig.Transport t = config.transport();
+    UpstreamProbe probe = new UpstreamProbe(channels, t.keepAliveTimeout(), (address, why) -> { });
+    long every = t.keepAliveTime().toMillis();
+    timer.scheduleAtFixedRate(probe::probe, every, every, TimeUnit.MILLISECONDS);
     LOG.info(() -> "gateway " + config.name() + " (pool " + config.pool() + ") listening on "
         + config.host() + ":" + server.getPort() + (tls == null ? " in plaintext"
             : " with TLS as " + tls.certificate().getSubjectX500Principal() + " (client certificates "
@@ -414,6 +447,7 @@ public final class GatewayCore implements AutoCloseable {
     }
     timer.shutdownNow();
     effects.shutdown();
+    sessionThreads.shutdown();
     channels.values().forEach(ManagedChannel::shutdownNow);
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);

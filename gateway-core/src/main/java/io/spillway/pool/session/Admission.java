@@ -12,6 +12,11 @@ import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.LeaseRef;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Open;
+import io.spillway.pool.gateway.TenantPolicy;
+import io.spillway.security.Caller;
+import io.spillway.security.TenantPrincipal;
+import io.spillway.security.token.TenantNames;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -38,6 +43,74 @@ final class Admission {
   /** On the local pool, across several servers. */
   record Spanning(List<Slice> slices) implements Decision {}
 
+  /**
+   * The first frame with the proven tenant in its open, or the refusal. Either {@code frame} or
+   * {@code refusal} is null.
+   */
+  record Identified(ClientFrame frame, Refuse refusal) {}
+
+  /**
+   * Settles the session's tenant before anything else sees it: from the caller's credential when it
+   * proved one ({@code Open.tenant} must then be empty or the same), from the open when the gateway
+   * needs no credential; in both cases a valid name ({@link TenantNames}) that the gateway's
+   * {@link TenantPolicy} admits. A frame without an open passes (decide refuses it).
+   */
+  static Identified identify(SessionHost host, Caller caller, ClientFrame first) {
+    if (first.getOpsCount() == 0 || !first.getOps(0).hasOpen()) {
+      return new Identified(first, null);
+    }
+    Op op = first.getOps(0);
+    Open open = op.getOpen();
+    String what = "open (seq " + op.getSeq() + ")";
+    TenantPolicy policy = host.tenantPolicy();
+    String asked = open.getTenant();
+    String tenant;
+    if (caller.tenant().isPresent()) {
+      TenantPrincipal proven = caller.tenant().get();
+      if (!asked.isEmpty() && !asked.equals(proven.tenant())) {
+        return refused(op, Status.PERMISSION_DENIED.withDescription(what + ": tenant " + quoted(asked)
+            + " is not the tenant the credential proves (" + proven.tenant() + ", subject "
+            + quoted(proven.subject()) + "); send the credential's tenant or leave tenant empty"));
+      }
+      Instant now = host.clock().instant();
+      if (!proven.expiresAt().isAfter(now)) {
+        return refused(op, Status.UNAUTHENTICATED.withDescription(what + ": token expired at "
+            + proven.expiresAt()));
+      }
+      tenant = proven.tenant();
+    } else if (policy.credentialsRequired() && !(open.hasLease() && host.leaseAuthority() != null)) {
+      // At a center, sessions under a lease come from the edge that holds it, proven by its certificate.
+      return refused(op, Status.UNAUTHENTICATED.withDescription(what + ": no credential proves the tenant: "
+          + "gateway " + host.config().name() + " needs 'authorization: Bearer <token>' call metadata with a "
+          + "tenant's token (spillway token issue --tenant NAME), an agent's token with "
+          + "'spillway-on-behalf-of: <tenant>', or a client certificate"));
+    } else {
+      tenant = asked;
+    }
+    String problem = TenantNames.problem(tenant);
+    if (problem != null) {
+      return refused(op, Status.INVALID_ARGUMENT.withDescription(what + ": " + problem));
+    }
+    if (!policy.admits(tenant)) {
+      return refused(op, Status.PERMISSION_DENIED.withDescription(what + ": unknown tenant " + tenant
+          + ": gateway " + host.config().name() + " is configured with no such tenant"));
+    }
+    if (tenant.equals(asked)) {
+      return new Identified(first, null);
+    }
+    ClientFrame.Builder b = first.toBuilder();
+    b.setOps(0, op.toBuilder().setOpen(open.toBuilder().setTenant(tenant)));
+    return new Identified(b.build(), null);
+  }
+
+  private static Identified refused(Op op, Status status) {
+    return new Identified(null, new Refuse(op.getSeq(), status));
+  }
+
+  private static String quoted(String s) {
+    return TenantNames.quoted(s);
+  }
+
   static Decision decide(SessionHost host, SessionId id, ClientFrame first) {
     if (first.getOpsCount() == 0 || !first.getOps(0).hasOpen()) {
       return new Refuse(0, Status.INVALID_ARGUMENT.withDescription(
@@ -56,6 +129,11 @@ final class Admission {
             + host.config().name() + " does not lend capacity under leases"));
       }
       return new UnderLease(open.getLease());
+    }
+    if (host.leaseAuthority() != null && host.leaseAuthority().leasesOnly()) {
+      return new Refuse(op.getSeq(), Status.PERMISSION_DENIED.withDescription(what + ": gateway "
+          + host.config().name() + " runs sessions only under a lease of its lease log, and the open names"
+          + " none (open.lease is not set)"));
     }
     SliceRequest asked;
     try {

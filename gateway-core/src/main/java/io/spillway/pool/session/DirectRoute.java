@@ -6,6 +6,7 @@ import io.grpc.SynchronizationContext;
 import io.spillway.pool.failover.LossClassifier;
 import io.spillway.pool.failover.Rebuilder;
 import io.spillway.pool.failover.Recording;
+import io.spillway.pool.forward.FrameScan;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.gateway.FailoverConfig;
 import io.spillway.pool.gateway.SpillTarget;
@@ -26,6 +27,8 @@ import java.util.logging.Logger;
  * have caught up); a spilled one comes home under the failback policy. Runs on the session's executor only.
  */
 final class DirectRoute implements Route, Upstream.Events {
+  private static final long[] NO_SEQS = new long[0];
+
   private static final Logger LOG = Logger.getLogger(DirectRoute.class.getName());
 
   /**
@@ -119,19 +122,28 @@ final class DirectRoute implements Route, Upstream.Events {
   // ---- client -> upstream
 
   @Override
+  public boolean awaitsAnswers() {
+    return pump.waitingAnswers() > 0;
+  }
+
+  @Override
   public void fromClient(RawFrame frame) {
+    if (FrameRefusal.refused(frame, host.config().limits().maxFrameOps(), pump)) {
+      pump.askClient(upstream);
+      return;
+    }
     int ops = 0;
-    int sync = 0;
+    long[] sync = NO_SEQS;
     if (recording != null) {
       Recording.Up up = recording.onClientFrame(frame);
       ops = up.ops();
-      sync = up.synchronizing();
+      sync = up.synchronizingSeqs();
       session.noticeIfAny(up.notice(), true);
     } else {
       try {
-        io.spillway.pool.forward.FrameScan.ClientFacts facts = io.spillway.pool.forward.FrameScan.client(frame.reader());
+        FrameScan.ClientFacts facts = FrameScan.client(frame.reader());
         ops = facts.ops();
-        sync = facts.synchronizing();
+        sync = facts.synchronizingSeqs();
       } catch (IOException e) {
         // Not a frame the gateway understands: the node answers it as malformed, the session goes on.
       }

@@ -5,6 +5,7 @@ import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.spillway.pool.forward.RawFrame;
+import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.SessionInfo;
 import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
@@ -34,9 +35,10 @@ import java.util.logging.Logger;
  *
  * <p>Threading: all of the session's state is confined to one serializing executor (a
  * {@link SynchronizationContext}). Transport callbacks of the client's stream and of every upstream
- * stream, timer tasks and completions of lease calls only enqueue onto it; a task runs on the thread
- * that enqueued it when no other task of the session is running, so frames are usually passed on
- * without a thread hand-off. Nothing here takes a lock. Calls that may block (the spill target's lease
+ * stream, timer tasks and completions of lease calls only enqueue onto it. What transports enqueue is
+ * drained on the gateway's session threads ({@link SessionHost#sessionThreads}), so a frame is never
+ * scanned or journaled on an event loop; other tasks run on the thread that enqueued them when no other
+ * task of the session is running. Nothing here takes a lock. Calls that may block (the spill target's lease
  * calls) run on the gateway's effects executor, never here. Only the methods documented as thread-safe
  * may be called from other threads.
  */
@@ -68,6 +70,8 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   volatile String lastMove = "";
 
   private final Caller caller;
+  /** System.nanoTime() of the session's last transport event, either way; written by transport threads. */
+  private volatile long lastActive = System.nanoTime();
 
   /**
    * @param caller who opened the call, read from its context on the transport thread before the call is
@@ -91,6 +95,9 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         }
       }
     });
+    GatewayConfig.Limits limits = host.config().limits();
+    host.scheduler().schedule(() -> executor.execute(this::firstFrameDeadline),
+        limits.firstFrameTimeout().toMillis());
   }
 
   // ---- thread-safe
@@ -162,9 +169,19 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   // ---- client stream callbacks: enqueue only
 
+  /**
+   * Runs a transport callback's work on the session's executor, drained on the gateway's session
+   * threads: never on the event loop that called, however long the frame takes to scan or journal.
+   */
+  void fromTransport(Runnable task) {
+    lastActive = System.nanoTime();
+    executor.executeLater(task);
+    host.sessionThreads().execute(executor::drain);
+  }
+
   @Override
   public void onMessage(RawFrame frame) {
-    executor.execute(() -> {
+    fromTransport(() -> {
       if (state == SessionState.ENDED) {
         frame.release();
       } else if (openOp == null) {
@@ -179,7 +196,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onHalfClose() {
-    executor.execute(() -> {
+    fromTransport(() -> {
       if (state == SessionState.ENDED) {
         return;
       }
@@ -195,7 +212,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onCancel() {
-    executor.execute(() -> {
+    fromTransport(() -> {
       if (state == SessionState.ENDED) {
         return;
       }
@@ -208,11 +225,52 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
 
   @Override
   public void onReady() {
-    executor.execute(() -> {
+    fromTransport(() -> {
       if (state != SessionState.ENDED && route != null) {
         route.clientReady();
       }
     });
+  }
+
+  // ---- deadlines
+
+  private void firstFrameDeadline() {
+    GatewayConfig.Limits limits = host.config().limits();
+    if (state == SessionState.ENDED) {
+      return;
+    }
+    if (openOp == null && route == null) {
+      end(Status.DEADLINE_EXCEEDED.withDescription("no open within " + limits.firstFrameTimeout().toMillis()
+          + " ms of the stream's start (first-frame-timeout " + limits.firstFrameTimeout() + ")"), true);
+    }
+  }
+
+  /** Checks for idleness when the timeout could first have passed since the last transport event. */
+  private void armIdleDeadline(long delayMillis) {
+    if (host.config().limits().idleTimeout().isZero()) {
+      return;
+    }
+    host.scheduler().schedule(() -> executor.execute(this::idleCheck), Math.max(1, delayMillis));
+  }
+
+  private void idleCheck() {
+    if (state == SessionState.ENDED) {
+      return;
+    }
+    java.time.Duration limit = host.config().limits().idleTimeout();
+    long idleMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastActive);
+    boolean waiting = route != null && route.awaitsAnswers();
+    if (waiting || idleMillis < limit.toMillis()) {
+      armIdleDeadline(waiting ? limit.toMillis() : limit.toMillis() - idleMillis);
+      return;
+    }
+    LOG.info(() -> "session " + id.value() + " of tenant " + tenant() + " idle for " + idleMillis + " ms: ended");
+    Status status = Status.FAILED_PRECONDITION.withDescription("session " + id.value() + " sent no frame for "
+        + idleMillis + " ms (idle-timeout " + limit + "); it was ended and its slices freed");
+    if (route != null) {
+      route.cancel(status.getDescription());
+    }
+    end(status, true);
   }
 
   // ---- admission
@@ -228,6 +286,14 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     } finally {
       frame.release();
     }
+    // Who the tenant is comes first: until it is proven and its name checked, nothing (a log line, a
+    // metric label, the placer) sees it.
+    Admission.Identified who = Admission.identify(host, caller, parsed);
+    if (who.refusal() != null) {
+      new Opener(this, host, executor).open(parsed, who.refusal());
+      return;
+    }
+    parsed = who.frame();
     if (parsed.getOpsCount() > 0 && parsed.getOps(0).hasOpen()) {
       openOp = parsed.getOps(0);
       pump.tenant = openOp.getOpen().getTenant();
@@ -296,6 +362,9 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   /** The upstream answered the open: the session is forwarding. */
   void opened(String upstreamSessionId) {
     nodeSessionId = upstreamSessionId;
+    if (!opened) {
+      armIdleDeadline(host.config().limits().idleTimeout().toMillis());
+    }
     opened = true;
     moveTo(SessionState.FORWARDING);
     host.listener().sessionOpened(infoNow());

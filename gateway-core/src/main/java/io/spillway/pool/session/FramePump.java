@@ -26,7 +26,13 @@ final class FramePump {
   private final ServerCall<RawFrame, RawFrame> client;
   private final GatewayListener listener;
   private final String sessionId;
-  private final ArrayDeque<Long> waitingAnswers = new ArrayDeque<>();
+  /**
+   * Synchronizing ops sent and not answered yet, as {seq, System.nanoTime() when sent}, in seq order.
+   * Bounded: past {@link #MAX_WAITING_ANSWERS} ops are not timed. Drained by any reply, error or not,
+   * with a seq at or past theirs (a node answers in order).
+   */
+  private final ArrayDeque<long[]> waitingAnswers = new ArrayDeque<>();
+  static final int MAX_WAITING_ANSWERS = 4096;
   final AtomicLong ops = new AtomicLong();
   final AtomicLong bytesUp = new AtomicLong();
   final AtomicLong bytesDown = new AtomicLong();
@@ -59,19 +65,33 @@ final class FramePump {
     listener.forwardedDown(tenant, replies, bytes, errs);
   }
 
-  /** {@code n} synchronizing ops went upstream now: their answers' latency is measured from here. */
-  void awaitAnswers(int n) {
+  /** Synchronizing ops {@code seqs} went upstream now: their answers' latency is measured from here. */
+  void awaitAnswers(long[] seqs) {
     long now = System.nanoTime();
-    for (int i = 0; i < n; i++) {
-      waitingAnswers.add(now);
+    for (long seq : seqs) {
+      if (waitingAnswers.size() >= MAX_WAITING_ANSWERS) {
+        return;
+      }
+      waitingAnswers.add(new long[] {seq, now});
     }
   }
 
-  void answered(int n) {
+  /**
+   * Replies up to {@code highestSeq} reached the client: the synchronizing ops up to it are answered
+   * (by their answer or by an error), except read {@code openRead} (-1: none), whose last chunk has not.
+   */
+  void answeredThrough(long highestSeq, long openRead) {
     long now = System.nanoTime();
-    for (int i = 0; i < n && !waitingAnswers.isEmpty(); i++) {
-      listener.answered(tenant, now - waitingAnswers.poll());
+    for (long[] w = waitingAnswers.peek(); w != null && w[0] <= highestSeq && w[0] != openRead;
+        w = waitingAnswers.peek()) {
+      waitingAnswers.poll();
+      listener.answered(tenant, now - w[1]);
     }
+  }
+
+  /** Synchronizing ops awaited now (for tests and /sessions). */
+  int waitingAnswers() {
+    return waitingAnswers.size();
   }
 
   /** The upstream was left: answers awaited from it will not come. */
@@ -89,7 +109,7 @@ final class FramePump {
       FrameScan.ServerFacts f = FrameScan.server(frame.reader());
       replies = f.replies();
       errs = f.errors();
-      answered(f.answers());
+      answeredThrough(f.highestSeq(), f.readDone() ? -1 : f.readSeq());
       if (facts != null) {
         facts.accept(f);
       }

@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.spillway.pool.failover.Recording;
 import io.spillway.pool.gateway.FailoverConfig;
+import io.spillway.pool.gateway.LeaseAuthority;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.ClientFrame;
 import java.util.List;
@@ -47,13 +48,16 @@ final class Opener {
 
   /** A center gateway: the session runs on the cards of the lease the edge names. */
   private void underLease(ClientFrame parsed, Admission.UnderLease u, String what) {
-    host.leaseAuthority().admit(u.lease().getLeaseId(), u.lease().getEpoch(), session.tenant())
+    LeaseAuthority authority = host.leaseAuthority();
+    authority.admit(new LeaseAuthority.Presented(session.id(), u.lease().getLeaseId(), u.lease().getEpoch(),
+            session.caller(), session.openOp().getOpen()))
         .whenComplete((cards, error) -> executor.execute(() -> {
           if (error != null) {
             Status st = Status.fromThrowable(error);
             session.refuse(session.openOp().getSeq(), st.withDescription(what + ": " + st.getDescription()));
           } else if (session.state() == SessionState.ENDED) {
             host.placer().release(session.id());
+            authority.ended(session.id());
           } else {
             session.underLease(u.lease().getLeaseId());
             direct(null, null).open(Admission.pinned(parsed, cards), cards.get(0).address(), cards,

@@ -77,7 +77,7 @@ final class Rebuild {
     }
     // The last op sent in the old stream may have been a synchronizing one whose answer now comes from the
     // new stream; the latency metric restarts from here.
-    pump.awaitAnswers(plan.synchronizingInTail());
+    pump.awaitAnswers(plan.synchronizingSeqs());
     if (route.halfClosedByClient()) {
       upstream.halfClose();
     }
@@ -166,13 +166,13 @@ final class Rebuild {
     ServerFrame out = step.out();
     recording.onReplies(out);
     if (out.getRepliesCount() > 0) {
-      int answers = 0;
+      long highest = -1;
+      long openRead = -1;
       for (Reply r : out.getRepliesList()) {
-        if (r.hasSynchronized() || r.hasClosed() || (r.hasReadData() && r.getReadData().getLast())) {
-          answers++;
-        }
+        highest = Math.max(highest, r.getSeq());
+        openRead = r.hasReadData() && !r.getReadData().getLast() ? r.getSeq() : -1;
       }
-      pump.answered(answers);
+      pump.answeredThrough(highest, openRead);
       pump.sendDown(out, step.errors());
     }
     if (step.next() != null) {

@@ -31,6 +31,11 @@ interface Route {
   /** Spilled sessions, on the failback timer: look for local capacity. */
   default void tryFailBack() {}
 
+  /** True while an op sent upstream still waits for its answer (a long kernel is not idleness). */
+  default boolean awaitsAnswers() {
+    return false;
+  }
+
   /** The session has ended: give back what the route holds. */
   void release();
 }

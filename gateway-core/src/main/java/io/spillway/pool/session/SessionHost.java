@@ -25,6 +25,9 @@ public interface SessionHost {
   /** Where sessions spill, or null when the gateway does not spill (a center, an edge without one). */
   SpillTarget spillTarget();
 
+  /** Which tenants are admitted, and whether they must prove it. */
+  io.spillway.pool.gateway.TenantPolicy tenantPolicy();
+
   /** Admits sessions under leases, or null when the gateway does not lend (an edge). */
   LeaseAuthority leaseAuthority();
 
@@ -41,6 +44,12 @@ public interface SessionHost {
    * other; each session orders its own calls.
    */
   Executor effects();
+
+  /**
+   * Where sessions' executors run what transports hand them (frames to scan, journal and route), so
+   * that no frame is read on a transport's event loop. Tasks on it never block.
+   */
+  Executor sessionThreads();
 
   InstantSource clock();
 

@@ -65,7 +65,24 @@ final class SpanningRoute implements Route {
     }
   };
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
-  private final List<Reply> held = new ArrayList<>();
+  /**
+   * Replies no earlier answer holds back yet, in seq order (and in arrival order within a seq): a heap,
+   * so that holding and releasing n replies costs n log n, not a sort per frame.
+   */
+  private final java.util.PriorityQueue<HeldReply> held = new java.util.PriorityQueue<>();
+  private long heldCount;
+
+  private record HeldReply(long seq, long order, Reply reply) implements Comparable<HeldReply> {
+    @Override
+    public int compareTo(HeldReply o) {
+      int c = Long.compare(seq, o.seq);
+      return c != 0 ? c : Long.compare(order, o.order);
+    }
+  }
+
+  private void hold(Reply r) {
+    held.add(new HeldReply(r.getSeq(), heldCount++, r));
+  }
   /**
    * Pipelined ops sent to every leg (load_module, free of a module, ops the legs refuse), by seq: true once
    * one leg's error for it went to the client. The client gets one answer per op, and failed_ops counts
@@ -93,17 +110,17 @@ final class SpanningRoute implements Route {
 
     @Override
     public void onMessage(RawFrame frame) {
-      executor.execute(() -> fromNode(this, frame));
+      owner.fromTransport(() -> fromNode(this, frame));
     }
 
     @Override
     public void onReady() {
-      executor.execute(SpanningRoute.this::legReady);
+      owner.fromTransport(SpanningRoute.this::legReady);
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
-      executor.execute(() -> legClosed(this, status));
+      owner.fromTransport(() -> legClosed(this, status));
     }
   }
 
@@ -116,6 +133,8 @@ final class SpanningRoute implements Route {
     Reply error;
     long failedOps;
     Reply.KindCase kind;
+    /** A read whose last chunk came. */
+    boolean dataDone;
   }
 
   SpanningRoute(ForwardedSession owner, SessionHost core, SynchronizationContext executor, String sessionId,
@@ -166,9 +185,34 @@ final class SpanningRoute implements Route {
   // ---- client -> legs
 
   @Override
+  public boolean awaitsAnswers() {
+    return !pending.isEmpty();
+  }
+
+  @Override
   public void fromClient(RawFrame frame) {
     if (done) {
       frame.release();
+      return;
+    }
+    int maxOps = core.config().limits().maxFrameOps();
+    int ops;
+    try {
+      ops = io.spillway.pool.forward.FrameScan.countOps(frame.reader(), maxOps);
+    } catch (IOException e) {
+      ops = 0; // the parse below reports it
+    }
+    if (ops > maxOps) {
+      int size = frame.size();
+      frame.release();
+      hold(Reply.newBuilder().setError(io.spillway.protocol.v1.Error.newBuilder()
+          .setCode(Status.Code.RESOURCE_EXHAUSTED.value()).setOp("frame")
+          .setDescription("frame of " + size + " bytes holds more than " + maxOps + " ops, the most a frame"
+              + " may (max-frame-ops " + maxOps + "); nothing in it was executed")).build());
+      List<Reply> out = new ArrayList<>();
+      release(out);
+      emit(out);
+      askClient();
       return;
     }
     ClientFrame parsed;
@@ -202,7 +246,7 @@ final class SpanningRoute implements Route {
 
   /** Answers an op here, in sequence order with the legs' replies. */
   private void refuse(Op op, Status.Code code, String description) {
-    held.add(Reply.newBuilder().setSeq(op.getSeq()).setError(io.spillway.protocol.v1.Error.newBuilder()
+    hold(Reply.newBuilder().setSeq(op.getSeq()).setError(io.spillway.protocol.v1.Error.newBuilder()
         .setCode(code.value()).setOp(op.getKindCase().name().toLowerCase(java.util.Locale.ROOT))
         .setDescription(description)).build());
     release(new ArrayList<>());
@@ -282,7 +326,7 @@ final class SpanningRoute implements Route {
         }
       }
       if (p == null || r.getSeq() == 0) {
-        held.add(r);
+        hold(r);
         continue;
       }
       switch (r.getKindCase()) {
@@ -296,6 +340,7 @@ final class SpanningRoute implements Route {
         case READ_DATA -> {
           p.data.add(r);
           if (r.getReadData().getLast()) {
+            p.dataDone = true;
             p.awaiting--;
           }
         }
@@ -316,7 +361,7 @@ final class SpanningRoute implements Route {
             return;
           }
         }
-        default -> held.add(r);
+        default -> hold(r);
       }
     }
     release(ready);
@@ -328,14 +373,23 @@ final class SpanningRoute implements Route {
     }
   }
 
-  /** Emits, in sequence order, every answer that is complete and every reply no earlier answer holds back. */
+  /**
+   * Emits, in sequence order, every answer that is complete and every reply no earlier answer holds back.
+   * A read at the head streams: once every other leg has answered its barrier, its chunks go to the client
+   * as they come, so the gateway holds at most what arrived before that.
+   */
   private void release(List<Reply> out) {
     while (true) {
       Map.Entry<Long, Pending> head = pending.firstEntry();
       long barrier = head == null ? Long.MAX_VALUE : head.getKey();
-      held.sort((a, b) -> Long.compare(a.getSeq(), b.getSeq()));
-      while (!held.isEmpty() && held.get(0).getSeq() < barrier) {
-        out.add(held.remove(0));
+      while (!held.isEmpty() && held.peek().seq() < barrier) {
+        out.add(held.poll().reply());
+      }
+      if (head != null && head.getValue().awaiting == 1 && head.getValue().kind == Reply.KindCase.READ_DATA
+          && !head.getValue().dataDone && head.getValue().error == null) {
+        out.addAll(head.getValue().data);
+        head.getValue().data.clear();
+        break;
       }
       if (head == null || head.getValue().awaiting > 0) {
         break;

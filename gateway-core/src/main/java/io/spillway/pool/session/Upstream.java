@@ -29,9 +29,11 @@ final class Upstream extends ClientCall.Listener<RawFrame> {
   private final ClientCall<RawFrame, RawFrame> call;
   private final SynchronizationContext executor;
   private final Events events;
+  private final java.util.concurrent.Executor threads;
 
   private Upstream(int generation, String name, ClientCall<RawFrame, RawFrame> call,
-      SynchronizationContext executor, Events events) {
+      SynchronizationContext executor, java.util.concurrent.Executor threads, Events events) {
+    this.threads = threads;
     this.generation = generation;
     this.name = name;
     this.call = call;
@@ -42,7 +44,8 @@ final class Upstream extends ClientCall.Listener<RawFrame> {
   /** Starts a stream and asks for its first frame. */
   static Upstream start(SessionHost host, String address, int generation, String name,
       SynchronizationContext executor, Events events) {
-    Upstream u = new Upstream(generation, name, host.newUpstreamCall(address), executor, events);
+    Upstream u = new Upstream(generation, name, host.newUpstreamCall(address), executor,
+        host.sessionThreads(), events);
     u.call.start(u, new Metadata());
     u.call.request(1);
     return u;
@@ -50,17 +53,23 @@ final class Upstream extends ClientCall.Listener<RawFrame> {
 
   @Override
   public void onMessage(RawFrame frame) {
-    executor.execute(() -> events.upstreamMessage(this, frame));
+    later(() -> events.upstreamMessage(this, frame));
   }
 
   @Override
   public void onReady() {
-    executor.execute(() -> events.upstreamReady(this));
+    later(() -> events.upstreamReady(this));
   }
 
   @Override
   public void onClose(Status status, Metadata trailers) {
-    executor.execute(() -> events.upstreamClosed(this, status, trailers));
+    later(() -> events.upstreamClosed(this, status, trailers));
+  }
+
+  /** Off the event loop: see {@link ForwardedSession#fromTransport}. */
+  private void later(Runnable task) {
+    executor.executeLater(task);
+    threads.execute(executor::drain);
   }
 
   void send(RawFrame frame) {

@@ -14,23 +14,13 @@ import io.spillway.client.SliceRequest;
 import io.spillway.kernels.SpillwayKernels;
 import io.spillway.node.GpuNode;
 import io.spillway.node.NodeOptions;
-import io.spillway.node.driver.DriverContext;
-import io.spillway.node.driver.DriverException;
-import io.spillway.node.driver.GpuDevice;
-import io.spillway.node.driver.GpuDriver;
-import io.spillway.node.driver.HostGpuDriver;
-import io.spillway.node.driver.KernelArgument;
-import io.spillway.node.driver.KernelSignature;
-import io.spillway.node.driver.LoadedModule;
-import io.spillway.node.driver.ModuleGlobal;
+import io.spillway.node.driver.WithVariables;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.testkit.Await;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,129 +34,10 @@ class FailoverModuleVariablesTest {
 
   private static final long GIB = 1L << 30;
 
-  /** The host driver, with one 16-byte variable "weights" in every module. */
-  private static final class VariablesDriver implements GpuDriver {
-    final HostGpuDriver host = HostGpuDriver.withCards(1, "V100", 32 * GIB);
-
-    @Override
-    public String name() {
-      return "host";
-    }
-
-    @Override
-    public List<GpuDevice> devices() {
-      return host.devices();
-    }
-
-    @Override
-    public DriverContext createContext(int deviceIndex) throws DriverException {
-      return new WithVariables(host.createContext(deviceIndex));
-    }
-
-    @Override
-    public void close() {
-      host.close();
-    }
-  }
-
-  private static final class WithVariables implements DriverContext {
-    final DriverContext host;
-    final Map<LoadedModule, LoadedModule> inner = new IdentityHashMap<>();
-
-    WithVariables(DriverContext host) {
-      this.host = host;
-    }
-
-    @Override
-    public LoadedModule loadModule(byte[] image, String name) throws DriverException {
-      LoadedModule m = host.loadModule(image, name);
-      long address = host.allocate(16);
-      LoadedModule outer = new LoadedModule() {
-        @Override
-        public String name() {
-          return m.name();
-        }
-
-        @Override
-        public Map<String, KernelSignature> signatures() {
-          return m.signatures();
-        }
-
-        @Override
-        public Map<String, ModuleGlobal> globals() {
-          return Map.of("weights", new ModuleGlobal("weights", address, 16));
-        }
-      };
-      inner.put(outer, m);
-      return outer;
-    }
-
-    @Override
-    public void launchRaw(LoadedModule module, String function, DriverContext.Dim3 grid, DriverContext.Dim3 block,
-        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
-      host.launchRaw(inner.get(module), function, grid, block, sharedMemoryBytes, params);
-    }
-
-    @Override
-    public void launch(LoadedModule module, String function, DriverContext.Dim3 grid, DriverContext.Dim3 block,
-        int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
-      host.launch(inner.get(module), function, grid, block, sharedMemoryBytes, args);
-    }
-
-    @Override
-    public GpuDevice device() {
-      return host.device();
-    }
-
-    @Override
-    public long allocate(long bytes) throws DriverException {
-      return host.allocate(bytes);
-    }
-
-    @Override
-    public void free(long address) throws DriverException {
-      host.free(address);
-    }
-
-    @Override
-    public void write(long address, ByteBuffer src) throws DriverException {
-      host.write(address, src);
-    }
-
-    @Override
-    public void read(long address, ByteBuffer dst) throws DriverException {
-      host.read(address, dst);
-    }
-
-    @Override
-    public void fill(long address, long bytes, byte value) throws DriverException {
-      host.fill(address, bytes, value);
-    }
-
-    @Override
-    public void copy(long dstAddress, long srcAddress, long bytes) throws DriverException {
-      host.copy(dstAddress, srcAddress, bytes);
-    }
-
-    @Override
-    public void memset(long address, int width, int value, long count) throws DriverException {
-      host.memset(address, width, value, count);
-    }
-
-    @Override
-    public void synchronize() throws DriverException {
-      host.synchronize();
-    }
-
-    @Override
-    public void close() {
-      host.close();
-    }
-  }
-
   private static void addNode(TestPool pool, String id) throws Exception {
     GpuNode node = new GpuNode(new NodeOptions(id, pool.gateway.config().pool(), 0,
-        NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), new VariablesDriver());
+        NodeOptions.DEFAULT_CHUNK_BYTES, NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000),
+        WithVariables.hostDriver(1, "V100", 32 * GIB));
     GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
     pool.nodes.add(server);
     pool.registrars.add(new GatewayRegistrar(node, pool.gateway.address(), "127.0.0.1:" + server.port(), 200)

@@ -20,7 +20,12 @@ final class TestPool implements AutoCloseable {
   private final List<SpillwayClient> clients = new ArrayList<>();
 
   TestPool(GatewayConfig config) throws Exception {
-    gateway = new GatewayCore(config, Clock.systemUTC(), GatewayListener.NONE).start();
+    this(new GatewayCore(config, Clock.systemUTC(), GatewayListener.NONE));
+  }
+
+  /** Around a gateway the test built (its interceptors, its listener); starts it. */
+  TestPool(GatewayCore unstarted) throws Exception {
+    gateway = unstarted.start();
   }
 
   TestPool() throws Exception {

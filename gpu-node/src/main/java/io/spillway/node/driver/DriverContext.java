@@ -72,6 +72,15 @@ public interface DriverContext extends AutoCloseable {
   @Override
   void close();
 
+  /**
+   * Stops what the context is running now, from any thread and without waiting for it: a kernel past its
+   * deadline, a session whose client went away. The context is lost afterwards (every later call fails
+   * {@code KERNEL_FAULT}, naming {@code why}); {@link #close} must still be called. The host driver stops
+   * its executor within a few thousand warp-instructions; JCuda destroys the CUDA context, the one way
+   * CUDA offers to end a running kernel.
+   */
+  void abort(String why);
+
   /** A grid or block shape. */
   record Dim3(int x, int y, int z) {
     public Dim3 {

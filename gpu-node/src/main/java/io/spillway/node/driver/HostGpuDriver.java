@@ -237,6 +237,8 @@ public final class HostGpuDriver implements GpuDriver {
     /** Addresses of the loaded modules' .global/.const variables: allocations free() refuses. */
     private final Set<Long> moduleVariables = new java.util.HashSet<>();
     private String poisonedBy;
+    /** Stops this context's launches once {@link #abort} was called. */
+    private final io.spillway.ptx.exec.Executor.Stop stop = new io.spillway.ptx.exec.Executor.Stop();
     private boolean closed;
 
     HostContext(DeviceMemory device) {
@@ -473,7 +475,7 @@ public final class HostGpuDriver implements GpuDriver {
       try {
         executor.launch(kernel, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(),
             sharedMemoryBytes, params.order(java.nio.ByteOrder.LITTLE_ENDIAN), memory,
-            instructionBudget);
+            instructionBudget, stop);
       } catch (KernelFault e) {
         poisonedBy = function;
         throw new DriverException(Kind.KERNEL_FAULT, e.getMessage());
@@ -483,6 +485,12 @@ public final class HostGpuDriver implements GpuDriver {
     @Override
     public synchronized void synchronize() throws DriverException {
       checkUsable("synchronize");
+    }
+
+    /** Not synchronized: the running kernel holds the monitor; its blocks see the stop at their next check. */
+    @Override
+    public void abort(String why) {
+      stop.stop(why);
     }
 
     @Override
@@ -505,6 +513,9 @@ public final class HostGpuDriver implements GpuDriver {
       if (poisonedBy != null) {
         throw new DriverException(Kind.KERNEL_FAULT, op + ": context poisoned by earlier fault in kernel "
             + poisonedBy);
+      }
+      if (stop.reason() != null) {
+        throw new DriverException(Kind.KERNEL_FAULT, op + ": context aborted: " + stop.reason());
       }
     }
   }

@@ -303,6 +303,8 @@ public final class JCudaGpuDriver implements GpuDriver {
     private final List<JCudaModule> modules = new ArrayList<>();
     private String poisonedBy;
     private boolean closed;
+    private volatile String aborted;
+    private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
 
     JCudaContext(GpuDevice device, CUcontext context) {
       this.device = device;
@@ -539,6 +541,24 @@ public final class JCudaGpuDriver implements GpuDriver {
       call(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
     }
 
+    /**
+     * Destroys the CUDA context now, without the monitor (the session's thread holds it while it waits
+     * in cuCtxSynchronize or a copy behind the kernel): CUDA then fails that wait, and every later call of
+     * this context is refused. CUDA asks that no other call run on a context being destroyed; the one
+     * that waits is cut short, which is the point.
+     */
+    @Override
+    public void abort(String why) {
+      aborted = why;
+      if (destroyed.compareAndSet(false, true)) {
+        int r = JCudaDriver.cuCtxDestroy(context);
+        if (r != CUDA_SUCCESS) {
+          LOG.log(System.Logger.Level.WARNING, "cuCtxDestroy (abort: {0}) on device {1} failed: {2}", why,
+              device.index(), CUresult.stringFor(r));
+        }
+      }
+    }
+
     @Override
     public void close() {
       synchronized (this) {
@@ -548,7 +568,7 @@ public final class JCudaGpuDriver implements GpuDriver {
         closed = true;
         allocations.clear();
         modules.clear();
-        int r = JCudaDriver.cuCtxDestroy(context);
+        int r = destroyed.compareAndSet(false, true) ? JCudaDriver.cuCtxDestroy(context) : CUDA_SUCCESS;
         if (r != CUDA_SUCCESS) {
           LOG.log(System.Logger.Level.WARNING, "cuCtxDestroy on device {0} failed: {1}",
               device.index(), CUresult.stringFor(r));
@@ -567,11 +587,18 @@ public final class JCudaGpuDriver implements GpuDriver {
         throw new DriverException(Kind.KERNEL_FAULT, op + ": context poisoned by earlier fault: "
             + poisonedBy);
       }
+      if (aborted != null) {
+        throw new DriverException(Kind.KERNEL_FAULT, op + ": context destroyed: " + aborted);
+      }
       call(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent for " + op);
     }
 
     /** {@link JCudaGpuDriver#check}, remembering a kernel fault: CUDA will fail every later call. */
     private void call(int result, String call) throws DriverException {
+      if (result != CUDA_SUCCESS && aborted != null) {
+        poisonedBy = call + " cut short: " + aborted;
+        throw new DriverException(Kind.KERNEL_FAULT, call + " cut short: the context was destroyed: " + aborted);
+      }
       if (result != CUDA_SUCCESS && kindOf(result) == Kind.KERNEL_FAULT) {
         poisonedBy = call + " reported " + CUresult.stringFor(result);
       }

@@ -11,11 +11,13 @@ import io.spillway.security.Role;
 import io.spillway.security.tls.PeerCertificateInterceptor;
 import io.spillway.security.tls.PeerPolicy;
 import io.spillway.security.tls.TlsContexts;
+import io.spillway.node.NodeLimits;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,6 +33,7 @@ public final class GpuNodeServer implements AutoCloseable {
   private final GpuNode node;
   private final Server server;
   private final ExecutorService sessionThreads;
+  private final ScheduledExecutorService timers;
 
   /** In plaintext: anyone who connects may open sessions. */
   public GpuNodeServer(GpuNode node, String host, int port) {
@@ -47,8 +50,14 @@ public final class GpuNodeServer implements AutoCloseable {
       return t;
     };
     this.sessionThreads = Executors.newCachedThreadPool(threads);
+    this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "spillway-session-timers");
+      t.setDaemon(true);
+      return t;
+    });
+    NodeLimits limits = node.options().limits();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
-    ServerServiceDefinition sessions = new GpuNodeService(node, sessionThreads).definition();
+    ServerServiceDefinition sessions = new GpuNodeService(node, sessionThreads, timers).definition();
     if (tls != null) {
       builder.sslContext(tls.server(ClientAuth.REQUIRE));
       String pool = node.options().pool();
@@ -57,14 +66,19 @@ public final class GpuNodeServer implements AutoCloseable {
           new PeerPolicy("GPU node " + node.options().nodeId(), peer -> gatewayOfPool(pool, peer)),
           new PeerCertificateInterceptor());
     }
-    this.server = builder
+    builder
         .directExecutor()
         .maxInboundMessageSize(node.options().maxFrameBytes())
+        .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
         .flowControlWindow(16 << 20)
+        // Gateways ping every 2 s (GatewayConfig.Transport), with or without calls, to find a hung node fast.
         .permitKeepAliveTime(1, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .addService(sessions)
-        .build();
+        .permitKeepAliveWithoutCalls(true);
+    if (!limits.keepAliveTime().isZero()) {
+      builder.keepAliveTime(limits.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+          .keepAliveTimeout(limits.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    this.server = builder.addService(sessions).build();
   }
 
   /**
@@ -104,6 +118,7 @@ public final class GpuNodeServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    timers.shutdownNow();
     sessionThreads.shutdownNow();
     node.close();
   }

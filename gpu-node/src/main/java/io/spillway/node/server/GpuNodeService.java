@@ -1,5 +1,6 @@
 package io.spillway.node.server;
 
+import com.google.protobuf.CodedOutputStream;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -8,6 +9,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.spillway.node.GpuNode;
+import io.spillway.node.NodeLimits;
 import io.spillway.node.session.NodeSession;
 import io.spillway.node.session.OpException;
 import io.spillway.protocol.v1.ClientFrame;
@@ -17,6 +19,7 @@ import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.ServerFrame;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,17 +43,25 @@ public final class GpuNodeService {
 
   private final GpuNode node;
   private final Executor sessionExecutor;
+  private final ScheduledExecutorService timers;
+  private final NodeLimits limits;
 
-  public GpuNodeService(GpuNode node, Executor sessionExecutor) {
+  /**
+   * @param timers runs the first-frame and idle deadlines; its tasks only enqueue on the session's
+   *     executor
+   */
+  public GpuNodeService(GpuNode node, Executor sessionExecutor, ScheduledExecutorService timers) {
     this.node = node;
     this.sessionExecutor = sessionExecutor;
+    this.timers = timers;
+    this.limits = node.options().limits();
   }
 
   /** The service definition: the protocol's method, with a request marshaller that tolerates garbage. */
   public ServerServiceDefinition definition() {
     MethodDescriptor<FrameMarshaller.Inbound, ServerFrame> method =
         GpuSessionServiceGrpc.getSessionMethod().toBuilder(
-            new FrameMarshaller(), ProtoUtils.marshaller(ServerFrame.getDefaultInstance())).build();
+            new FrameMarshaller(limits.maxFrameOps()), ProtoUtils.marshaller(ServerFrame.getDefaultInstance())).build();
     return ServerServiceDefinition.builder(GpuSessionServiceGrpc.SERVICE_NAME)
         .addMethod(method, ServerCalls.asyncBidiStreamingCall(this::session))
         .build();
@@ -64,6 +75,7 @@ public final class GpuNodeService {
     out.setOnCancelHandler(stream::onCancel);
     // Two frames in flight: the transport parses the next while the session executes this one.
     out.request(2);
+    stream.armFirstFrameDeadline();
     return stream;
   }
 
@@ -72,28 +84,77 @@ public final class GpuNodeService {
     private final SerialExecutor serial = new SerialExecutor(sessionExecutor);
     private final Object readyLock = new Object();
     private ServerFrame.Builder pending = ServerFrame.newBuilder();
-    private NodeSession session;
+    /** Serialized size of {@link #pending}, kept as replies are added. */
+    private long pendingBytes;
+    /** Written on the session's thread; read by {@link #onCancel} on a transport thread. */
+    private volatile NodeSession session;
     private volatile boolean ended;
+    /** System.nanoTime() when the session last started or finished a frame; read by the idle timer. */
+    private volatile long lastActive = System.nanoTime();
+    /** Frames received and not yet executed; the session is not idle while one is. */
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
     Stream(ServerCallStreamObserver<ServerFrame> out) {
       this.out = out;
     }
 
+    void armFirstFrameDeadline() {
+      long millis = limits.firstFrameTimeout().toMillis();
+      timers.schedule(() -> serial.execute(() -> {
+        if (session == null && !ended) {
+          end(Status.DEADLINE_EXCEEDED.withDescription("no open within " + millis
+              + " ms of the stream's start (--first-frame-timeout " + limits.firstFrameTimeout() + ")"));
+        }
+      }), millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Checks for idleness when the timeout could first have passed since the session was last active. */
+    private void armIdleDeadline(long delayNanos) {
+      if (limits.idleTimeout().isZero() || ended) {
+        return;
+      }
+      timers.schedule(() -> serial.execute(() -> {
+        if (ended) {
+          return;
+        }
+        long idle = System.nanoTime() - lastActive;
+        long limit = limits.idleTimeout().toNanos();
+        if (inFlight.get() > 0 || idle < limit) {
+          armIdleDeadline(inFlight.get() > 0 ? limit : limit - idle);
+          return;
+        }
+        LOG.info(() -> "session " + session.id() + " idle for " + TimeUnit.NANOSECONDS.toMillis(idle)
+            + " ms: ended");
+        end(Status.FAILED_PRECONDITION.withDescription("session " + session.id() + " sent no frame for "
+            + TimeUnit.NANOSECONDS.toMillis(idle) + " ms (--idle-timeout " + limits.idleTimeout()
+            + "); it was ended and its slice freed"));
+      }), delayNanos, TimeUnit.NANOSECONDS);
+    }
+
     @Override
     public void onNext(FrameMarshaller.Inbound inbound) {
+      inFlight.incrementAndGet();
       serial.execute(() -> {
+        lastActive = System.nanoTime();
         if (ended) {
+          inFlight.decrementAndGet();
           inbound.release();
           return;
         }
+        boolean opened = session != null;
         try {
           handle(inbound);
+          if (!opened && session != null) {
+            armIdleDeadline(limits.idleTimeout().toNanos());
+          }
         } catch (RuntimeException e) {
           LOG.log(Level.SEVERE, "session " + (session == null ? "?" : session.id()) + " failed", e);
           end(Status.INTERNAL.withDescription("node error: " + e));
           return;
         } finally {
           inbound.release();
+          lastActive = System.nanoTime();
+          inFlight.decrementAndGet();
         }
         if (!ended) {
           out.request(1);
@@ -104,11 +165,12 @@ public final class GpuNodeService {
     private void handle(FrameMarshaller.Inbound inbound) {
       inbound.parse();
       if (inbound.parseError() != null) {
+        Status.Code code = inbound.tooManyOps() ? Status.Code.RESOURCE_EXHAUSTED : Status.Code.INVALID_ARGUMENT;
         if (session == null) {
-          end(Status.INVALID_ARGUMENT.withDescription(inbound.parseError()
+          end(Status.fromCode(code).withDescription(inbound.parseError()
               + " (the first frame must open the session)"));
         } else {
-          session.malformed(inbound.parseError(), this);
+          session.refuseFrame(code, inbound.parseError(), this);
           flush();
         }
         return;
@@ -154,9 +216,18 @@ public final class GpuNodeService {
       flush();
     }
 
+    /**
+     * Adds a reply to the pending server frame, and sends the frame once it reaches the reply frame
+     * size: a frame of many failing ops is answered as it executes, never held whole.
+     */
     @Override
     public void reply(Reply reply) {
       pending.addReplies(reply);
+      int size = reply.getSerializedSize();
+      pendingBytes += 1 + CodedOutputStream.computeUInt32SizeNoTag(size) + size;
+      if (pendingBytes >= limits.replyFrameBytes()) {
+        flush();
+      }
     }
 
     @Override
@@ -167,6 +238,7 @@ public final class GpuNodeService {
       awaitReady();
       out.onNext(pending.build());
       pending = ServerFrame.newBuilder();
+      pendingBytes = 0;
     }
 
     private void awaitReady() {
@@ -193,8 +265,13 @@ public final class GpuNodeService {
       }
     }
 
+    /**
+     * The client went away: what the session runs now is aborted from here, not behind it on the
+     * session's thread, so a kernel that never ends does not keep the slice; the release follows.
+     */
     void onCancel() {
       ended = true;
+      abortRunning("the client cancelled the session");
       onReady();
       serial.execute(this::releaseSession);
     }
@@ -202,7 +279,15 @@ public final class GpuNodeService {
     @Override
     public void onError(Throwable t) {
       ended = true;
+      abortRunning("the session's stream failed: " + t);
       serial.execute(this::releaseSession);
+    }
+
+    private void abortRunning(String why) {
+      NodeSession s = session;
+      if (s != null) {
+        s.abort(why);
+      }
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.spillway.node.session;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status.Code;
+import io.spillway.node.NodeLimits;
 import io.spillway.node.driver.DriverContext;
 import io.spillway.node.driver.DriverContext.Dim3;
 import io.spillway.node.driver.DriverException;
@@ -42,6 +43,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -135,6 +138,10 @@ public final class NodeSession implements AutoCloseable {
   };
   private final int protocolVersion;
   private final LongSupplier clock;
+  private final NodeLimits limits;
+  private final ScheduledExecutorService watchdog;
+  /** Set from any thread by {@link #abort}; the session runs nothing once it is. */
+  private volatile String aborted;
   private final Map<Long, Long> freedAt = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
@@ -157,6 +164,24 @@ public final class NodeSession implements AutoCloseable {
    */
   public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
       long launchWaitMillis, int protocolVersion, LongSupplier clock) {
+    this(id, tenant, devices, chunkBytes, launchWaitMillis, protocolVersion, clock, NodeLimits.defaults());
+  }
+
+  /** @param limits the handles, modules and module size the session may hold */
+  public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
+      long launchWaitMillis, int protocolVersion, LongSupplier clock, NodeLimits limits) {
+    this(id, tenant, devices, chunkBytes, launchWaitMillis, protocolVersion, clock, limits, null);
+  }
+
+  /**
+   * @param watchdog runs the launch deadline ({@link NodeLimits#launchDeadline}): a launch, or a wait
+   *     for one, past it aborts the session's contexts; null: no deadline
+   */
+  public NodeSession(String id, String tenant, List<Device> devices, int chunkBytes,
+      long launchWaitMillis, int protocolVersion, LongSupplier clock, NodeLimits limits,
+      ScheduledExecutorService watchdog) {
+    this.watchdog = watchdog;
+    this.limits = limits;
     this.protocolVersion = protocolVersion;
     this.clock = clock;
     this.id = id;
@@ -191,6 +216,9 @@ public final class NodeSession implements AutoCloseable {
    * or a fatal error): the caller then ends the stream.
    */
   public boolean execute(Op op, ReplySink sink) {
+    if (aborted != null && !closed) {
+      close();
+    }
     if (closed) {
       sink.reply(error(op.getSeq(), Code.FAILED_PRECONDITION, opName(op),
           opName(op) + " (seq " + op.getSeq() + "): the session is closed", true));
@@ -256,8 +284,13 @@ public final class NodeSession implements AutoCloseable {
 
   /** Answers a frame that could not be parsed; the session goes on. */
   public void malformed(String description, ReplySink sink) {
+    refuseFrame(Code.INVALID_ARGUMENT, description, sink);
+  }
+
+  /** Answers a frame refused whole (malformed, or over a limit): none of it ran; the session goes on. */
+  public void refuseFrame(Code code, String description, ReplySink sink) {
     opsFailed.incrementAndGet();
-    sink.reply(error(0, Code.INVALID_ARGUMENT, "frame", description, false));
+    sink.reply(error(0, code, "frame", description, false));
   }
 
   private void checkSeq(Op op) throws OpException {
@@ -290,6 +323,7 @@ public final class NodeSession implements AutoCloseable {
           + "; allocations must be at least 1 byte");
     }
     Device d = device(what, a.getDevice());
+    checkHandleRoom(what, a.getHandle());
     long bytes = a.getBytes();
     if (bytes < 0 || bytes > d.memoryLimit - d.memoryUsed) {
       throw new OpException(Code.RESOURCE_EXHAUSTED, what + " of " + Long.toUnsignedString(bytes)
@@ -369,8 +403,9 @@ public final class NodeSession implements AutoCloseable {
     do {
       int n = (int) Math.min(chunkBytes, length - done);
       byte[] chunk = new byte[n];
+      long at = b.address + r.getOffset() + done;
       try {
-        ctx.read(b.address + r.getOffset() + done, ByteBuffer.wrap(chunk));
+        guarded(devices.get(b.device), () -> ctx.read(at, ByteBuffer.wrap(chunk)));
       } catch (DriverException e) {
         throw translate(what, e);
       }
@@ -394,6 +429,15 @@ public final class NodeSession implements AutoCloseable {
     if (lm.getImage().isEmpty()) {
       throw new OpException(Code.INVALID_ARGUMENT, what + ": module " + lm.getModule() + " has an empty image");
     }
+    if (lm.getImage().size() > limits.maxModuleBytes()) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": module " + lm.getModule() + " has an image of "
+          + lm.getImage().size() + " bytes; the node loads at most " + limits.maxModuleBytes()
+          + " (--max-module-bytes)");
+    }
+    if (modules.size() >= limits.maxModules()) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": the session holds " + modules.size()
+          + " modules, the most it may (--max-modules " + limits.maxModules() + "); free one first");
+    }
     String name = lm.getName().isEmpty() ? "module-" + lm.getModule() : lm.getName();
     byte[] image = lm.getImage().toByteArray();
     List<LoadedModule> loaded = new ArrayList<>(devices.size());
@@ -406,6 +450,15 @@ public final class NodeSession implements AutoCloseable {
     }
     modules.put(lm.getModule(), new Module(lm.getModule(), name, loaded));
     freedAt.remove(lm.getModule());
+  }
+
+  /** Refuses a new buffer or variable handle past the session's handle limit. */
+  private void checkHandleRoom(String what, long handle) throws OpException {
+    if (buffers.size() >= limits.maxHandles()) {
+      throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": handle " + handle + " would be one more than"
+          + " the session may hold: it holds " + buffers.size() + " buffers and variables (--max-handles "
+          + limits.maxHandles() + "); free some first");
+    }
   }
 
   private Module module(String what, long handle) throws OpException {
@@ -449,13 +502,53 @@ public final class NodeSession implements AutoCloseable {
     void run() throws DriverException;
   }
 
+  /**
+   * Runs a driver call that may wait for a kernel (a launch, a synchronize, a read) under the launch
+   * deadline: past it, the watchdog aborts the device's context, which ends the wait with a kernel
+   * fault, and the session with it.
+   */
+  private void guarded(Device d, KernelRun call) throws DriverException {
+    java.time.Duration deadline = limits.launchDeadline();
+    if (watchdog == null || deadline.isZero()) {
+      call.run();
+      return;
+    }
+    ScheduledFuture<?> dog;
+    try {
+      dog = watchdog.schedule(() -> d.context.abort("it ran past the launch deadline of "
+          + deadline.toMillis() + " ms (--launch-deadline " + deadline + ")"), deadline.toMillis(),
+          TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      call.run(); // the node is shutting down
+      return;
+    }
+    try {
+      call.run();
+    } finally {
+      dog.cancel(false);
+    }
+  }
+
+  /**
+   * Stops whatever the session runs now, from any thread, without waiting for it (the client went away):
+   * its contexts are aborted, so a kernel that would never end does not hold the card, and the session
+   * executes nothing more. The owner still calls {@link #close} (on the session's thread) and frees the
+   * slice.
+   */
+  public void abort(String why) {
+    aborted = why;
+    for (Device d : devices) {
+      d.context.abort(why);
+    }
+  }
+
   /** Runs a launch in the session's turn on the GPU (at once if it is alone there). */
   private void onGpu(String what, Device d, KernelRun launch) throws OpException {
     if (d.share.alone()) {
       // Alone on the GPU: no turn to wait for, and the launch stays asynchronous, as in CUDA.
       long start = System.nanoTime();
       try {
-        launch.run();
+        guarded(d, launch);
       } catch (DriverException e) {
         throw translate(what, e);
       } finally {
@@ -474,9 +567,11 @@ public final class NodeSession implements AutoCloseable {
     }
     long start = System.nanoTime();
     try {
-      launch.run();
-      // Others share this GPU: wait for the kernel so the share is charged its real duration.
-      d.context.synchronize();
+      guarded(d, () -> {
+        launch.run();
+        // Others share this GPU: wait for the kernel so the share is charged its real duration.
+        d.context.synchronize();
+      });
     } catch (DriverException e) {
       throw translate(what, e);
     } finally {
@@ -642,6 +737,7 @@ public final class NodeSession implements AutoCloseable {
     }
     Module m = module(what, g.getModule());
     Device d = device(what, g.getDevice());
+    checkHandleRoom(what, g.getHandle());
     Map<String, ModuleGlobal> globals = m.perDevice.get(d.index).globals();
     ModuleGlobal v = globals.get(g.getName());
     if (v == null) {
@@ -781,7 +877,7 @@ public final class NodeSession implements AutoCloseable {
   private void synchronizeAll(long seq, String op) throws OpException {
     for (Device d : devices) {
       try {
-        d.context.synchronize();
+        guarded(d, d.context::synchronize);
       } catch (DriverException e) {
         throw translate(op + " (seq " + seq + ")", e);
       }

@@ -14,8 +14,8 @@ import java.util.Map;
  * decided, a slice is only opened here if it fits.
  *
  * <p>Invariant, under any interleaving of {@link #reserve} and {@link #release}: on every card the
- * slices' memory adds up to at most the card's memory less the reserve, and their compute to at most
- * 100 percent. Both methods hold the table's monitor for the whole decision, so concurrent opens cannot
+ * slices' memory adds up to at most the card's memory less the reserve, their compute to at most
+ * 100 percent, and their number to at most the sessions a card may hold. Both methods hold the table's monitor for the whole decision, so concurrent opens cannot
  * both take the last slice.
  */
 public final class SliceTable {
@@ -47,11 +47,18 @@ public final class SliceTable {
 
   private final List<GpuDevice> gpus;
   private final long reserveBytes;
+  private final int maxSessionsPerCard;
   private final Map<String, long[]> used = new HashMap<>(); // uuid -> {memory, compute, sessions}
 
   public SliceTable(List<GpuDevice> gpus, long reserveBytes) {
+    this(gpus, reserveBytes, Integer.MAX_VALUE);
+  }
+
+  /** @param maxSessionsPerCard slices one card may hold, however small (each takes a context) */
+  public SliceTable(List<GpuDevice> gpus, long reserveBytes, int maxSessionsPerCard) {
     this.gpus = List.copyOf(gpus);
     this.reserveBytes = reserveBytes;
+    this.maxSessionsPerCard = maxSessionsPerCard;
     for (GpuDevice g : gpus) {
       used.put(g.uuid(), new long[3]);
     }
@@ -159,6 +166,9 @@ public final class SliceTable {
 
   private boolean fits(GpuDevice g, long mem, int computePercent) {
     long[] u = used.get(g.uuid());
+    if (u[2] >= maxSessionsPerCard) {
+      return false;
+    }
     return capacity(g).fits(u[0], (int) u[1], mem, computePercent);
   }
 
@@ -200,8 +210,10 @@ public final class SliceTable {
     sb.append("free");
     for (GpuDevice g : candidates) {
       long[] u = used.get(g.uuid());
-      sb.append(String.format(Locale.ROOT, " [gpu %d %s: %d bytes, %d%% compute]",
-          g.index(), g.model(), free(g), capacity(g).freeCompute((int) u[1])));
+      sb.append(String.format(Locale.ROOT, " [gpu %d %s: %d bytes, %d%% compute%s]",
+          g.index(), g.model(), free(g), capacity(g).freeCompute((int) u[1]),
+          u[2] >= maxSessionsPerCard ? ", no session: it holds " + u[2] + " sessions, the most a card may"
+              + " (--max-sessions-per-card " + maxSessionsPerCard + ")" : ""));
     }
     return sb.toString();
   }

@@ -53,6 +53,7 @@ public final class RawSession implements AutoCloseable {
   private final ClientCall<byte[], ServerFrame> call;
   private final BlockingQueue<Reply> replies = new LinkedBlockingQueue<>();
   private final CompletableFuture<Status> closed = new CompletableFuture<>();
+  private final java.util.concurrent.atomic.AtomicInteger serverFrames = new java.util.concurrent.atomic.AtomicInteger();
   private long seq;
 
   public RawSession(ManagedChannel channel) {
@@ -63,6 +64,7 @@ public final class RawSession implements AutoCloseable {
       @Override
       public void onMessage(ServerFrame message) {
         replies.addAll(message.getRepliesList());
+        serverFrames.incrementAndGet();
         call.request(1);
       }
 
@@ -133,6 +135,16 @@ public final class RawSession implements AutoCloseable {
 
   public Status awaitClose() throws Exception {
     return closed.get(10, TimeUnit.SECONDS);
+  }
+
+  /** Server frames received so far. */
+  public int serverFrames() {
+    return serverFrames.get();
+  }
+
+  /** A reply already received, or null: does not wait. */
+  public Reply poll() {
+    return replies.poll();
   }
 
   public boolean isClosed() {

@@ -7,14 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.spillway.kernels.SpillwayKernels;
-import io.spillway.node.driver.DriverContext;
 import io.spillway.node.driver.DriverException;
-import io.spillway.node.driver.GpuDevice;
 import io.spillway.node.driver.HostGpuDriver;
-import io.spillway.node.driver.KernelArgument;
-import io.spillway.node.driver.KernelSignature;
-import io.spillway.node.driver.LoadedModule;
-import io.spillway.node.driver.ModuleGlobal;
+import io.spillway.node.driver.WithVariables;
 import io.spillway.node.schedule.FairShareScheduler;
 import io.spillway.protocol.v1.Access;
 import io.spillway.protocol.v1.Alloc;
@@ -35,9 +30,7 @@ import io.spillway.protocol.v1.Write;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -50,102 +43,6 @@ import org.junit.jupiter.api.Test;
 class NodeSessionV2Test {
 
   private static final long MIB = 1 << 20;
-
-  /** The host driver's context, with one variable "weights" of 16 bytes in every module it loads. */
-  private static final class WithVariables implements DriverContext {
-    final DriverContext host;
-    final Map<LoadedModule, LoadedModule> inner = new IdentityHashMap<>();
-
-    WithVariables(DriverContext host) {
-      this.host = host;
-    }
-
-    @Override
-    public LoadedModule loadModule(byte[] image, String name) throws DriverException {
-      LoadedModule m = host.loadModule(image, name);
-      long address = host.allocate(16);
-      LoadedModule outer = new LoadedModule() {
-        @Override
-        public String name() {
-          return m.name();
-        }
-
-        @Override
-        public Map<String, KernelSignature> signatures() {
-          return m.signatures();
-        }
-
-        @Override
-        public Map<String, ModuleGlobal> globals() {
-          return Map.of("weights", new ModuleGlobal("weights", address, 16));
-        }
-      };
-      inner.put(outer, m);
-      return outer;
-    }
-
-    @Override
-    public void launchRaw(LoadedModule module, String function, DriverContext.Dim3 grid, DriverContext.Dim3 block,
-        int sharedMemoryBytes, ByteBuffer params) throws DriverException {
-      host.launchRaw(inner.get(module), function, grid, block, sharedMemoryBytes, params);
-    }
-
-    @Override
-    public void launch(LoadedModule module, String function, DriverContext.Dim3 grid, DriverContext.Dim3 block,
-        int sharedMemoryBytes, List<KernelArgument> args) throws DriverException {
-      host.launch(inner.get(module), function, grid, block, sharedMemoryBytes, args);
-    }
-
-    @Override
-    public GpuDevice device() {
-      return host.device();
-    }
-
-    @Override
-    public long allocate(long bytes) throws DriverException {
-      return host.allocate(bytes);
-    }
-
-    @Override
-    public void free(long address) throws DriverException {
-      host.free(address);
-    }
-
-    @Override
-    public void write(long address, ByteBuffer src) throws DriverException {
-      host.write(address, src);
-    }
-
-    @Override
-    public void read(long address, ByteBuffer dst) throws DriverException {
-      host.read(address, dst);
-    }
-
-    @Override
-    public void fill(long address, long bytes, byte value) throws DriverException {
-      host.fill(address, bytes, value);
-    }
-
-    @Override
-    public void copy(long dstAddress, long srcAddress, long bytes) throws DriverException {
-      host.copy(dstAddress, srcAddress, bytes);
-    }
-
-    @Override
-    public void memset(long address, int width, int value, long count) throws DriverException {
-      host.memset(address, width, value, count);
-    }
-
-    @Override
-    public void synchronize() throws DriverException {
-      host.synchronize();
-    }
-
-    @Override
-    public void close() {
-      host.close();
-    }
-  }
 
   private final HostGpuDriver driver = HostGpuDriver.withCards(1, "V100", 64 * MIB);
   private final FairShareScheduler scheduler = new FairShareScheduler("GPU-0");

@@ -3,6 +3,7 @@ package io.spillway.lease.internal;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseState;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -37,7 +38,16 @@ public final class LeaseRecords {
 
   /** A consumer of string keys and byte values, reading only committed transactions. */
   public static Properties consumerProps(String bootstrapServers, String clientId) {
+    return consumerProps(bootstrapServers, clientId, Map.of());
+  }
+
+  /**
+   * As {@link #consumerProps(String, String)}, over the operator's {@code security} settings (checked by
+   * {@code KafkaClientProperties}: security protocol, SASL and SSL only, so they cannot override these).
+   */
+  public static Properties consumerProps(String bootstrapServers, String clientId, Map<String, String> security) {
     Properties p = new Properties();
+    p.putAll(security);
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -53,7 +63,14 @@ public final class LeaseRecords {
    * longer than {@code timeouts} say.
    */
   public static Properties producerProps(String bootstrapServers, String clientId, KafkaTimeouts timeouts) {
+    return producerProps(bootstrapServers, clientId, timeouts, Map.of());
+  }
+
+  /** As {@link #producerProps(String, String, KafkaTimeouts)}, over the operator's {@code security} settings. */
+  public static Properties producerProps(String bootstrapServers, String clientId, KafkaTimeouts timeouts,
+      Map<String, String> security) {
     Properties p = new Properties();
+    p.putAll(security);
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());

@@ -27,10 +27,16 @@ public final class LogReader {
   /** @return the end offset read to */
   public static long readAll(String bootstrapServers, String clientId, Duration timeout,
       Visitor visitor) throws TimeoutException {
+    return readAll(bootstrapServers, Map.of(), clientId, timeout, visitor);
+  }
+
+  /** As {@link #readAll(String, String, Duration, Visitor)}, with the operator's client security settings. */
+  public static long readAll(String bootstrapServers, Map<String, String> security, String clientId,
+      Duration timeout, Visitor visitor) throws TimeoutException {
     TopicPartition tp = new TopicPartition(LeaseTopics.LOG, 0);
     Instant giveUp = Instant.now().plus(timeout);
     try (KafkaConsumer<String, byte[]> consumer =
-        new KafkaConsumer<>(LeaseRecords.consumerProps(bootstrapServers, clientId))) {
+        new KafkaConsumer<>(LeaseRecords.consumerProps(bootstrapServers, clientId, security))) {
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));
       Map<TopicPartition, Long> end = consumer.endOffsets(List.of(tp), timeout);

@@ -218,6 +218,10 @@ final class BlockRunner {
     if (launch.fault != null) {
       throw new Executor.Aborted();
     }
+    String stopped = launch.stop.reason();
+    if (stopped != null) {
+      throw new KernelFault("kernel " + k.name + " was stopped: " + stopped);
+    }
     long got = launch.remaining.addAndGet(-FUEL_CHUNK);
     if (got + FUEL_CHUNK <= 0) {
       throw new KernelFault("kernel " + k.name + " ran past its instruction budget of "

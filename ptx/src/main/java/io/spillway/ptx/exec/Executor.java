@@ -52,6 +52,32 @@ public final class Executor {
    */
   public Stats launch(Kernel kernel, int gx, int gy, int gz, int bx, int by, int bz,
       int dynamicSharedBytes, ByteBuffer params, GlobalMemory memory, long budget) {
+    return launch(kernel, gx, gy, gz, bx, by, bz, dynamicSharedBytes, params, memory, budget, new Stop());
+  }
+
+  /**
+   * A way to stop a running launch from another thread (a deadline passed, the client went away): every
+   * thread running one of its blocks throws {@link KernelFault} with the reason at its next budget
+   * check, a few thousand warp-instructions later at most.
+   */
+  public static final class Stop {
+    private volatile String reason;
+
+    /** Stops the launch (and any later launch given this stop); the first reason is kept. */
+    public void stop(String why) {
+      if (reason == null) {
+        reason = why;
+      }
+    }
+
+    public String reason() {
+      return reason;
+    }
+  }
+
+  /** As {@link #launch(Kernel, int, int, int, int, int, int, int, ByteBuffer, GlobalMemory, long)}, stoppable. */
+  public Stats launch(Kernel kernel, int gx, int gy, int gz, int bx, int by, int bz,
+      int dynamicSharedBytes, ByteBuffer params, GlobalMemory memory, long budget, Stop stop) {
     long blocks = (long) gx * gy * gz;
     int threads = bx * by * bz;
     if (blocks < 1 || threads < 1 || threads > 1024) {
@@ -65,7 +91,7 @@ public final class Executor {
     ByteBuffer p = params.slice().order(ByteOrder.LITTLE_ENDIAN);
     Launch launch = new Launch(kernel, new int[] {gx, gy, gz}, new int[] {bx, by, bz},
         Math.max(kernel.sharedStatic, kernel.dynamicSharedOffset + dynamicSharedBytes), p, memory,
-        budget, blocks);
+        budget, blocks, stop);
     int helpers = (int) Math.min(parallelism - 1, blocks - 1);
     for (int i = 0; i < helpers; i++) {
       try {
@@ -92,6 +118,7 @@ public final class Executor {
     final GlobalMemory memory;
     final long budget;
     final long blocks;
+    final Stop stop;
     final AtomicLong nextBlock = new AtomicLong();
     final AtomicLong remaining;
     final AtomicLong warpInstructions = new AtomicLong();
@@ -101,7 +128,8 @@ public final class Executor {
     volatile KernelFault fault;
 
     Launch(Kernel kernel, int[] grid, int[] block, int sharedBytes, ByteBuffer params,
-        GlobalMemory memory, long budget, long blocks) {
+        GlobalMemory memory, long budget, long blocks, Stop stop) {
+      this.stop = stop;
       this.kernel = kernel;
       this.grid = grid;
       this.block = block;
