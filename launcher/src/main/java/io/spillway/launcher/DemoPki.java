@@ -41,9 +41,13 @@ public final class DemoPki {
     return pki.issue(dir.resolve(name), name, id, List.of(host));
   }
 
-  /** {@code -Dspillway.center.tls.*} for center gateway {@code name} of pool {@code pool}. */
+  /** {@code -Dspillway.center.tls.*} (and edge identity required) for center gateway {@code name} of pool {@code pool}. */
   List<String> centerProperties(String name, String pool, String host) {
-    return properties("spillway.center.tls.", issue(name, new PeerIdentity(Role.CENTER, name, pool), host));
+    List<String> props = new java.util.ArrayList<>(
+        properties("spillway.center.tls.", issue(name, new PeerIdentity(Role.CENTER, name, pool), host)));
+    // Every caller now proves who it is: a session must come from an edge's certificate.
+    props.add("-Dspillway.center.require-edge-identity=true");
+    return props;
   }
 
   /** {@code -Dspillway.edge.tls.*} for edge {@code name} of pool {@code pool}. */
