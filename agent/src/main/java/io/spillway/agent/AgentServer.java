@@ -68,12 +68,26 @@ public final class AgentServer implements AutoCloseable {
    */
   public static AgentServer withToken(AgentConfig config, java.util.function.Supplier<String> agentToken)
       throws IOException {
-    SpillwayClient client = SpillwayClient.connect(config.gateway());
+    return withToken(config, agentToken, SpillwayClient.connect(config.gateway()));
+  }
+
+  /**
+   * As {@link #withToken(AgentConfig, java.util.function.Supplier)}, through {@code client} (built for
+   * {@code config.gateway()}, with TLS and the machine's certificate where the gateway asks for them);
+   * the agent closes it.
+   */
+  public static AgentServer withToken(AgentConfig config, java.util.function.Supplier<String> agentToken,
+      SpillwayClient client) throws IOException {
     if (agentToken != null) {
       client.token(agentToken).onBehalfOf(config.tenant());
     }
     return new AgentServer(config, request -> new SdkGpu(client.open(request)), client, PeerPolicy.SAME_USER,
         "rw-------");
+  }
+
+  /** {@link #start(AgentConfig)} through {@code client} (TLS as the gateway asks); the agent closes it. */
+  public static AgentServer start(AgentConfig config, SpillwayClient client) throws IOException {
+    return withToken(config, null, client);
   }
 
   /** Starts an agent over sessions opened elsewhere (tests), for the agent's own user. */

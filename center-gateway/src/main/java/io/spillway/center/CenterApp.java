@@ -16,6 +16,7 @@ import io.spillway.metrics.GatewayMetrics;
 import io.spillway.pool.gateway.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.pool.placement.TenantQuotas;
+import io.spillway.security.tls.TlsFiles;
 import io.spillway.protocol.v1.LeaseState;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
@@ -72,12 +73,16 @@ public class CenterApp {
         "spillway.center.leasing.delay is " + config.leasing().delay() + "; it must be >= 0");
     require(config.kafkaReplicationFactor() >= 1, "spillway.center.kafka-replication-factor is "
         + config.kafkaReplicationFactor() + "; it must be >= 1");
-    return new GatewayConfig(config.name(), config.pool(), config.grpc().host(), config.grpc().port(),
-        heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited())
+    GatewayConfig gateway = new GatewayConfig(config.name(), config.pool(), config.grpc().host(),
+        config.grpc().port(), heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited())
         .withLimits(GatewayConfig.Limits.fromKeys("spillway.center.limits.", config.limits().maxFrameOps(),
             config.limits().firstFrameTimeout(), config.limits().idleTimeout(),
             config.limits().maxStreamsPerConnection(), config.limits().keepaliveTime(),
             config.limits().keepaliveTimeout()));
+    CenterConfig.Tls tls = config.tls();
+    return TlsFiles.fromKeys("spillway.center.tls.", tls.cert(), tls.key(), tls.ca())
+        .map(files -> gateway.withTls(new GatewayConfig.Tls(files, tls.requireClientCertificates())))
+        .orElse(gateway);
   }
 
   static LeaseConfig leaseConfig(CenterConfig c) {

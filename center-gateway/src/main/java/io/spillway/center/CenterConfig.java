@@ -37,6 +37,9 @@ public interface CenterConfig {
   /** The gRPC server edges and GPU nodes connect to. */
   Grpc grpc();
 
+  /** TLS on the gRPC server and on the connections to GPU nodes; off when not set. */
+  Tls tls();
+
   /** Node liveness. */
   HeartbeatGroup heartbeat();
 
@@ -144,5 +147,27 @@ public interface CenterConfig {
         + "joining; the leader grants leases only on the cards registered when it joined")
     @WithDefault("5s")
     Duration delay();
+  }
+
+  /** TLS on every hop: the gateway's certificate, key and trusted CA, PEM files followed as they rotate. */
+  interface Tls {
+    @Doc(value = "PEM certificate chain of this gateway, naming it in a URI SAN "
+            + "(`spillway://center/<name>?pool=<pool>`, docs/security.md); with `key` and `ca`, the gRPC server, the "
+            + "connections to GPU nodes and node registration use TLS, and plaintext is "
+            + "refused. Read again when it changes (cert-manager rotation)",
+        type = "path")
+    Optional<String> cert();
+
+    @Doc(value = "PEM private key of `cert` (PKCS#8, EC or RSA)", type = "path")
+    Optional<String> key();
+
+    @Doc(value = "PEM certificates of the CA trusted for edges' and nodes' certificates",
+        type = "path")
+    Optional<String> ca();
+
+    @Doc("whether a client must present a certificate to connect at all; only edges and GPU nodes call "
+        + "a center, and both have one")
+    @WithDefault("true")
+    boolean requireClientCertificates();
   }
 }

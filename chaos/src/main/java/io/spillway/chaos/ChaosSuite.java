@@ -133,8 +133,8 @@ final class ChaosSuite implements AutoCloseable {
     federation.printAddresses();
     String target = federation.component(edge.name()).grpc();
     for (int i = 0; i < settings.clients(); i++) {
-      LoadClient c = new LoadClient(i, target, model, settings.batch(), settings.sliceBytes(), settings.think(),
-          settings.requestTimeout(), recorder);
+      LoadClient c = new LoadClient(i, target, o -> federation.client(target, o), model, settings.batch(),
+          settings.sliceBytes(), settings.think(), settings.requestTimeout(), recorder);
       clients.add(c);
       c.start();
     }

@@ -35,6 +35,7 @@ final class LoadClient implements Runnable {
 
   private final int index;
   private final String target;
+  private final java.util.function.Function<SpillwayClient.Options, SpillwayClient> connect;
   private final MlpModel model;
   private final int batch;
   private final long sliceBytes;
@@ -47,10 +48,12 @@ final class LoadClient implements Runnable {
   private volatile int sessionsOpened;
   private final Thread thread;
 
-  LoadClient(int index, String target, MlpModel model, int batch, long sliceBytes, Duration think,
-      Duration requestTimeout, Recorder recorder) {
+  /** @param connect makes the client of the edge (TLS as the federation runs it) from its options */
+  LoadClient(int index, String target, java.util.function.Function<SpillwayClient.Options, SpillwayClient> connect,
+      MlpModel model, int batch, long sliceBytes, Duration think, Duration requestTimeout, Recorder recorder) {
     this.index = index;
     this.target = target;
+    this.connect = connect;
     this.model = model;
     this.batch = batch;
     this.sliceBytes = sliceBytes;
@@ -99,7 +102,7 @@ final class LoadClient implements Runnable {
     SliceRequest slice = SliceRequest.builder().tenant("chaos").memoryBytes(sliceBytes).computePercent(0)
         .clientName(clientName(index)).build();
     long seq = 0;
-    try (SpillwayClient client = SpillwayClient.connect(target, options)) {
+    try (SpillwayClient client = connect.apply(options)) {
       GpuSession gpu = null;
       MlpService service = null;
       String device = "";

@@ -11,6 +11,10 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.netty.NettyChannelBuilder;
 import io.spillway.client.internal.RemoteGpuSession;
+import io.spillway.security.tls.PeerCheck;
+import io.spillway.security.tls.TlsContexts;
+import io.spillway.security.tls.TlsFiles;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -109,18 +113,83 @@ public final class SpillwayClient implements AutoCloseable {
 
   /** Connects to {@code host:port} in plaintext. The channel connects lazily, at the first open. */
   public static SpillwayClient connect(String target, Options options) {
+    return builder(target).options(options).build();
+  }
+
+  /** A client of {@code host:port}, in plaintext unless {@link Builder#trustedCa} is given. */
+  public static Builder builder(String target) {
     if (target == null || target.isBlank()) {
       throw new IllegalArgumentException("target=" + target + " is invalid: expected host:port");
     }
-    ManagedChannel channel = NettyChannelBuilder.forTarget(target)
-        .usePlaintext()
+    return new Builder(target);
+  }
+
+  /** How to connect: timeouts, and TLS to the gateway. */
+  public static final class Builder {
+    private final String target;
+    private Options options = Options.defaults();
+    private Path trustedCa;
+    private Path certificate;
+    private Path key;
+
+    private Builder(String target) {
+      this.target = target;
+    }
+
+    public Builder options(Options options) {
+      this.options = Objects.requireNonNull(options, "options");
+      return this;
+    }
+
+    /**
+     * Connects with TLS, trusting the gateway's certificate if {@code caPem} (PEM) signed it and it names
+     * the host of the target. The file is read again when it changes.
+     */
+    public Builder trustedCa(Path caPem) {
+      this.trustedCa = Objects.requireNonNull(caPem, "caPem");
+      return this;
+    }
+
+    /**
+     * Presents a client certificate (PEM chain, PKCS#8 PEM key, EC or RSA) in the TLS handshake, as an
+     * agent does with its machine's certificate; needs {@link #trustedCa}. Read again when they change.
+     */
+    public Builder clientCertificate(Path certPem, Path keyPem) {
+      this.certificate = Objects.requireNonNull(certPem, "certPem");
+      this.key = Objects.requireNonNull(keyPem, "keyPem");
+      return this;
+    }
+
+    /**
+     * The client; its channel connects lazily, at the first open.
+     *
+     * @throws IllegalArgumentException when a file cannot be read or used, naming it
+     */
+    public SpillwayClient build() {
+      NettyChannelBuilder b = NettyChannelBuilder.forTarget(target);
+      if (trustedCa == null) {
+        if (certificate != null) {
+          throw new IllegalArgumentException("clientCertificate(" + certificate + ", " + key
+              + ") needs trustedCa(...): a client certificate is presented over TLS only");
+        }
+        b.usePlaintext();
+      } else {
+        TlsContexts tls = certificate == null ? TlsContexts.trusting(trustedCa)
+            : TlsContexts.of(new TlsFiles(certificate, key, trustedCa));
+        b.sslContext(tls.client(PeerCheck.ANY));
+      }
+      return new SpillwayClient(channel(b), true, options);
+    }
+  }
+
+  private static ManagedChannel channel(NettyChannelBuilder b) {
+    return b
         // Reply handling only hands results over to the waiting caller; it never blocks, so it
         // runs on the event loop and saves a thread hop per frame.
         .directExecutor()
         .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .build();
-    return new SpillwayClient(channel, true, options);
   }
 
   /** Uses a channel the caller built and keeps owning: {@link #close()} leaves it open. */

@@ -34,6 +34,9 @@ public interface EdgeConfig {
   /** The gRPC server clients and GPU nodes connect to. */
   Grpc grpc();
 
+  /** TLS on the gRPC server and on the connections to GPU nodes and the center; off when not set. */
+  Tls tls();
+
   /** Node liveness. */
   HeartbeatGroup heartbeat();
 
@@ -300,5 +303,28 @@ public interface EdgeConfig {
     @Doc("how often spilled sessions look for local capacity, when `failback` is not `never`")
     @WithDefault("1s")
     Duration failbackInterval();
+  }
+
+  /** TLS on every hop: the gateway's certificate, key and trusted CA, PEM files followed as they rotate. */
+  interface Tls {
+    @Doc(value = "PEM certificate chain of this gateway, naming it in a URI SAN "
+            + "(`spillway://edge/<name>?pool=<pool>`, docs/security.md); with `key` and `ca`, the gRPC server, the "
+            + "connections to GPU nodes and to the center and node registration use TLS, and plaintext is "
+            + "refused. Read again when it changes (cert-manager rotation)",
+        type = "path")
+    Optional<String> cert();
+
+    @Doc(value = "PEM private key of `cert` (PKCS#8, EC or RSA)", type = "path")
+    Optional<String> key();
+
+    @Doc(value = "PEM certificates of the CA trusted for nodes', clients' and the center's certificates",
+        type = "path")
+    Optional<String> ca();
+
+    @Doc("whether a client must present a certificate to connect at all; when false, tenants may connect "
+        + "with a token only (their calls carry no peer identity), while GPU nodes registering must still "
+        + "present theirs")
+    @WithDefault("false")
+    boolean requireClientCertificates();
   }
 }

@@ -21,6 +21,7 @@ import io.spillway.security.token.TenantNames;
 import io.grpc.ServerInterceptor;
 import io.spillway.pool.placement.TenantQuota;
 import io.spillway.pool.placement.TenantQuotas;
+import io.spillway.security.tls.TlsFiles;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
@@ -95,10 +96,18 @@ public class EdgeGateway {
     Map<String, TenantQuota> perTenant = new HashMap<>();
     config.tenants().forEach((tenant, quota) ->
         perTenant.put(tenant, quota(quota, "spillway.edge.tenants.\"" + tenant + "\"")));
-    return new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
+    return withTls(config, new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
-            perTenant)).withLimits(limits(config.limits(), "spillway.edge.limits."));
+            perTenant)).withLimits(limits(config.limits(), "spillway.edge.limits.")));
+  }
+
+  /** Maps {@code spillway.edge.tls.*} onto the core: TLS on every hop when the three files are set. */
+  static GatewayConfig withTls(EdgeConfig config, GatewayConfig gateway) {
+    EdgeConfig.Tls tls = config.tls();
+    return TlsFiles.fromKeys("spillway.edge.tls.", tls.cert(), tls.key(), tls.ca())
+        .map(files -> gateway.withTls(new GatewayConfig.Tls(files, tls.requireClientCertificates())))
+        .orElse(gateway);
   }
 
   /**

@@ -6,7 +6,10 @@ import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
 import io.spillway.node.driver.GpuDevice;
+import io.spillway.security.tls.TlsContexts;
+import io.spillway.security.tls.TlsFiles;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -85,6 +88,21 @@ public final class NodeMain implements Callable<Integer> {
       description = "Time between heartbeats until the gateway asks for another interval "
           + "(default: ${DEFAULT-VALUE}).")
   long heartbeatIntervalMillis;
+
+  @Option(names = "--tls-cert", paramLabel = "<path>",
+      description = "PEM certificate chain of this node, naming it in a URI SAN "
+          + "`spillway://node/<node-id>?pool=<pool>` (docs/security.md); with `--tls-key` and `--tls-ca`, "
+          + "the session service takes only its pool's gateways (mutual TLS) and registration uses TLS. "
+          + "Read again when it changes.")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "<path>",
+      description = "PEM private key of `--tls-cert` (PKCS#8, EC or RSA).")
+  String tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "<path>",
+      description = "PEM certificates of the CA trusted for the gateways' certificates.")
+  String tlsCa;
 
   // Limits (NodeLimits): each is refused with a status naming the option and its value, and refusing it
   // loses nothing of any other session.
@@ -189,15 +207,23 @@ public final class NodeMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    TlsContexts tls;
+    try {
+      tls = TlsFiles.fromKeys("--tls-", Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey),
+          Optional.ofNullable(tlsCa)).map(TlsContexts::of).orElse(null);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+    }
     GpuDriver gpuDriver = GpuDrivers.select(driver, this::hostDriver);
     NodeOptions options = options();
-    GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port).start();
-    LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d",
-        nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port()));
+    GpuNodeServer server = new GpuNodeServer(new GpuNode(options, gpuDriver), host, port, tls).start();
+    LOG.info(() -> String.format(Locale.ROOT, "node %s (%s driver, %d GPUs) listening on %s:%d %s",
+        nodeId, gpuDriver.name(), gpuDriver.devices().size(), host, server.port(),
+        tls == null ? "in plaintext" : "with mutual TLS as " + tls.certificate().getSubjectX500Principal()));
     List<GatewayRegistrar> registrars = new ArrayList<>();
     String self = advertise != null ? advertise : host + ":" + server.port();
     for (String gateway : gateways) {
-      registrars.add(new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis).start());
+      registrars.add(new GatewayRegistrar(server.node(), gateway, self, heartbeatIntervalMillis, tls).start());
     }
     System.out.println("READY " + host + ":" + server.port());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -60,6 +60,9 @@ public final class AgentCommand implements Callable<Integer> {
         models == null ? java.util.List.of() : java.util.List.of(models));
   }
 
+  @picocli.CommandLine.Mixin
+  TlsClientOptions tls = new TlsClientOptions();
+
   @Override
   public Integer call() throws Exception {
     AgentConfig config = new AgentConfig(socket == null ? AgentConfig.defaultSocket() : socket, gateway, tenant,
@@ -75,7 +78,7 @@ public final class AgentCommand implements Callable<Integer> {
         throw new IllegalStateException("--token-file " + token + " cannot be read: " + e.getMessage(), e);
       }
     };
-    try (AgentServer agent = AgentServer.withToken(config, tokens);
+    try (AgentServer agent = AgentServer.withToken(config, tokens, tls.client(gateway));
         io.spillway.agent.kube.KubeAgent plugin = kube.start(config, tokens)) {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       System.out.println("spillway agent on " + agent.socket() + " -> " + gateway + " (tenant " + tenant + ")");

@@ -100,10 +100,12 @@ public final class DemoCommand implements Callable<Integer> {
     try (Site site = new Site(dir, false)) {
       int grpc = Site.freePort();
       int http = Site.freePort();
+      DemoPki pki = DemoPki.create(dir.resolve("pki"));
       List<String> edgeProps = new ArrayList<>(List.of(
           "-Dspillway.edge.name=edge-demo", "-Dspillway.edge.pool=edge/demo",
           "-Dspillway.edge.grpc.port=" + grpc, "-Dquarkus.http.port=" + http,
           "-Dspillway.edge.heartbeat.interval=500ms", "-Dspillway.edge.heartbeat.timeout=2s"));
+      edgeProps.addAll(pki.edgeProperties("edge-demo", "edge/demo", "127.0.0.1"));
       edgeProps.addAll(tokens.gatewayProperties());
       for (int t = 0; t < tenants; t++) {
         edgeProps.add("-Dspillway.edge.tenants.\"" + tenantName(t) + "\".max-sessions=4");
@@ -113,10 +115,12 @@ public final class DemoCommand implements Callable<Integer> {
       String edge = site.start("edge-gateway", GatewayProcess.command(edgeProps));
       List<ChildProcess> gpuNodes = new ArrayList<>();
       for (int i = 1; i <= nodes; i++) {
-        gpuNodes.add(site.startJava("gpu-node-" + i, NodeMain.class.getName(), List.of("--port", "0",
+        List<String> nodeArgs = new ArrayList<>(List.of("--port", "0",
             "--node-id", "node-" + i, "--pool", "edge/demo", "--driver", driver, "--gateway", edge,
             "--heartbeat-interval", "500", "--host-cards", String.valueOf(cards), "--host-model", "V100",
-            "--host-memory", "32GiB")));
+            "--host-memory", "32GiB"));
+        nodeArgs.addAll(pki.nodeArgs("node-" + i, "edge/demo", "127.0.0.1"));
+        gpuNodes.add(site.startJava("gpu-node-" + i, NodeMain.class.getName(), nodeArgs));
       }
       String base = "http://127.0.0.1:" + http;
       site.awaitHttp(base + "/q/health/ready", body -> pool(base, tokens).path("nodes").size() == nodes);
@@ -138,7 +142,7 @@ public final class DemoCommand implements Callable<Integer> {
           String tenant = tenantName(t);
           int seed = t;
           // Each tenant proves itself with its own token.
-          SpillwayClient client = SpillwayClient.connect(edge).token(tokens.tenant(tenant));
+          SpillwayClient client = pki.client(edge).build().token(tokens.tenant(tenant));
           clients.add(client);
           futures.add(pool.submit(() -> runTenant(client, tenant, model, seed, () -> {
             if (done.incrementAndGet() >= total / 2 && killed.compareAndSet(false, true)) {

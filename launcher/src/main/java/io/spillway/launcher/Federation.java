@@ -74,9 +74,12 @@ public final class Federation implements AutoCloseable {
    * @param detach each process in a session of its own, so that Ctrl-C in a terminal reaches only this
    *     JVM, which stops them in order (see {@link Site#Site(Path, boolean)})
    * @param progress how start-up is shown; null: a line per component on the federation's output
+   * @param tls a throwaway CA for the run ({@link DemoPki}) and TLS on every hop, components
+   *     authenticating each other with its certificates; clients use {@link Federation#client}
    */
   public record Options(UnaryOperator<String> centerRoute, List<String> centerProperties,
-      List<String> edgeProperties, Path kafkaDataDir, Path tmp, Path logDir, boolean detach, Progress progress) {
+      List<String> edgeProperties, Path kafkaDataDir, Path tmp, Path logDir, boolean detach, Progress progress,
+      boolean tls) {
     public Options {
       centerProperties = List.copyOf(centerProperties);
       edgeProperties = List.copyOf(edgeProperties);
@@ -84,35 +87,41 @@ public final class Federation implements AutoCloseable {
 
     public static Options defaults() {
       return new Options(UnaryOperator.identity(), List.of(), List.of(), null,
-          Path.of(System.getProperty("java.io.tmpdir")), null, false, null);
+          Path.of(System.getProperty("java.io.tmpdir")), null, false, null, true);
     }
 
     public Options withCenterRoute(UnaryOperator<String> route) {
-      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress);
+      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress, tls);
     }
 
     public Options withCenterProperties(List<String> props) {
-      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress);
+      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress, tls);
     }
 
     public Options withEdgeProperties(List<String> props) {
-      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp, logDir, detach, progress);
+      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp, logDir, detach, progress, tls);
     }
 
     public Options withKafkaDataDir(Path dir) {
-      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp, logDir, detach, progress);
+      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp, logDir, detach, progress, tls);
     }
 
     public Options withLogDir(Path dir) {
-      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, dir, detach, progress);
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, dir, detach, progress, tls);
     }
 
     public Options withDetach(boolean detached) {
-      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detached, progress);
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detached, progress, tls);
+    }
+
+    /** With TLS on every hop (the default) or, false, everything in plaintext. */
+    public Options withTls(boolean on) {
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress,
+          on);
     }
 
     public Options withProgress(Progress p) {
-      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, p);
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, p, tls);
     }
   }
 
@@ -154,6 +163,8 @@ public final class Federation implements AutoCloseable {
   private final Map<String, Component> components = new LinkedHashMap<>();
   private final Progress progress;
   private String kafka;
+  /** The run's CA and certificates; null in plaintext. */
+  private DemoPki pki;
   /** The embedded broker's users, ACLs and lease signing keys; null when Kafka is not embedded. */
   private DemoKafkaSecurity kafkaSecurity;
   /** The component being started, for naming it when its start fails. */
@@ -218,6 +229,9 @@ public final class Federation implements AutoCloseable {
 
   private void startAll() throws Exception {
     long t0 = System.nanoTime();
+    if (options.tls()) {
+      pki = DemoPki.create(site.logs().resolve("pki"));
+    }
     if (topology.kafka().embedded()) {
       step("kafka", "embedded KRaft broker");
       kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp());
@@ -249,7 +263,8 @@ public final class Federation implements AutoCloseable {
           "-Dspillway.center.heartbeat.timeout=" + millis(topology.heartbeat().timeout()),
           // Leases are granted on the cards registered when leasing starts: wait for every server.
           "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size(), consolePeers),
-          kafkaSecurity == null ? List.of() : kafkaSecurity.centerProperties()), options.centerProperties())));
+          kafkaSecurity == null ? List.of() : kafkaSecurity.centerProperties(),
+          pki == null ? List.of() : pki.centerProperties(g.name(), "center", g.host())), options.centerProperties())));
       components.put(g.name(), new Component(CENTER_GATEWAY, g.name(), grpc,
           "http://" + g.host() + ":" + g.httpPort(), p, "center"));
       centerGrpc.add(grpc);
@@ -280,6 +295,9 @@ public final class Federation implements AutoCloseable {
           props.add("-Dspillway.edge.tenants.\"" + tenant.name() + "\".max-sessions=" + tenant.maxSessions());
           props.add("-Dspillway.edge.tenants.\"" + tenant.name() + "\".max-memory=" + tenant.maxMemory().bytes());
         }
+      }
+      if (pki != null) {
+        props.addAll(pki.edgeProperties(e.name(), "edge/" + e.name(), e.gateway().host()));
       }
       if (kafkaSecurity != null) {
         props.addAll(kafkaSecurity.edgeProperties(e.name()));
@@ -319,6 +337,9 @@ public final class Federation implements AutoCloseable {
       args.add("--gateway");
       args.add(gateway);
     }
+    if (pki != null) {
+      args.addAll(pki.nodeArgs(s.name(), pool, s.host()));
+    }
     ChildProcess p = site.startJava(s.name(), NodeMain.class.getName(), args);
     components.put(s.name(), new Component(GPU_NODE, s.name(), s.host() + ":" + s.nodePort(), "", p, pool));
   }
@@ -331,9 +352,12 @@ public final class Federation implements AutoCloseable {
     return "-Dspillway.console.peers=" + String.join(",", peers);
   }
 
-  private static List<String> concat(List<String> a, List<String> b) {
-    List<String> all = new ArrayList<>(a);
-    all.addAll(b);
+  @SafeVarargs
+  private static List<String> concat(List<String>... parts) {
+    List<String> all = new ArrayList<>();
+    for (List<String> p : parts) {
+      all.addAll(p);
+    }
     return all;
   }
 
@@ -448,6 +472,16 @@ public final class Federation implements AutoCloseable {
 
   public String kafka() {
     return kafka;
+  }
+
+  /** The run's CA certificate that clients trust; empty when the federation runs in plaintext. */
+  public java.util.Optional<Path> trustedCa() {
+    return pki == null ? java.util.Optional.empty() : java.util.Optional.of(pki.ca());
+  }
+
+  /** A client of {@code target} (a gateway's gRPC address) that speaks TLS when the federation does. */
+  public io.spillway.client.SpillwayClient client(String target, io.spillway.client.SpillwayClient.Options o) {
+    return (pki == null ? io.spillway.client.SpillwayClient.builder(target) : pki.client(target)).options(o).build();
   }
 
   public Topology topology() {

@@ -148,7 +148,8 @@ final class FederationDemo {
       for (int i = 0; i < sessionsPerEdge; i++) {
         String tenant = tenants.isEmpty() ? "demo" : tenants.get(i % tenants.size()).name();
         SpillwayClient client = byTenant.computeIfAbsent(tenant, x -> {
-          SpillwayClient c = SpillwayClient.connect(federation.components().get(e.name()).grpc()).token(tokens.tenant(x));
+          SpillwayClient c = federation.client(federation.components().get(e.name()).grpc(),
+              SpillwayClient.Options.defaults()).token(tokens.tenant(x));
           c.onNotice(n -> {
             if (!n.devices().isEmpty()) {
               placed.put(n.sessionId(), n.devices().get(0));

@@ -55,6 +55,9 @@ public final class RunCommand implements Callable<Integer> {
   @Parameters(paramLabel = "PROGRAM", arity = "1..*", description = "The program and its arguments (after --).")
   List<String> program;
 
+  @picocli.CommandLine.Mixin
+  TlsClientOptions tls = new TlsClientOptions();
+
   @Override
   public Integer call() throws Exception {
     Path lib = shim != null ? shim : Path.of(System.getProperty("spillway.home", "."), "cuda-shim", "target", "lib");
@@ -78,8 +81,9 @@ public final class RunCommand implements Callable<Integer> {
         System.err.println("spillway run: using the agent on " + sock + "; its gateway applies, not --gateway " + gateway);
       }
     } else {
-      own = AgentServer.start(new AgentConfig(sock, gateway == null ? "127.0.0.1:7070" : gateway, tenant, slice, 0,
-          Math.max(gpus, 1)));
+      String target = gateway == null ? "127.0.0.1:7070" : gateway;
+      own = AgentServer.start(new AgentConfig(sock, target, tenant, slice, 0, Math.max(gpus, 1)),
+          tls.client(target));
     }
     try {
       List<String> cmd = new ArrayList<>(program);

@@ -86,6 +86,8 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
       return START_FAILED;
     }
     f.printAddresses();
+    f.trustedCa().ifPresent(ca -> out.println("TLS on every hop; clients trust the run's CA " + Federation.display(ca)
+        + " (for example spillway run --tls-ca " + Federation.display(ca) + ")"));
     out.println("Credentials are on. Tokens of this run (24 h) in " + Federation.display(tokens.dir())
         + ": admin.jwt for the console and the admin API, read-only.jwt; a tenant's: spillway token issue --key "
         + Federation.display(tokens.dir().resolve("signing-key.pem")) + " --tenant NAME");

@@ -121,7 +121,8 @@ class UpCommandTest {
       Exception last = null;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
       while (back == null && System.nanoTime() < deadline) {
-        try (SpillwayClient client = SpillwayClient.connect("127.0.0.1:" + t.edgeGrpc).token(token);
+        try (SpillwayClient client = SpillwayClient.builder("127.0.0.1:" + t.edgeGrpc)
+                .trustedCa(logs.resolve("pki").resolve("ca.crt")).build().token(token);
              GpuSession gpu = client.open(SliceRequest.builder().tenant("t").memoryBytes(1L << 20).build())) {
           DeviceBuffer b = gpu.alloc(4L * data.length);
           gpu.upload(b, data);

@@ -89,9 +89,11 @@ class ConsoleBrowserIT {
         .withEdgeProperties(List.of(keys, "-Dspillway.console.history.interval=1s"));
     long t0 = System.nanoTime();
     try (Federation federation = Federation.start(topology, System.out, "host", options);
-        SpillwayClient acme = SpillwayClient.connect(federation.component("edge-a").grpc())
+        SpillwayClient acme = federation.client(federation.component("edge-a").grpc(),
+            SpillwayClient.Options.defaults())
             .token(issuer.issue(TokenIssuer.Claims.tenant("acme", Duration.ofHours(1))));
-        SpillwayClient globex = SpillwayClient.connect(federation.component("edge-a").grpc())
+        SpillwayClient globex = federation.client(federation.component("edge-a").grpc(),
+            SpillwayClient.Options.defaults())
             .token(issuer.issue(TokenIssuer.Claims.tenant("globex", Duration.ofHours(1))))) {
       List<GpuSession> sessions = new ArrayList<>();
       try {

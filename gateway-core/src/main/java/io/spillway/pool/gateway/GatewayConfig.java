@@ -1,7 +1,9 @@
 package io.spillway.pool.gateway;
 
 import io.spillway.pool.placement.TenantQuotas;
+import io.spillway.security.tls.TlsFiles;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Settings of a gateway's core; the Quarkus apps map their configuration keys onto it (see
@@ -16,9 +18,34 @@ import java.time.Duration;
  * @param quotas per-tenant session and memory quotas
  * @param transport the gateway's streams to its nodes and center gateways
  * @param limits what one client connection, stream or frame may take of the gateway
+ * @param tls TLS on the gateway's server and on every connection it makes; empty: plaintext
  */
 public record GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
-    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Limits limits) {
+    Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Limits limits, Optional<Tls> tls) {
+
+  /**
+   * TLS on every hop of a gateway. Its server presents {@code files}' certificate to clients, nodes and
+   * edges and verifies theirs against the trusted CA; its connections to nodes and to center gateways
+   * present the same certificate and accept only the component they dialed (the node registered at that
+   * address, of this gateway's pool, or a center gateway). Node registration then requires a node
+   * certificate naming the node id and this gateway's pool. Plaintext is refused.
+   *
+   * @param files the gateway's certificate, key and trusted CA (PEM), followed when they change
+   * @param requireClientCertificates true: a client must present a certificate to connect at all (a
+   *     center, which only edges and nodes call); false: a client may connect without one (an edge, whose
+   *     tenants may prove themselves with a token only) and its calls carry no peer identity
+   */
+  public record Tls(TlsFiles files, boolean requireClientCertificates) {
+    public Tls {
+      java.util.Objects.requireNonNull(files, "files");
+    }
+  }
+
+  /** In plaintext. */
+  public GatewayConfig(String name, String pool, String host, int grpcPort, Duration heartbeatInterval,
+      Duration heartbeatTimeout, TenantQuotas quotas, Transport transport, Limits limits) {
+    this(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, limits, Optional.empty());
+  }
 
   /**
    * What one client may take of the gateway. Each is refused with a status that names it and its value,
@@ -148,6 +175,7 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
   public GatewayConfig {
     java.util.Objects.requireNonNull(transport, "transport");
     java.util.Objects.requireNonNull(limits, "limits");
+    java.util.Objects.requireNonNull(tls, "tls");
     if (heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
       throw new IllegalArgumentException("heartbeatInterval must be positive, got " + heartbeatInterval);
     }
@@ -167,24 +195,30 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
   }
 
   public GatewayConfig withHeartbeat(Duration interval, Duration timeout) {
-    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport, limits);
+    return new GatewayConfig(name, pool, host, grpcPort, interval, timeout, quotas, transport, limits, tls);
   }
 
   public GatewayConfig withQuotas(TenantQuotas quotas) {
-    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, limits);
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport, limits, tls);
   }
 
   public GatewayConfig withPort(int port) {
-    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport, limits);
+    return new GatewayConfig(name, pool, host, port, heartbeatInterval, heartbeatTimeout, quotas, transport, limits, tls);
   }
 
   public GatewayConfig withTransport(Transport transport) {
     return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
-        limits);
+        limits, tls);
+  }
+
+  /** With TLS on every hop (see {@link Tls}). */
+  public GatewayConfig withTls(Tls tls) {
+    return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
+        limits, Optional.of(tls));
   }
 
   public GatewayConfig withLimits(Limits limits) {
     return new GatewayConfig(name, pool, host, grpcPort, heartbeatInterval, heartbeatTimeout, quotas, transport,
-        limits);
+        limits, tls);
   }
 }

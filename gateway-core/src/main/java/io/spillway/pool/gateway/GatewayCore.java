@@ -30,12 +30,19 @@ import io.spillway.pool.registry.NodeRegistry;
 import io.spillway.pool.session.ForwardedSession;
 import io.spillway.pool.session.SessionHost;
 import io.spillway.protocol.v1.GpuSessionServiceGrpc;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
 import io.spillway.security.Caller;
+import io.spillway.security.PeerIdentity;
+import io.spillway.security.Role;
+import io.spillway.security.tls.PeerCertificateInterceptor;
+import io.spillway.security.tls.TlsContexts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -89,6 +96,10 @@ public final class GatewayCore implements AutoCloseable {
   private final EventLoopGroup eventLoops;
   private final Class<? extends Channel> channelType;
   private final Server server;
+  /** The gateway's TLS material, followed as it rotates; null in plaintext. */
+  private final TlsContexts tls;
+  /** The client side of {@link #tls}, for every connection to a node or a center; null in plaintext. */
+  private final SslContext upstreamTls;
 
   public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener) {
     this(config, clock, listener, List.of());
@@ -96,7 +107,8 @@ public final class GatewayCore implements AutoCloseable {
 
   /**
    * A gateway whose session and registration services run behind {@code interceptors} (the first runs
-   * first): the security layer's, which put the proven {@link Caller} into each call's context.
+   * first): the security layer's, which put the proven {@link Caller} into each call's context. With
+   * {@link GatewayConfig#tls()}, the TLS interceptor that sets {@link Caller#PEER} runs before them.
    */
   public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener,
       List<ServerInterceptor> interceptors) {
@@ -163,7 +175,20 @@ public final class GatewayCore implements AutoCloseable {
     this.eventLoops = epoll ? new EpollEventLoopGroup(IO_THREADS, loopThreads)
         : new NioEventLoopGroup(IO_THREADS, loopThreads);
     this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
+    List<ServerInterceptor> chain = new java.util.ArrayList<>();
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()));
+    if (config.tls().isPresent()) {
+      GatewayConfig.Tls t = config.tls().get();
+      this.tls = TlsContexts.of(t.files());
+      this.upstreamTls = tls.client(this::refuseUpstream);
+      builder.sslContext(tls.server(t.requireClientCertificates() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL));
+      chain.add(new PeerCertificateInterceptor());
+    } else {
+      this.tls = null;
+      this.upstreamTls = null;
+    }
+    chain.addAll(interceptors);
+    this.server = builder
         .bossEventLoopGroup(eventLoops)
         .workerEventLoopGroup(eventLoops)
         .channelType(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
@@ -175,8 +200,8 @@ public final class GatewayCore implements AutoCloseable {
         .maxConcurrentCallsPerConnection(config.limits().maxStreamsPerConnection())
         .keepAliveTime(keepAliveOrNever(config.limits().keepAliveTime()), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(config.limits().keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
-        .addService(ServerInterceptors.intercept(sessionsService, reversed(interceptors)))
-        .addService(ServerInterceptors.intercept(new RegistrationService(this), reversed(interceptors)))
+        .addService(ServerInterceptors.intercept(sessionsService, reversed(chain)))
+        .addService(ServerInterceptors.intercept(new RegistrationService(this), reversed(chain)))
         .build();
   }
 
@@ -265,7 +290,9 @@ public final class GatewayCore implements AutoCloseable {
     long every = t.keepAliveTime().toMillis();
     timer.scheduleAtFixedRate(probe::probe, every, every, TimeUnit.MILLISECONDS);
     LOG.info(() -> "gateway " + config.name() + " (pool " + config.pool() + ") listening on "
-        + config.host() + ":" + server.getPort());
+        + config.host() + ":" + server.getPort() + (tls == null ? " in plaintext"
+            : " with TLS as " + tls.certificate().getSubjectX500Principal() + " (client certificates "
+                + (config.tls().get().requireClientCertificates() ? "required" : "optional") + ")"));
     return this;
   }
 
@@ -364,13 +391,40 @@ public final class GatewayCore implements AutoCloseable {
     }));
   }
 
+  /**
+   * Whom a connection to an upstream may reach, checked in its handshake: at the address of registered
+   * nodes, one of those nodes of this gateway's pool; anywhere else (a center replica an edge spills to),
+   * a center gateway. So a session is never sent to a server that merely holds a certificate of the CA.
+   */
+  private Optional<String> refuseUpstream(String host, int port, Optional<PeerIdentity> peer) {
+    String address = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    List<String> nodesThere = registry.nodes().stream()
+        .filter(n -> n.address().equals(address) || n.address().equals(host + ":" + port))
+        .map(Node::id).toList();
+    if (!nodesThere.isEmpty()) {
+      boolean ok = peer.filter(p -> p.role() == Role.NODE && p.pool().equals(config.pool())
+          && nodesThere.contains(p.name())).isPresent();
+      return ok ? Optional.empty() : Optional.of("expected node " + String.join(" or ", nodesThere) + " of pool "
+          + config.pool() + " (registered at " + address + "), the certificate names "
+          + peer.map(PeerIdentity::toString).orElse("no component"));
+    }
+    return peer.filter(p -> p.role() == Role.CENTER).isPresent() ? Optional.empty()
+        : Optional.of("no node of pool " + config.pool() + " is registered at " + address
+            + ", so only a center gateway may answer there; the certificate names "
+            + peer.map(PeerIdentity::toString).orElse("no component"));
+  }
+
+  /** True when the gateway's server and connections use TLS. */
+  public boolean tls() {
+    return tls != null;
+  }
+
   /** One channel per node address, shared by all sessions on that node. */
   ManagedChannel channelTo(String address) {
     GatewayConfig.Transport t = config.transport();
-    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+    return channels.computeIfAbsent(address, a -> secured(NettyChannelBuilder.forTarget(a))
         .eventLoopGroup(eventLoops)
         .channelType(channelType)
-        .usePlaintext()
         .directExecutor()
         .flowControlWindow(t.flowControlWindowBytes())
         .maxInboundMessageSize(MAX_FRAME_BYTES)
@@ -379,6 +433,10 @@ public final class GatewayCore implements AutoCloseable {
         .keepAliveTimeout(t.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveWithoutCalls(false)
         .build());
+  }
+
+  private NettyChannelBuilder secured(NettyChannelBuilder b) {
+    return upstreamTls == null ? b.usePlaintext() : b.sslContext(upstreamTls);
   }
 
   @Override

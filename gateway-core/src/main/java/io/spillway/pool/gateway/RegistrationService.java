@@ -11,6 +11,9 @@ import io.spillway.protocol.v1.HeartbeatResponse;
 import io.spillway.protocol.v1.NodeRegistryServiceGrpc;
 import io.spillway.protocol.v1.RegisterNodeRequest;
 import io.spillway.protocol.v1.RegisterNodeResponse;
+import io.spillway.security.Caller;
+import io.spillway.security.PeerIdentity;
+import io.spillway.security.Role;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,8 +21,14 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The registration service nodes call. A node that registers with a new incarnation restarted: whatever
  * the gateway believed ran there is gone, so the node is marked down first and its sessions end.
+ *
+ * <p>With TLS on, only the node itself may register or heartbeat: the caller's certificate must name a
+ * node of this gateway's pool with the id it registers ({@link Caller#PEER}). Anyone else is refused
+ * before anything is changed, so a registration under a live node's id from another identity does not
+ * mark the real node down. In plaintext anyone who connects is believed, as before.
  */
 final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServiceImplBase {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(RegistrationService.class.getName());
 
   private final GatewayCore core;
   private final Map<String, String> incarnations = new ConcurrentHashMap<>();
@@ -28,8 +37,39 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
     this.core = core;
   }
 
+  /** Why the caller may not speak for {@code nodeId}, or null when it may. */
+  private Status refusal(String what, String nodeId) {
+    if (!core.tls()) {
+      return null;
+    }
+    PeerIdentity peer = Caller.PEER.get();
+    String gateway = "gateway " + core.config().name() + " (pool " + core.config().pool() + ")";
+    if (peer == null) {
+      return Status.UNAUTHENTICATED.withDescription(what + " of node '" + nodeId + "' refused by " + gateway
+          + ": the connection presented no certificate naming a node (spillway://node/<id>?pool=<pool>)");
+    }
+    if (peer.role() != Role.NODE || !peer.name().equals(nodeId) || !peer.pool().equals(core.config().pool())) {
+      return Status.PERMISSION_DENIED.withDescription(what + " of node '" + nodeId + "' refused by " + gateway
+          + ": the caller's certificate names " + peer + ", and only node " + nodeId + " of pool "
+          + core.config().pool() + " may speak for it");
+    }
+    return null;
+  }
+
   @Override
   public void register(RegisterNodeRequest req, StreamObserver<RegisterNodeResponse> out) {
+    Status refused = refusal("registration", req.getNodeId());
+    if (refused == null && core.tls() && !req.getPool().equals(core.config().pool())) {
+      refused = Status.PERMISSION_DENIED.withDescription("registration of node '" + req.getNodeId()
+          + "' refused by gateway " + core.config().name() + ": it registers for pool '" + req.getPool()
+          + "', this gateway serves pool " + core.config().pool() + " (as the node's certificate says)");
+    }
+    if (refused != null) {
+      Status r = refused;
+      LOG.warning(r::getDescription);
+      out.onError(r.asRuntimeException());
+      return;
+    }
     NodeRegistration registration;
     try {
       List<GpuSpec> gpus = req.getGpusList().stream().map(RegistrationService::spec).toList();
@@ -52,6 +92,11 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
 
   @Override
   public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatResponse> out) {
+    Status refused = refusal("heartbeat", req.getNodeId());
+    if (refused != null) {
+      out.onError(refused.asRuntimeException());
+      return;
+    }
     String known = incarnations.get(req.getNodeId());
     HeartbeatResponse.Builder r = HeartbeatResponse.newBuilder();
     if (known == null || !known.equals(req.getIncarnation())) {

@@ -5,6 +5,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.spillway.node.GpuNode;
 import io.spillway.node.driver.GpuDevice;
+import io.spillway.node.server.GpuNodeServer;
+import io.spillway.security.tls.TlsContexts;
+import java.util.Optional;
 import io.spillway.protocol.v1.GpuCard;
 import io.spillway.protocol.v1.HeartbeatRequest;
 import io.spillway.protocol.v1.HeartbeatResponse;
@@ -42,11 +45,26 @@ public final class GatewayRegistrar implements AutoCloseable {
    * @param advertisedAddress host:port at which the gateway reaches this node's session service
    */
   public GatewayRegistrar(GpuNode node, String gateway, String advertisedAddress, long intervalMillis) {
+    this(node, gateway, advertisedAddress, intervalMillis, null);
+  }
+
+  /**
+   * @param tls the node's certificate, key and trusted CA, presented to the gateway (which accepts the
+   *     registration only from a certificate naming this node and its pool); the gateway must prove to be
+   *     an edge or center gateway of the node's pool. Null: plaintext.
+   */
+  public GatewayRegistrar(GpuNode node, String gateway, String advertisedAddress, long intervalMillis,
+      TlsContexts tls) {
     this.node = node;
     this.advertisedAddress = advertisedAddress;
     this.defaultIntervalMillis = intervalMillis;
     this.intervalMillis = intervalMillis;
-    this.channel = NettyChannelBuilder.forTarget(gateway).usePlaintext().build();
+    NettyChannelBuilder b = NettyChannelBuilder.forTarget(gateway);
+    String pool = node.options().pool();
+    this.channel = (tls == null ? b.usePlaintext()
+        : b.sslContext(tls.client((host, port, peer) -> peer.isEmpty()
+            ? Optional.of("its certificate names no Spillway component")
+            : GpuNodeServer.gatewayOfPool(pool, peer.get())))).build();
     this.stub = NodeRegistryServiceGrpc.newBlockingStub(channel);
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "spillway-registrar");

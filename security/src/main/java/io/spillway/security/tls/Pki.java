@@ -196,9 +196,7 @@ public final class Pki {
       Files.createDirectories(dir);
       Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
       try {
-        if (secret) {
-          Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-        }
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--"));
         Files.writeString(tmp, text, StandardCharsets.US_ASCII);
         try {
           Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -263,6 +263,8 @@ class TlsContextsTest {
     TlsFiles f = ca.issue(dir.resolve("perm"), "gw", EDGE, List.of());
     assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
         Files.getPosixFilePermissions(f.key())));
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(f.cert())));
   }
 
   private static final class Text implements MethodDescriptor.Marshaller<String> {
