@@ -96,7 +96,9 @@ class UpCommandTest {
       // Credentials are on: a session needs a token, signed with the run's throwaway key.
       String token = TokenIssuer.fromFile(logs.resolve("auth/signing-key.pem"), "spillway", "spillway",
           java.time.Clock.systemUTC()).issue(TokenIssuer.Claims.tenant("t", java.time.Duration.ofMinutes(10)));
-      try (SpillwayClient anonymous = SpillwayClient.connect("127.0.0.1:" + t.edgeGrpc)) {
+      // TLS is on too: the anonymous client trusts the run's CA and sends no token.
+      try (SpillwayClient anonymous = SpillwayClient.builder("127.0.0.1:" + t.edgeGrpc)
+          .trustedCa(logs.resolve("pki").resolve("ca.crt")).build()) {
         SpillwayException refused = org.junit.jupiter.api.Assertions.assertThrows(SpillwayException.class,
             () -> anonymous.open(SliceRequest.builder().tenant("t").memoryBytes(1L << 20).build()).close());
         assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, refused.code(), refused.getMessage());
