@@ -75,10 +75,7 @@ public class CenterApp {
         + config.kafkaReplicationFactor() + "; it must be >= 1");
     GatewayConfig gateway = new GatewayConfig(config.name(), config.pool(), config.grpc().host(),
         config.grpc().port(), heartbeat.interval(), heartbeat.timeout(), TenantQuotas.unlimited())
-        .withLimits(GatewayConfig.Limits.fromKeys("spillway.center.limits.", config.limits().maxFrameOps(),
-            config.limits().firstFrameTimeout(), config.limits().idleTimeout(),
-            config.limits().maxStreamsPerConnection(), config.limits().keepaliveTime(),
-            config.limits().keepaliveTimeout()));
+        .withLimits(config.limits().toCore("spillway.center.limits."));
     CenterConfig.Tls tls = config.tls();
     return TlsFiles.fromKeys("spillway.center.tls.", tls.cert(), tls.key(), tls.ca())
         .map(files -> gateway.withTls(new GatewayConfig.Tls(files, tls.requireClientCertificates())))

@@ -6,6 +6,7 @@ import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
 import io.spillway.gateway.app.HeartbeatGroup;
 import io.spillway.gateway.app.KafkaGroup;
+import io.spillway.gateway.app.LimitsGroup;
 import io.spillway.lease.LeaseConfig;
 import io.spillway.pool.gateway.FailoverConfig;
 import java.nio.file.Path;
@@ -41,37 +42,8 @@ public interface EdgeConfig {
   HeartbeatGroup heartbeat();
 
   /** What one client connection, stream or frame may take of the gateway. */
-  Limits limits();
+  LimitsGroup limits();
 
-  interface Limits {
-    @Doc(value = "ops one client frame may hold, counted before the frame is parsed; a frame with more is "
-        + "answered with a `RESOURCE_EXHAUSTED` error reply (seq 0, op `frame`), not forwarded and not "
-        + "journaled, and the session goes on", type = "count")
-    @WithDefault("65536")
-    int maxFrameOps();
-
-    @Doc("how long a new session stream may take to send its open before it ends with `DEADLINE_EXCEEDED`")
-    @WithDefault("10s")
-    Duration firstFrameTimeout();
-
-    @Doc("how long an open session may send no frame, receive none and wait for no answer before it ends "
-        + "with `FAILED_PRECONDITION` and its slices go back; `0s`: never")
-    @WithDefault("30m")
-    Duration idleTimeout();
-
-    @Doc(value = "concurrent session streams on one client connection (its HTTP/2 `MAX_CONCURRENT_STREAMS`)",
-        type = "count")
-    @WithDefault("1024")
-    int maxStreamsPerConnection();
-
-    @Doc("how often the gateway pings a quiet client connection; `0s`: never")
-    @WithDefault("30s")
-    Duration keepaliveTime();
-
-    @Doc("how long such a ping may go unanswered before the connection and its sessions are dropped")
-    @WithDefault("10s")
-    Duration keepaliveTimeout();
-  }
 
   /** The quota of every tenant without an entry under {@code tenants}. */
   Quota defaultQuota();

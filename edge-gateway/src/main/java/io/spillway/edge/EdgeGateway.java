@@ -99,7 +99,7 @@ public class EdgeGateway {
     return withTls(config, new GatewayConfig(config.name(), config.pool().orElse("edge/" + config.name()),
         config.grpc().host(), config.grpc().port(), heartbeat.interval(),
         heartbeat.timeout(), TenantQuotas.of(quota(config.defaultQuota(), "spillway.edge.default-quota"),
-            perTenant)).withLimits(limits(config.limits(), "spillway.edge.limits.")));
+            perTenant)).withLimits(config.limits().toCore("spillway.edge.limits.")));
   }
 
   /** Maps {@code spillway.edge.tls.*} onto the core: TLS on every hop when the three files are set. */
@@ -235,11 +235,6 @@ public class EdgeGateway {
     require(quota.maxSessions() >= 0,
         prefix + ".max-sessions is " + quota.maxSessions() + "; it must be >= 0 (0: unlimited)");
     return new TenantQuota(quota.maxSessions(), quota.maxMemory().asLongValue());
-  }
-
-  static GatewayConfig.Limits limits(EdgeConfig.Limits l, String prefix) {
-    return GatewayConfig.Limits.fromKeys(prefix, l.maxFrameOps(), l.firstFrameTimeout(), l.idleTimeout(),
-        l.maxStreamsPerConnection(), l.keepaliveTime(), l.keepaliveTimeout());
   }
 
   private static void require(boolean ok, String message) {
