@@ -64,7 +64,9 @@ import java.util.logging.Logger;
  * <p>Threads: the Netty event loops (shared by client and upstream connections) run transport callbacks,
  * which only enqueue onto each session's serializing executor; the timer thread runs liveness checks,
  * failback scans, rebuild attempts and timeouts; the effects pool runs the spill target's lease calls,
- * which may block on Kafka, so that neither an event loop nor a session waits on them.
+ * which may block on Kafka, so that neither an event loop nor a session waits on them; the registration
+ * thread runs nodes' registrations and heartbeats and nothing else, so that sessions' work (however
+ * much a tenant floods) never delays the heartbeats that keep a healthy node in the pool.
  */
 public final class GatewayCore implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(GatewayCore.class.getName());
@@ -87,6 +89,7 @@ public final class GatewayCore implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final ExecutorService effects;
   private final ExecutorService sessionThreads;
+  private final ExecutorService registrationThread;
   private final SessionHost host;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
@@ -139,6 +142,11 @@ public final class GatewayCore implements AutoCloseable {
           t.setDaemon(true);
           return t;
         });
+    this.registrationThread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "spillway-gateway-registration-" + config.name());
+      t.setDaemon(true);
+      return t;
+    });
     this.host = new CoreHost(this, sessions, this::schedule, effects, sessionThreads);
     // Slices lost with their node: end those sessions with UNAVAILABLE, off the registry's thread.
     placer.addListener((nodeId, lost, reason) -> timer.execute(() -> {
@@ -193,6 +201,7 @@ public final class GatewayCore implements AutoCloseable {
         .workerEventLoopGroup(eventLoops)
         .channelType(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
         .directExecutor()
+        .addStreamTracerFactory(io.spillway.pool.session.InboundProgress.FACTORY)
         .maxInboundMessageSize(MAX_FRAME_BYTES)
         .flowControlWindow(config.transport().flowControlWindowBytes())
         .permitKeepAliveTime(1, TimeUnit.SECONDS)
@@ -201,7 +210,7 @@ public final class GatewayCore implements AutoCloseable {
         .keepAliveTime(keepAliveOrNever(config.limits().keepAliveTime()), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(config.limits().keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .addService(ServerInterceptors.intercept(sessionsService, reversed(chain)))
-        .addService(ServerInterceptors.intercept(new RegistrationService(this), reversed(chain)))
+        .addService(ServerInterceptors.intercept(new RegistrationService(this, registrationThread), reversed(chain)))
         .build();
   }
 
@@ -448,6 +457,7 @@ public final class GatewayCore implements AutoCloseable {
     timer.shutdownNow();
     effects.shutdown();
     sessionThreads.shutdown();
+    registrationThread.shutdown();
     channels.values().forEach(ManagedChannel::shutdownNow);
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
