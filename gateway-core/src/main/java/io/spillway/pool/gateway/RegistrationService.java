@@ -134,6 +134,6 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
 
   private static GpuSpec spec(GpuCard c) {
     return new GpuSpec(c.getIndex(), c.getUuid(), c.getModel(), c.getMemoryBytes(), c.getComputeCapability(),
-        c.getReserveBytes());
+        c.getReserveBytes(), c.getMaxSessions());
   }
 }

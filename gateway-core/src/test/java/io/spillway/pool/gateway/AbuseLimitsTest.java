@@ -276,7 +276,9 @@ class AbuseLimitsTest {
   @Test
   void aFloodingTenantDoesNotCostAHealthyNodeItsHeartbeats() throws Exception {
     GatewayCore gateway = new GatewayCore(GatewayConfig.local("edge-f", "edge/f")
-        .withHeartbeat(Duration.ofMillis(100), Duration.ofMillis(600)), Clock.systemUTC(), GatewayListener.NONE);
+        // Heartbeats every 100 ms, down after 2 s without one: twenty missed in a row, so that a loaded CI
+        // machine's scheduling gaps do not read as a lost node, while a loop held by the flood would.
+        .withHeartbeat(Duration.ofMillis(100), Duration.ofSeconds(2)), Clock.systemUTC(), GatewayListener.NONE);
     List<String> downs = new CopyOnWriteArrayList<>();
     List<String> upThreads = new CopyOnWriteArrayList<>();
     gateway.registry().addListener(new NodeListener() {
@@ -323,6 +325,37 @@ class AbuseLimitsTest {
         assertTrue(downs.isEmpty(), () -> "the node was taken down during the flood: " + downs);
         assertTrue(gateway.registry().node("node-f").map(Node::isUp).orElse(false));
         assertFalse(s.closed.isDone(), () -> "the flooding session ended: " + s.closed.getNow(null));
+      }
+    }
+  }
+  @Test
+  void theEdgePlacesByTheNodesSessionCapOnEveryCard() throws Exception {
+    try (TestPool pool = new TestPool(GatewayConfig.local("edge-c", "edge/c"))) {
+      GpuNode node = new GpuNode(new NodeOptions("node-c", "edge/c", 0, NodeOptions.DEFAULT_CHUNK_BYTES,
+          NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000).withLimits(io.spillway.node.NodeLimits.defaults()
+              .withMaxSessionsPerCard(2)), HostGpuDriver.withCards(2, "V100", 32 * GIB));
+      GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
+      pool.nodes.add(server);
+      pool.registrars.add(new GatewayRegistrar(node, pool.gateway.address(), "127.0.0.1:" + server.port(), 200)
+          .start());
+      Await.until("node-c registered", () -> pool.gateway.registry().node("node-c").map(Node::isUp).orElse(false));
+      List<Raw> open = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < 4; i++) {
+          Raw s = new Raw(pool.gateway.address());
+          open.add(s);
+          s.open(1);
+        }
+        assertEquals(4, node.sessions().size());
+        Raw fifth = new Raw(pool.gateway.address());
+        open.add(fifth);
+        fifth.frame(Op.newBuilder().setOpen(Open.newBuilder().setProtocolVersion(1).setTenant("t")
+            .setSlice(SliceRequest.newBuilder().setMemoryBytes(1))));
+        Status status = fifth.awaitClose();
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, status.getCode(), status::toString);
+        assertTrue(status.getDescription().contains("max-sessions-per-card"), status::getDescription);
+      } finally {
+        open.forEach(Raw::close);
       }
     }
   }
