@@ -34,8 +34,12 @@ class NodeAbuseTest {
   private ManagedChannel channel;
 
   private GpuNode start(UnaryOperator<NodeLimits> limits) throws Exception {
+    return start(limits, HostGpuDriver.withCards(1, "V100", 512 * MIB));
+  }
+
+  private GpuNode start(UnaryOperator<NodeLimits> limits, HostGpuDriver driver) throws Exception {
     NodeOptions options = NodeOptions.defaults("node-x").withLimits(limits.apply(NodeLimits.defaults()));
-    GpuNode node = new GpuNode(options, HostGpuDriver.withCards(1, "V100", 512 * MIB));
+    GpuNode node = new GpuNode(options, driver);
     server = new GpuNodeServer(node, "127.0.0.1", 0).start();
     return node;
   }
@@ -96,5 +100,28 @@ class NodeAbuseTest {
       assertEquals(Status.Code.RESOURCE_EXHAUSTED, status.getCode(), status::toString);
       assertTrue(status.getDescription().contains("reply-stall-timeout"), status::getDescription);
     }
+  }
+
+  @Test
+  void eachContextsOwnMemoryIsChargedToItsSlice() throws Exception {
+    GpuNode node = start(l -> l, HostGpuDriver.withCards(1, "V100", 512 * MIB).withContextBytes(MIB));
+    try (RawSession s = new RawSession(channel("127.0.0.1:" + server.port()))) {
+      s.open("t", RawSession.slice(4 * MIB, 0));
+      s.frame(Op.newBuilder().setAlloc(Alloc.newBuilder().setHandle(1).setBytes(4 * MIB)));
+      s.expectError(Status.Code.RESOURCE_EXHAUSTED, MIB + " of " + 4 * MIB + " bytes in use");
+      s.frame(Op.newBuilder().setAlloc(Alloc.newBuilder().setHandle(2).setBytes(3 * MIB)),
+          Op.newBuilder().setSynchronize(io.spillway.protocol.v1.Synchronize.getDefaultInstance()));
+      Reply sync = s.next();
+      assertTrue(sync.hasSynchronized(), sync::toString);
+      assertEquals(1, sync.getSynchronized().getFailedOps(), "only the 4 MiB alloc failed");
+    }
+    try (RawSession small = new RawSession(channel)) {
+      small.frame(Op.newBuilder().setOpen(io.spillway.protocol.v1.Open.newBuilder().setProtocolVersion(1)
+          .setTenant("t").setSlice(RawSession.slice(MIB / 2, 0))));
+      small.expectError(Status.Code.RESOURCE_EXHAUSTED, "cannot hold the session's context, which takes "
+          + MIB + " bytes");
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, small.awaitClose().getCode());
+    }
+    Await.until("the refused open left nothing behind", () -> node.sessions().isEmpty());
   }
 }
