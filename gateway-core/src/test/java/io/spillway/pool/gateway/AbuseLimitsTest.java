@@ -100,8 +100,16 @@ class AbuseLimitsTest {
     final AtomicBoolean reading = new AtomicBoolean(true);
     long seq;
 
+    final boolean ownsChannel;
+
     Raw(String address) {
-      channel = NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(256 << 20).build();
+      this(NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(256 << 20).build(), true);
+    }
+
+    /** A stream on {@code channel}, which it shuts down on close if it {@code owns} it. */
+    Raw(ManagedChannel channel, boolean owns) {
+      this.channel = channel;
+      this.ownsChannel = owns;
       call = channel.newCall(GpuSessionServiceGrpc.getSessionMethod().toBuilder(BYTES,
           ProtoUtils.marshaller(ServerFrame.getDefaultInstance())).build(), CallOptions.DEFAULT);
       call.start(new ClientCall.Listener<>() {
@@ -149,7 +157,9 @@ class AbuseLimitsTest {
     @Override
     public void close() {
       call.cancel("test done", null);
-      channel.shutdownNow();
+      if (ownsChannel) {
+        channel.shutdownNow();
+      }
     }
   }
 
@@ -356,6 +366,34 @@ class AbuseLimitsTest {
         assertTrue(status.getDescription().contains("max-sessions-per-card"), status::getDescription);
       } finally {
         open.forEach(Raw::close);
+      }
+    }
+  }
+
+  @Test
+  void aStreamPastMaxStreamsPerConnectionWaitsInTheClientUntilOneCloses() throws Exception {
+    try (TestPool pool = pool(GatewayConfig.Limits.defaults().withMaxStreamsPerConnection(2))) {
+      ManagedChannel one = NettyChannelBuilder.forTarget(pool.gateway.address()).usePlaintext().build();
+      try (Raw a = new Raw(one, false); Raw b = new Raw(one, false)) {
+        a.open(1 << 20);
+        b.open(1 << 20);
+        Raw third = new Raw(one, false);
+        third.frame(Op.newBuilder().setOpen(Open.newBuilder().setProtocolVersion(1).setTenant("t")
+            .setSlice(SliceRequest.newBuilder().setMemoryBytes(1 << 20))));
+        // A session on another connection opens: the gateway is serving, yet the third stream of the
+        // first connection has not reached it (HTTP/2 MAX_CONCURRENT_STREAMS: the client holds it).
+        try (Raw other = new Raw(pool.gateway.address())) {
+          other.open(1 << 20);
+          assertEquals(3, pool.gateway.sessions().size());
+          assertNull(third.replies.peek(), () -> "the third stream was served: " + third.replies.peek());
+          assertNull(third.closed.getNow(null));
+        }
+        a.close();
+        Reply opened = third.next();
+        assertTrue(opened.hasOpened(), opened::toString);
+        third.close();
+      } finally {
+        one.shutdownNow();
       }
     }
   }
