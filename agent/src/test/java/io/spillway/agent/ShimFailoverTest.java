@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spillway.node.NodeMain;
-import io.spillway.pool.gateway.FailoverConfig;
-import io.spillway.pool.gateway.GatewayConfig;
+import io.spillway.pool.config.FailoverConfig;
+import io.spillway.pool.config.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
-import io.spillway.pool.gateway.GatewayListener;
-import io.spillway.pool.gateway.SessionInfo;
+import io.spillway.pool.session.GatewayListener;
+import io.spillway.pool.session.SessionInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

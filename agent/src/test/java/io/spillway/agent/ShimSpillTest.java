@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spillway.federation.Federation;
 import io.spillway.lease.TestBroker;
-import io.spillway.pool.gateway.FailoverConfig;
+import io.spillway.pool.config.FailoverConfig;
 import io.spillway.testkit.Await;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,7 +8,7 @@ import io.spillway.gateway.app.HeartbeatGroup;
 import io.spillway.gateway.app.KafkaGroup;
 import io.spillway.gateway.app.LimitsGroup;
 import io.spillway.lease.LeaseConfig;
-import io.spillway.pool.gateway.FailoverConfig;
+import io.spillway.pool.config.FailoverConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;

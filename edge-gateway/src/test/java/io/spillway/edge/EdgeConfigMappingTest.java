@@ -13,7 +13,7 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 import io.spillway.federation.GuardedSpillTarget;
 import io.spillway.lease.KafkaTimeouts;
 import io.spillway.lease.LeaseConfig;
-import io.spillway.pool.gateway.FailoverConfig;
+import io.spillway.pool.config.FailoverConfig;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;

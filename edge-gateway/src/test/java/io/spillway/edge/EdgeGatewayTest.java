@@ -94,7 +94,7 @@ class EdgeGatewayTest {
   @Order(1)
   void failoverKeysReachTheCore() {
     // application.properties (test) sets replay-deadline=20s and max-session-journal=64M; the rest default.
-    assertEquals(io.spillway.pool.gateway.FailoverConfig.defaults().withReplayDeadline(Duration.ofSeconds(20))
+    assertEquals(io.spillway.pool.config.FailoverConfig.defaults().withReplayDeadline(Duration.ofSeconds(20))
         .withBounds(64 * MIB, 4 * GIB), core.failoverConfig());
   }
 

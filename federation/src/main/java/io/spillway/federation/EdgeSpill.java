@@ -2,7 +2,7 @@ package io.spillway.federation;
 
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.LeaseConfig;
-import io.spillway.pool.gateway.SpillTarget;
+import io.spillway.pool.session.SpillTarget;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;

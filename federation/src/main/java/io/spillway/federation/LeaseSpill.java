@@ -2,12 +2,12 @@ package io.spillway.federation;
 
 import io.grpc.Status;
 import io.spillway.lease.LeaseClient;
-import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.GpuView;
 import io.spillway.pool.placement.MemoryAsk;
 import io.spillway.pool.placement.PoolSnapshot;
 import io.spillway.pool.placement.SliceRequest;
+import io.spillway.pool.session.SpillTarget;
 import io.spillway.protocol.v1.Lease;
 import io.spillway.protocol.v1.LeaseSlice;
 import io.spillway.protocol.v1.LeaseState;

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
-import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.PoolSnapshot;
 import io.spillway.pool.placement.SliceRequest;
+import io.spillway.pool.session.SpillTarget;
 import io.spillway.testkit.Await;
 import java.time.Duration;
 import java.util.List;

@@ -9,7 +9,7 @@ import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.lease.LeaseClient;
 import io.spillway.lease.TestBroker;
-import io.spillway.pool.gateway.FailoverConfig;
+import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.gateway.GatewayCore;
 import io.spillway.protocol.v1.LeaseState;
 import io.spillway.testkit.Await;

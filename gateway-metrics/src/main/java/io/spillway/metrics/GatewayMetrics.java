@@ -1,9 +1,9 @@
 package io.spillway.metrics;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.spillway.pool.gateway.GatewayListener;
 import io.spillway.pool.placement.SlicePlacer;
 import io.spillway.pool.registry.NodeRegistry;
+import io.spillway.pool.session.GatewayListener;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.spillway.federation.Federation;
 import io.spillway.lease.LeaseListener;
-import io.spillway.pool.gateway.FailoverConfig;
+import io.spillway.pool.config.FailoverConfig;
 import io.spillway.protocol.v1.SliceRequest;
 import io.spillway.testkit.Await;
 import java.util.Set;

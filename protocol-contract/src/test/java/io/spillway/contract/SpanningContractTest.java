@@ -3,9 +3,9 @@ package io.spillway.contract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.spillway.federation.Federation;
-import io.spillway.pool.gateway.GatewayConfig;
+import io.spillway.pool.config.GatewayConfig;
 import io.spillway.pool.gateway.GatewayCore;
-import io.spillway.pool.gateway.GatewayListener;
+import io.spillway.pool.session.GatewayListener;
 import io.spillway.protocol.v1.SliceRequest;
 import io.spillway.testkit.Await;
 import java.time.Clock;

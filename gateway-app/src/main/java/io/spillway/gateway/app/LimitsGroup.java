@@ -2,7 +2,7 @@ package io.spillway.gateway.app;
 
 import io.smallrye.config.WithDefault;
 import io.spillway.config.Doc;
-import io.spillway.pool.gateway.GatewayConfig;
+import io.spillway.pool.config.GatewayConfig;
 import java.time.Duration;
 
 /** The {@code limits.*} keys of a gateway: what one client connection, stream or frame may take of it. */

@@ -1,13 +1,13 @@
 package io.spillway.gateway.app;
 
 import io.spillway.pool.gateway.GatewayCore;
-import io.spillway.pool.gateway.SessionInfo;
 import io.spillway.pool.placement.GpuView;
 import io.spillway.pool.placement.PoolSnapshot;
 import io.spillway.pool.placement.SessionView;
 import io.spillway.pool.placement.Slice;
 import io.spillway.pool.registry.Node;
 import io.spillway.pool.registry.NodeState;
+import io.spillway.pool.session.SessionInfo;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;

@@ -1,7 +1,6 @@
 package io.spillway.pool.session;
 
 import io.grpc.Status;
-import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.Placement;
 import io.spillway.pool.placement.PlacementStrategy;
@@ -12,7 +11,6 @@ import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.LeaseRef;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Open;
-import io.spillway.pool.gateway.TenantPolicy;
 import io.spillway.security.Caller;
 import io.spillway.security.TenantPrincipal;
 import io.spillway.security.token.TenantNames;

@@ -3,7 +3,6 @@ package io.spillway.pool.session;
 import io.grpc.ServerCall;
 import io.spillway.pool.forward.FrameScan;
 import io.spillway.pool.forward.RawFrame;
-import io.spillway.pool.gateway.GatewayListener;
 import io.spillway.protocol.v1.ServerFrame;
 import java.io.IOException;
 import java.util.ArrayDeque;

@@ -2,9 +2,8 @@ package io.spillway.pool.session;
 
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
+import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.failover.Recording;
-import io.spillway.pool.gateway.FailoverConfig;
-import io.spillway.pool.gateway.LeaseAuthority;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.ClientFrame;
 import java.util.List;

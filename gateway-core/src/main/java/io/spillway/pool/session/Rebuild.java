@@ -5,7 +5,6 @@ import io.grpc.SynchronizationContext;
 import io.spillway.pool.failover.CatchUpFilter;
 import io.spillway.pool.failover.Recording;
 import io.spillway.pool.forward.RawFrame;
-import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.placement.Slice;
 import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.Reply;

@@ -2,14 +2,11 @@ package io.spillway.pool.session;
 
 import io.grpc.ClientCall;
 import io.grpc.Status;
+import io.spillway.pool.config.FailoverConfig;
+import io.spillway.pool.config.GatewayConfig;
 import io.spillway.pool.failover.JournalBudget;
 import io.spillway.pool.failover.Scheduler;
 import io.spillway.pool.forward.RawFrame;
-import io.spillway.pool.gateway.FailoverConfig;
-import io.spillway.pool.gateway.GatewayConfig;
-import io.spillway.pool.gateway.GatewayListener;
-import io.spillway.pool.gateway.LeaseAuthority;
-import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.placement.SlicePlacer;
 import java.time.InstantSource;
 import java.util.concurrent.Executor;
@@ -26,7 +23,7 @@ public interface SessionHost {
   SpillTarget spillTarget();
 
   /** Which tenants are admitted, and whether they must prove it. */
-  io.spillway.pool.gateway.TenantPolicy tenantPolicy();
+  TenantPolicy tenantPolicy();
 
   /** Admits sessions under leases, or null when the gateway does not lend (an edge). */
   LeaseAuthority leaseAuthority();

@@ -7,7 +7,6 @@ import io.grpc.SynchronizationContext;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.placement.Slice;
 import io.spillway.protocol.v1.ClientFrame;
-import io.spillway.protocol.v1.DeviceInfo;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Opened;
 import io.spillway.protocol.v1.Reply;
@@ -17,7 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A session whose GPUs lie on several servers: one stream to each node (a leg), every op routed to the
@@ -30,11 +28,13 @@ import java.util.TreeMap;
  * of the same sequence number on the other legs, so that every error of an earlier op, on any server,
  * reaches the client before the read's data, as on one node.
  *
- * <p>Ordering: a synchronizing op is answered once every leg has answered it; replies with a higher
- * sequence number wait until then. Read data is held until the read is complete on all legs, so a
- * spanning session's reads cost memory at the gateway (at most one read at a time per session).
+ * <p>Ordering ({@link SpanningReplies}): a synchronizing op is answered once every leg has answered it;
+ * replies with a higher sequence number wait until then. A read's data streams once every other leg
+ * has answered its barrier; what arrived before is held, so a spanning session's reads cost memory at
+ * the gateway (at most one read at a time per session).
  *
- * <p>Unlike single-server sessions, frames are parsed and rebuilt: spanning sessions trade some speed
+ * <p>This class owns the legs' streams and flow control, and sends each op where {@link SpanningOps}
+ * says. Unlike single-server sessions, frames are parsed and rebuilt: spanning sessions trade some speed
  * for GPUs on several servers. Threading: runs on the session's executor; the legs' transport callbacks
  * only enqueue onto it.
  */
@@ -45,65 +45,21 @@ final class SpanningRoute implements Route {
   private final SynchronizationContext executor;
   private final String sessionId;
   private final List<Leg> legs = new ArrayList<>();
-  private final int[] legOfDevice;
-  private final int[] localIndex;
   private final SpanningOps routing;
-  private final SpanningOps.Expect sink = new SpanningOps.Expect() {
-    @Override
-    public void expect(long seq, Reply.KindCase kind) {
-      SpanningRoute.this.expect(seq, kind);
-    }
-
-    @Override
-    public void everyLeg(long seq) {
-      everyLeg.put(seq, false);
-    }
-
-    @Override
-    public void refuse(Op op, Status.Code code, String description) {
-      SpanningRoute.this.refuse(op, code, description);
-    }
-  };
-  private final TreeMap<Long, Pending> pending = new TreeMap<>();
-  /**
-   * Replies no earlier answer holds back yet, in seq order (and in arrival order within a seq): a heap,
-   * so that holding and releasing n replies costs n log n, not a sort per frame.
-   */
-  private final java.util.PriorityQueue<HeldReply> held = new java.util.PriorityQueue<>();
-  private long heldCount;
-
-  private record HeldReply(long seq, long order, Reply reply) implements Comparable<HeldReply> {
-    @Override
-    public int compareTo(HeldReply o) {
-      int c = Long.compare(seq, o.seq);
-      return c != 0 ? c : Long.compare(order, o.order);
-    }
-  }
-
-  private void hold(Reply r) {
-    held.add(new HeldReply(r.getSeq(), heldCount++, r));
-  }
-  /**
-   * Pipelined ops sent to every leg (load_module, free of a module, ops the legs refuse), by seq: true once
-   * one leg's error for it went to the client. The client gets one answer per op, and failed_ops counts
-   * the op once, however many legs refuse it. Entries go when a later synchronizing op completes, since
-   * each leg answers in op order.
-   */
-  private final TreeMap<Long, Boolean> everyLeg = new TreeMap<>();
-  private long openSeq;
+  private final SpanningReplies replies;
   private boolean done;
   private boolean clientWantsMore;
 
   private final class Leg extends ClientCall.Listener<RawFrame> {
+    final int index;
     final String nodeId;
     final ClientCall<RawFrame, RawFrame> call;
     final List<Slice> slices = new ArrayList<>();
     boolean wantsMore;
     boolean closed;
-    /** This leg's errors for ops sent to every leg that another leg had answered first: not forwarded. */
-    long duplicateErrors;
 
-    Leg(String nodeId, String address) {
+    Leg(int index, String nodeId, String address) {
+      this.index = index;
       this.nodeId = nodeId;
       this.call = core.newUpstreamCall(address);
     }
@@ -124,32 +80,19 @@ final class SpanningRoute implements Route {
     }
   }
 
-  /** Answers awaited for one synchronizing op, one per leg. */
-  private static final class Pending {
-    int awaiting;
-    final List<Reply> data = new ArrayList<>();
-    final List<DeviceInfo> devices = new ArrayList<>();
-    Opened opened;
-    Reply error;
-    long failedOps;
-    Reply.KindCase kind;
-    /** A read whose last chunk came. */
-    boolean dataDone;
-  }
-
   SpanningRoute(ForwardedSession owner, SessionHost core, SynchronizationContext executor, String sessionId,
       List<Slice> slices) {
     this.owner = owner;
     this.core = core;
     this.executor = executor;
     this.sessionId = sessionId;
-    this.legOfDevice = new int[slices.size()];
-    this.localIndex = new int[slices.size()];
+    int[] legOfDevice = new int[slices.size()];
+    int[] localIndex = new int[slices.size()];
     Map<String, Leg> byNode = new LinkedHashMap<>();
     for (int d = 0; d < slices.size(); d++) {
       Slice s = slices.get(d);
       Leg leg = byNode.computeIfAbsent(s.nodeId(), n -> {
-        Leg l = new Leg(n, s.address());
+        Leg l = new Leg(legs.size(), n, s.address());
         legs.add(l);
         return l;
       });
@@ -158,16 +101,24 @@ final class SpanningRoute implements Route {
       leg.slices.add(s);
     }
     this.routing = new SpanningOps(legs.size(), legOfDevice, localIndex);
+    this.replies = new SpanningReplies(sessionId, legs.stream().map(l -> l.nodeId).toList(), legOfDevice,
+        localIndex, new SpanningReplies.Out() {
+          @Override
+          public void send(List<Reply> replies) {
+            emit(replies);
+          }
+
+          @Override
+          public void opened(Opened merged) {
+            owner.openedAcrossServers(merged);
+          }
+        });
   }
 
   /** Opens a stream to each server, then routes the rest of the first frame. */
   void start(ClientFrame first) {
     Op openOp = first.getOps(0);
-    openSeq = openOp.getSeq();
-    Pending p = new Pending();
-    p.awaiting = legs.size();
-    p.kind = Reply.KindCase.OPENED;
-    pending.put(openSeq, p);
+    replies.expect(openOp.getSeq(), Reply.KindCase.OPENED);
     for (Leg leg : legs) {
       io.spillway.protocol.v1.SliceRequest.Builder pinned = openOp.getOpen().getSlice().toBuilder()
           .clearModels().clearExcludeModels().clearGpuUuids().setGpuCount(leg.slices.size())
@@ -186,7 +137,7 @@ final class SpanningRoute implements Route {
 
   @Override
   public boolean awaitsAnswers() {
-    return !pending.isEmpty();
+    return replies.awaitsAnswers();
   }
 
   @Override
@@ -205,13 +156,10 @@ final class SpanningRoute implements Route {
     if (ops > maxOps) {
       int size = frame.size();
       frame.release();
-      hold(Reply.newBuilder().setError(io.spillway.protocol.v1.Error.newBuilder()
+      replies.answerHere(Reply.newBuilder().setError(io.spillway.protocol.v1.Error.newBuilder()
           .setCode(Status.Code.RESOURCE_EXHAUSTED.value()).setOp("frame")
           .setDescription("frame of " + size + " bytes holds more than " + maxOps + " ops, the most a frame"
               + " may (max-frame-ops " + maxOps + "); nothing in it was executed")).build());
-      List<Reply> out = new ArrayList<>();
-      release(out);
-      emit(out);
       askClient();
       return;
     }
@@ -232,7 +180,7 @@ final class SpanningRoute implements Route {
   }
 
   private void route(List<Op> ops) {
-    List<ClientFrame.Builder> out = routing.split(ops, sink);
+    List<ClientFrame.Builder> out = routing.split(ops, replies);
     long bytes = 0;
     for (int i = 0; i < legs.size(); i++) {
       if (out.get(i).getOpsCount() > 0) {
@@ -242,21 +190,6 @@ final class SpanningRoute implements Route {
       }
     }
     core.listener().forwardedUp(owner.tenant(), ops.size(), bytes);
-  }
-
-  /** Answers an op here, in sequence order with the legs' replies. */
-  private void refuse(Op op, Status.Code code, String description) {
-    hold(Reply.newBuilder().setSeq(op.getSeq()).setError(io.spillway.protocol.v1.Error.newBuilder()
-        .setCode(code.value()).setOp(op.getKindCase().name().toLowerCase(java.util.Locale.ROOT))
-        .setDescription(description)).build());
-    release(new ArrayList<>());
-  }
-
-  private void expect(long seq, Reply.KindCase kind) {
-    Pending p = new Pending();
-    p.awaiting = legs.size();
-    p.kind = kind;
-    pending.put(seq, p);
   }
 
   private void askClient() {
@@ -312,59 +245,17 @@ final class SpanningRoute implements Route {
     } finally {
       frame.release();
     }
-    List<Reply> ready = new ArrayList<>();
+    Status refused = replies.fromLeg(leg.index, parsed);
+    if (refused != null) {
+      fail(refused);
+      return;
+    }
     int errors = 0;
     for (Reply r : parsed.getRepliesList()) {
-      Pending p = pending.get(r.getSeq());
       if (r.hasError()) {
         errors++;
       }
-      if (p == null && r.hasError() && everyLeg.containsKey(r.getSeq())) {
-        if (everyLeg.put(r.getSeq(), true)) {
-          leg.duplicateErrors++;
-          continue;
-        }
-      }
-      if (p == null || r.getSeq() == 0) {
-        hold(r);
-        continue;
-      }
-      switch (r.getKindCase()) {
-        case OPENED -> {
-          p.opened = p.opened == null ? r.getOpened() : p.opened;
-          for (DeviceInfo d : r.getOpened().getDevicesList()) {
-            p.devices.add(d);
-          }
-          p.awaiting--;
-        }
-        case READ_DATA -> {
-          p.data.add(r);
-          if (r.getReadData().getLast()) {
-            p.dataDone = true;
-            p.awaiting--;
-          }
-        }
-        case SYNCHRONIZED -> {
-          p.failedOps += r.getSynchronized().getFailedOps() - leg.duplicateErrors;
-          p.awaiting--;
-        }
-        case CLOSED -> p.awaiting--;
-        case ERROR -> {
-          if (p.error == null) {
-            p.error = r;
-          }
-          p.awaiting--;
-          if (r.getError().getFatal() && p.kind == Reply.KindCase.OPENED) {
-            // A leg refused the open: the whole session is refused with its answer.
-            emitNow(List.of(r));
-            fail(Status.fromCodeValue(r.getError().getCode()).withDescription(r.getError().getDescription()));
-            return;
-          }
-        }
-        default -> hold(r);
-      }
     }
-    release(ready);
     core.listener().forwardedDown(owner.tenant(), parsed.getRepliesCount(), frame.size(), errors);
     if (owner.clientReady()) {
       leg.call.request(1);
@@ -373,68 +264,7 @@ final class SpanningRoute implements Route {
     }
   }
 
-  /**
-   * Emits, in sequence order, every answer that is complete and every reply no earlier answer holds back.
-   * A read at the head streams: once every other leg has answered its barrier, its chunks go to the client
-   * as they come, so the gateway holds at most what arrived before that.
-   */
-  private void release(List<Reply> out) {
-    while (true) {
-      Map.Entry<Long, Pending> head = pending.firstEntry();
-      long barrier = head == null ? Long.MAX_VALUE : head.getKey();
-      while (!held.isEmpty() && held.peek().seq() < barrier) {
-        out.add(held.poll().reply());
-      }
-      if (head != null && head.getValue().awaiting == 1 && head.getValue().kind == Reply.KindCase.READ_DATA
-          && !head.getValue().dataDone && head.getValue().error == null) {
-        out.addAll(head.getValue().data);
-        head.getValue().data.clear();
-        break;
-      }
-      if (head == null || head.getValue().awaiting > 0) {
-        break;
-      }
-      pending.pollFirstEntry();
-      everyLeg.headMap(head.getKey()).clear();
-      out.addAll(answer(head.getKey(), head.getValue()));
-    }
-    emit(out);
-  }
-
-  private List<Reply> answer(long seq, Pending p) {
-    if (p.error != null) {
-      return List.of(p.error);
-    }
-    return switch (p.kind) {
-      case OPENED -> {
-        Opened.Builder merged = p.opened.toBuilder().setSessionId(sessionId).clearDevices();
-        // Devices in the session's order: leg by leg, as placement numbered them.
-        List<DeviceInfo> byNode = p.devices;
-        for (int d = 0; d < legOfDevice.length; d++) {
-          String node = legs.get(legOfDevice[d]).nodeId;
-          int local = localIndex[d];
-          int session = d;
-          byNode.stream().filter(x -> x.getNode().equals(node) && x.getIndex() == local).findFirst()
-              .ifPresent(x -> merged.addDevices(x.toBuilder().setIndex(session)));
-        }
-        owner.openedAcrossServers(merged.build());
-        yield List.of(Reply.newBuilder().setSeq(seq).setOpened(merged).build());
-      }
-      case READ_DATA -> p.data;
-      case SYNCHRONIZED -> List.of(Reply.newBuilder().setSeq(seq).setSynchronized(
-          io.spillway.protocol.v1.Synchronized.newBuilder().setFailedOps(p.failedOps)).build());
-      default -> List.of(Reply.newBuilder().setSeq(seq).setClosed(
-          io.spillway.protocol.v1.Closed.getDefaultInstance()).build());
-    };
-  }
-
   private void emit(List<Reply> replies) {
-    if (!replies.isEmpty()) {
-      emitNow(replies);
-    }
-  }
-
-  private void emitNow(List<Reply> replies) {
     owner.sendToClient(RawFrame.of(ServerFrame.newBuilder().addAllReplies(replies).build()));
   }
 

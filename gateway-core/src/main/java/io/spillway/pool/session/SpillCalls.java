@@ -1,7 +1,6 @@
 package io.spillway.pool.session;
 
 import io.grpc.Status;
-import io.spillway.pool.gateway.SpillTarget;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.SliceRequest;
 import java.util.Optional;

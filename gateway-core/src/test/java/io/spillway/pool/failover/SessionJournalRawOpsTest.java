@@ -309,13 +309,13 @@ class SessionJournalRawOpsTest {
 
   @Test
   void moduleVariablesAreReadFromThePtxText() {
-    assertEquals(new SessionJournal.ModuleVariables(false, false), SessionJournal.ModuleVariables.of(
+    assertEquals(new ModuleVariables(false, false), ModuleVariables.of(
         ByteString.copyFromUtf8(PLAIN_PTX)), "ld.global and .ptr .global in a parameter declare nothing");
-    assertEquals(new SessionJournal.ModuleVariables(true, true), SessionJournal.ModuleVariables.of(
+    assertEquals(new ModuleVariables(true, true), ModuleVariables.of(
         ByteString.copyFromUtf8(VARIABLES_PTX)));
-    assertEquals(new SessionJournal.ModuleVariables(true, false), SessionJournal.ModuleVariables.of(
+    assertEquals(new ModuleVariables(true, false), ModuleVariables.of(
         ByteString.copyFromUtf8(".version 8.0\n.const .align 4 .f32 c[4];\n// .global .u32 x;\n")));
-    assertEquals(new SessionJournal.ModuleVariables(true, true), SessionJournal.ModuleVariables.of(
+    assertEquals(new ModuleVariables(true, true), ModuleVariables.of(
         ByteString.copyFrom(new byte[] {0x7f, 'E', 'L', 'F', 0})), "a cubin is assumed to have both");
   }
 }

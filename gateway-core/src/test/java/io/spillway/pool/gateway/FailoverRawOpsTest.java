@@ -18,6 +18,7 @@ import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayException;
 import io.spillway.kernels.SpillwayKernels;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.pool.session.SessionInfo;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;

@@ -13,6 +13,7 @@ import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.pool.config.GatewayConfig;
 import io.spillway.protocol.v1.Alloc;
 import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.GpuSessionServiceGrpc;

@@ -6,6 +6,8 @@ import io.spillway.node.NodeOptions;
 import io.spillway.node.driver.HostGpuDriver;
 import io.spillway.node.registration.GatewayRegistrar;
 import io.spillway.node.server.GpuNodeServer;
+import io.spillway.pool.config.GatewayConfig;
+import io.spillway.pool.session.GatewayListener;
 import io.spillway.testkit.Await;
 import java.time.Clock;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.config;
 
 import io.spillway.pool.placement.TenantQuotas;
 import io.spillway.security.tls.TlsFiles;
@@ -162,7 +162,7 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
    * connections (a cut link, a frozen host) is found by keepalive: no answer to a ping within the
    * timeout breaks the streams, which are then rebuilt elsewhere. Servers permit pings every second.
    *
-   * @param keepAliveTime how often an upstream connection is probed ({@link UpstreamProbe}; HTTP/2 pings
+   * @param keepAliveTime how often an upstream connection is probed (the gateway's upstream probe; HTTP/2 pings
    *     are asked for at this rate too, but grpc-java sends them at most every 10 s)
    * @param keepAliveTimeout how long a probe may go unanswered before the connection is closed and its
    *     sessions rebuilt elsewhere: a hung server is found within {@code keepAliveTime + keepAliveTimeout}

@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.session;
 
 import io.grpc.Status;
 import io.spillway.pool.model.SessionId;

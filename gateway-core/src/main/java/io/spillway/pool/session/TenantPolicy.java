@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.session;
 
 import java.util.Objects;
 import java.util.Optional;

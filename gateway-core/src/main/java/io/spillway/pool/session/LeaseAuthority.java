@@ -1,4 +1,4 @@
-package io.spillway.pool.gateway;
+package io.spillway.pool.session;
 
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.Slice;
