@@ -338,6 +338,7 @@ public final class AbuseBench {
         f.get(caseMillis * 5, TimeUnit.MILLISECONDS);
       }
       int heldOnNode = node.sessions().size();
+      String cards = perCard();
       // Where the admitted sessions went: a synchronize tells a live one from one already ended (by the
       // idle timeout, since this client sends nothing after its open).
       long live = 0;
@@ -362,7 +363,7 @@ public final class AbuseBench {
         }
       }
       return new Answer(refused.get() > 0, admitted.get() + " admitted, of which " + live + " still open at the"
-          + " end (node held " + heldOnNode + " sessions, " + perCard() + ") and " + ended + " already ended"
+          + " end (node held " + heldOnNode + " sessions, " + cards + ") and " + ended + " already ended"
           + (firstEnd == null ? "" : " (first: " + firstEnd + ")") + "; " + refused.get() + " refused"
           + (firstRefusal.get() == null ? "" : ", first " + firstRefusal.get()));
     } finally {
@@ -455,6 +456,14 @@ public final class AbuseBench {
     List<RawSession> silent = new ArrayList<>();
     try {
       long end = deadline();
+      // One round trip first, so that the client has the edge's SETTINGS (its MAX_CONCURRENT_STREAMS)
+      // before it starts the silent streams: until then HTTP/2 lets a client open any number.
+      try (RawSession first = new RawSession(one, true)) {
+        first.send(openFrame("hostile", MIB), end);
+        while (first.sessionId.get() == null && !first.closed.isDone() && System.nanoTime() < end) {
+          Thread.sleep(10);
+        }
+      }
       for (int i = 0; i < limit; i++) {
         silent.add(new RawSession(one, true));
       }
@@ -470,8 +479,8 @@ public final class AbuseBench {
         String first = silent.stream().map(r -> r.closed.getNow(null)).filter(java.util.Objects::nonNull)
             .findFirst().map(st -> st.getCode() + ": " + st.getDescription()).orElse("none");
         boolean served = extra.sessionId.get() != null;
-        String how = limit + " silent streams on one connection (edge sessions then: " + edgeSessionsAtStart
-            + "); stream " + (limit + 1) + " was " + (served ? "held by the client (HTTP/2 MAX_CONCURRENT_STREAMS "
+        String how = limit + " silent streams on one connection (sessions open at the edge then: "
+            + edgeSessionsAtStart + ", the tenants'); stream " + (limit + 1) + " was " + (served ? "held by the client (HTTP/2 MAX_CONCURRENT_STREAMS "
             + limit + ") and opened after " + waited + " ms" : "not opened within " + waited + " ms")
             + ", once " + cut + " silent streams had been ended (first " + first + ")";
         return new Answer(served && cut > 0 ? "bounded" : "**NOT bounded**", how);
