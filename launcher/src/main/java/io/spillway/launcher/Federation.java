@@ -251,7 +251,9 @@ public final class Federation implements AutoCloseable {
     }
     if (topology.kafka().embedded()) {
       step("kafka", "embedded KRaft broker");
-      kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp());
+      // With TLS the broker too serves SASL_SSL, with a certificate of the run's CA.
+      kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp(),
+          pki == null ? null : pki.kafkaBroker("127.0.0.1"));
       List<String> args = new ArrayList<>(kafkaSecurity.brokerArgs());
       args.add(String.valueOf(topology.kafka().port()));
       if (options.kafkaDataDir() != null) {
