@@ -1,10 +1,17 @@
 package io.spillway.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.grpc.Status;
+import io.spillway.client.GpuSession;
+import io.spillway.client.SliceRequest;
+import io.spillway.client.SpillwayClient;
+import io.spillway.client.SpillwayException;
+import io.spillway.launcher.DemoTokens;
 import io.spillway.launcher.Federation;
 import io.spillway.topology.Edge;
 import io.spillway.topology.Gateway;
 import io.spillway.topology.GpuServer;
+import io.spillway.topology.Tenant;
 import io.spillway.topology.Topology;
 import io.spillway.topology.TopologyException;
 import io.spillway.topology.TopologyLoader;
@@ -29,6 +36,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The chaos suite: a whole federation as processes (see {@link Federation}), load from several
@@ -47,12 +55,18 @@ import java.util.function.BooleanSupplier;
  *
  * <p>The edge reaches the center gateways only through the proxies ({@code spillway.edge.spill.center}
  * names the proxies' ports), so the link can be cut without touching a process.
+ *
+ * <p>The federation starts as {@code spillway up} and {@code demo} start theirs ({@link
+ * Federation.Options#defaults()}): TLS on every hop, the broker authenticating its users with SCRAM and
+ * authorizing them by the lease ACLs, and credentials required. Each load client sends the token of its
+ * tenant (the topology's tenants, in turn), the suite reads the gateways' HTTP APIs with the run's
+ * read-only token and revokes with its admin token; while the load runs, opens without a token or under
+ * another tenant's token must be refused ({@link Refusal}).
  */
 final class ChaosSuite implements AutoCloseable {
 
   /** The suite's own topology, on the class path. */
   static final String TOPOLOGY_RESOURCE = "/io/spillway/chaos/chaos.yaml";
-  static final String ACTOR = "chaos-suite";
 
   private final Settings settings;
   private final PrintStream out;
@@ -64,7 +78,12 @@ final class ChaosSuite implements AutoCloseable {
   private final List<LoadClient> clients = new ArrayList<>();
   private final Set<String> edgeNodes = new HashSet<>();
   private final Set<String> centerNodes = new HashSet<>();
+  /** The tenants the load clients run as, in turn: the topology's tenants of the edge. */
+  private final List<String> tenants;
+  private final List<Refusal> refusals = new ArrayList<>();
   private Federation federation;
+  /** The gateways' HTTP APIs with the run's tokens; set once the federation runs. */
+  private Rest rest;
   private Path kafkaData;
 
   ChaosSuite(Settings settings, PrintStream out) throws IOException, TopologyException {
@@ -79,6 +98,11 @@ final class ChaosSuite implements AutoCloseable {
     this.edge = topology.edges().get(0);
     edge.gpuServers().forEach(s -> edgeNodes.add(s.name()));
     topology.center().gpuServers().forEach(s -> centerNodes.add(s.name()));
+    this.tenants = topology.tenants().stream().filter(t -> t.mayUse(edge.name())).map(Tenant::name).toList();
+    if (tenants.isEmpty()) {
+      throw new IllegalArgumentException("the chaos suite's load runs as the topology's tenants; "
+          + topology.name() + " names none that may use edge " + edge.name());
+    }
     this.recorder = new Recorder(1e-4f, settings.requestTimeout());
   }
 
@@ -131,15 +155,19 @@ final class ChaosSuite implements AutoCloseable {
     federation = Federation.start(topology, out, settings.driver(), options);
     federation.keepLogs(settings.keepLogs());
     federation.printAddresses();
+    DemoTokens tokens = federation.tokens().orElseThrow(
+        () -> new IllegalStateException("the chaos suite's federation runs with credentials"));
+    rest = new Rest(tokens.readOnly(), tokens.admin());
     String target = federation.component(edge.name()).grpc();
     for (int i = 0; i < settings.clients(); i++) {
-      LoadClient c = new LoadClient(i, target, o -> federation.client(target, o), model, settings.batch(),
-          settings.sliceBytes(), settings.think(), settings.requestTimeout(), recorder);
+      String tenant = tenants.get(i % tenants.size());
+      LoadClient c = new LoadClient(i, tenant, target, o -> federation.client(target, o, tenant), model,
+          settings.batch(), settings.sliceBytes(), settings.think(), settings.requestTimeout(), recorder);
       clients.add(c);
       c.start();
     }
-    out.printf(Locale.ROOT, "%d load clients against %s (slice %d MiB, batch %d, model %s, %.0f KiB of weights)%n",
-        clients.size(), target, settings.sliceBytes() >> 20, settings.batch(), "128-256-256-10",
+    out.printf(Locale.ROOT, "%d load clients of tenants %s, each with its tenant's token, against %s (slice %d MiB, "
+        + "batch %d, model %s, %.0f KiB of weights)%n", clients.size(), tenants, target, settings.sliceBytes() >> 20, settings.batch(), "128-256-256-10",
         model.parameterBytes() / 1024.0);
   }
 
@@ -213,7 +241,9 @@ final class ChaosSuite implements AutoCloseable {
   private Report runScenarios() throws Exception {
     awaitEveryClient();
     out.printf(Locale.ROOT, "baseline: %d s of load without faults%n", settings.warmup().toSeconds());
-    sleep(settings.warmup());
+    long warm = System.nanoTime();
+    checkRefusals();
+    sleep(settings.warmup().minusNanos(System.nanoTime() - warm));
     for (String s : settings.scenarios()) {
       switch (s) {
         case "node" -> nodeKill();
@@ -227,7 +257,7 @@ final class ChaosSuite implements AutoCloseable {
     recorder.begin(new Phase("stopping", "none"));
     boolean stopped = stopClients();
     Report report = new Report(recorder.phases().stream().filter(p -> !p.name.equals("stopping")).toList(),
-        stopped, settings);
+        refusals, stopped, settings);
     report.print(out);
     if (!report.problems().isEmpty()) {
       printLogTails();
@@ -271,7 +301,7 @@ final class ChaosSuite implements AutoCloseable {
     }
     Federation.Component c = federation.component(leader);
     Set<Integer> through = new TreeSet<>();
-    for (JsonNode s : Rest.get(c.http() + "/sessions")) {
+    for (JsonNode s : rest.get(c.http() + "/sessions")) {
       int i = LoadClient.indexOf(s.path("client").asText(null));
       if (i >= 0) {
         through.add(i);
@@ -364,7 +394,7 @@ final class ChaosSuite implements AutoCloseable {
     p.centerSessions = center.size();
     String http = liveCenterHttp();
     List<String> leases = new ArrayList<>();
-    for (JsonNode l : Rest.get(http + "/leases?state=GRANTED&edge=" + edge.name())) {
+    for (JsonNode l : rest.get(http + "/leases?state=GRANTED&edge=" + edge.name())) {
       leases.add(l.path("id").asText());
     }
     p.affected = Set.copyOf(center);
@@ -372,7 +402,7 @@ final class ChaosSuite implements AutoCloseable {
     Map<Integer, Integer> statuses = new java.util.TreeMap<>();
     int revoked = 0;
     for (String id : leases) {
-      Rest.Answer a = Rest.post(http + "/leases/" + id + "/revoke", "{\"reason\": \"chaos: revoke under load\"}", ACTOR);
+      Rest.Answer a = rest.post(http + "/leases/" + id + "/revoke", "{\"reason\": \"chaos: revoke under load\"}");
       statuses.merge(a.status(), 1, Integer::sum);
       if (a.status() == 200 || a.status() == 202) {
         revoked++;
@@ -388,6 +418,47 @@ final class ChaosSuite implements AutoCloseable {
         ? settings.observe() : settings.drain().plusSeconds(3);
     sleep(observe);
     healed(p, "drained");
+  }
+
+  /**
+   * Opens that the edge must refuse, each on a connection of its own, while the load runs: one with no
+   * token ({@code UNAUTHENTICATED}), and one with a tenant's token naming another tenant in
+   * {@code Open.tenant} ({@code PERMISSION_DENIED}).
+   */
+  private void checkRefusals() {
+    String target = federation.component(edge.name()).grpc();
+    SpillwayClient.Options o = SpillwayClient.Options.defaults().withOpenTimeout(settings.requestTimeout())
+        .withCloseTimeout(Duration.ofSeconds(5));
+    String own = tenants.get(0);
+    String other = tenants.size() > 1 ? tenants.get(1) : own + "-other";
+    refusals.add(attempt("an open as tenant " + own + " with no token", Status.Code.UNAUTHENTICATED,
+        () -> federation.client(target, o), own));
+    refusals.add(attempt("an open as tenant " + other + " with the token of tenant " + own,
+        Status.Code.PERMISSION_DENIED, () -> federation.client(target, o, own), other));
+    for (Refusal r : refusals) {
+      out.printf(Locale.ROOT, "  %s: %s%s%n", r.attempt(), r.refused() ? "refused, " : "NOT REFUSED: ", r.answer());
+      recorder.current().note(r.attempt() + ": " + (r.refused() ? "refused, " : "NOT REFUSED: ") + r.answer());
+    }
+  }
+
+  private Refusal attempt(String what, Status.Code expected, Supplier<SpillwayClient> connect, String tenant) {
+    Phase p = recorder.current();
+    long correct = p.correct.sum();
+    SliceRequest slice = SliceRequest.builder().tenant(tenant).memoryBytes(settings.sliceBytes()).computePercent(0)
+        .clientName("chaos-intruder").build();
+    String answer;
+    boolean refused;
+    try (SpillwayClient c = connect.get(); GpuSession s = c.open(slice)) {
+      answer = "a session was opened on " + s.devices();
+      refused = false;
+    } catch (SpillwayException e) {
+      answer = e.getMessage();
+      refused = e.code() == expected;
+    } catch (RuntimeException e) {
+      answer = e.toString();
+      refused = false;
+    }
+    return new Refusal(what, expected, answer, refused, p.correct.sum() - correct);
   }
 
   /** Waits (at most two minutes) until every client has opened its session and answered once. */
@@ -441,7 +512,7 @@ final class ChaosSuite implements AutoCloseable {
         }
         Thread.sleep(250);
       }
-      for (JsonNode s : Rest.get(edgeHttp() + "/sessions")) {
+      for (JsonNode s : rest.get(edgeHttp() + "/sessions")) {
         if (s.has("journalBytes") && s.path("journalBytes").isNumber()) {
           journal.add(s.path("journalBytes").asLong());
         }
@@ -472,7 +543,7 @@ final class ChaosSuite implements AutoCloseable {
     // Read before the clients stop: their sessions (and the counts) end with them.
     long replays = 0;
     boolean replayField = false;
-    for (JsonNode s : Rest.get(edgeHttp() + "/sessions")) {
+    for (JsonNode s : rest.get(edgeHttp() + "/sessions")) {
       if (s.has("replays")) {
         replayField = true;
         replays += s.path("replays").asLong();
@@ -496,7 +567,7 @@ final class ChaosSuite implements AutoCloseable {
   /** Client indexes of the edge's sessions, by the edge GPU node that holds them (/sessions). */
   private Map<String, Set<Integer>> edgeSessionsByNode() {
     Map<String, Set<Integer>> byNode = new java.util.TreeMap<>();
-    for (JsonNode s : Rest.get(edgeHttp() + "/sessions")) {
+    for (JsonNode s : rest.get(edgeHttp() + "/sessions")) {
       int i = LoadClient.indexOf(s.path("client").asText(null));
       String node = nodeOf(s);
       if (i >= 0 && edgeNodes.contains(node)) {
@@ -509,7 +580,7 @@ final class ChaosSuite implements AutoCloseable {
   /** Client indexes of the sessions on the center: by the edge's /sessions, or where clients say they are. */
   private Set<Integer> clientsOnCenter() {
     Set<Integer> on = new TreeSet<>();
-    JsonNode sessions = Rest.get(edgeHttp() + "/sessions");
+    JsonNode sessions = rest.get(edgeHttp() + "/sessions");
     for (JsonNode s : sessions) {
       int i = LoadClient.indexOf(s.path("client").asText(null));
       String node = nodeOf(s);
@@ -530,7 +601,7 @@ final class ChaosSuite implements AutoCloseable {
   }
 
   private boolean nodeUp(String node) {
-    for (JsonNode n : Rest.get(edgeHttp() + "/pool").path("nodes")) {
+    for (JsonNode n : rest.get(edgeHttp() + "/pool").path("nodes")) {
       if (n.path("id").asText().equals(node) && n.path("state").asText().equals("UP")) {
         return true;
       }
@@ -541,7 +612,7 @@ final class ChaosSuite implements AutoCloseable {
   /** The center gateway that reports itself the lease leader, or null. */
   private String leader() {
     for (Federation.Component c : federation.components().values()) {
-      if (c.kind().equals(Federation.CENTER_GATEWAY) && c.process().isAlive() && Rest.isLeader(c.http())) {
+      if (c.kind().equals(Federation.CENTER_GATEWAY) && c.process().isAlive() && rest.isLeader(c.http())) {
         return c.name();
       }
     }
@@ -580,7 +651,9 @@ final class ChaosSuite implements AutoCloseable {
   }
 
   private static void sleep(Duration d) throws InterruptedException {
-    Thread.sleep(d.toMillis());
+    if (!d.isNegative()) {
+      Thread.sleep(d.toMillis());
+    }
   }
 
   /** Prints the last lines of every component's log, for a failed run. */

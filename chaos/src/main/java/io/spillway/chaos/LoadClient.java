@@ -34,6 +34,7 @@ final class LoadClient implements Runnable {
   }
 
   private final int index;
+  private final String tenant;
   private final String target;
   private final java.util.function.Function<SpillwayClient.Options, SpillwayClient> connect;
   private final MlpModel model;
@@ -48,10 +49,16 @@ final class LoadClient implements Runnable {
   private volatile int sessionsOpened;
   private final Thread thread;
 
-  /** @param connect makes the client of the edge (TLS as the federation runs it) from its options */
-  LoadClient(int index, String target, java.util.function.Function<SpillwayClient.Options, SpillwayClient> connect,
-      MlpModel model, int batch, long sliceBytes, Duration think, Duration requestTimeout, Recorder recorder) {
+  /**
+   * @param tenant the tenant its sessions open as
+   * @param connect makes the client of the edge (TLS as the federation runs it, with {@code tenant}'s
+   *     token) from its options
+   */
+  LoadClient(int index, String tenant, String target,
+      java.util.function.Function<SpillwayClient.Options, SpillwayClient> connect, MlpModel model, int batch,
+      long sliceBytes, Duration think, Duration requestTimeout, Recorder recorder) {
     this.index = index;
+    this.tenant = tenant;
     this.target = target;
     this.connect = connect;
     this.model = model;
@@ -99,7 +106,7 @@ final class LoadClient implements Runnable {
   public void run() {
     SpillwayClient.Options options = SpillwayClient.Options.defaults().withOpenTimeout(requestTimeout)
         .withReplyTimeout(requestTimeout).withCloseTimeout(Duration.ofSeconds(5));
-    SliceRequest slice = SliceRequest.builder().tenant("chaos").memoryBytes(sliceBytes).computePercent(0)
+    SliceRequest slice = SliceRequest.builder().tenant(tenant).memoryBytes(sliceBytes).computePercent(0)
         .clientName(clientName(index)).build();
     long seq = 0;
     try (SpillwayClient client = connect.apply(options)) {

@@ -10,17 +10,24 @@ import java.util.Map;
 final class Report {
 
   private final List<Phase> phases;
+  private final List<Refusal> refusals;
   private final boolean clientsStopped;
   private final Settings settings;
 
-  Report(List<Phase> phases, boolean clientsStopped, Settings settings) {
+  Report(List<Phase> phases, List<Refusal> refusals, boolean clientsStopped, Settings settings) {
     this.phases = List.copyOf(phases);
+    this.refusals = List.copyOf(refusals);
     this.clientsStopped = clientsStopped;
     this.settings = settings;
   }
 
   List<Phase> phases() {
     return phases;
+  }
+
+  /** The attempts the federation had to refuse while the load ran. */
+  List<Refusal> refusals() {
+    return refusals;
   }
 
   long total(java.util.function.Function<Phase, java.util.concurrent.atomic.LongAdder> f) {
@@ -47,6 +54,14 @@ final class Report {
     }
     if (!clientsStopped) {
       problems.add("some load clients did not stop in time");
+    }
+    if (refusals.isEmpty()) {
+      problems.add("no attempt without a valid credential was made");
+    }
+    for (Refusal r : refusals) {
+      if (!r.refused()) {
+        problems.add(r.attempt() + ": expected " + r.expected() + ", got " + r.answer());
+      }
     }
     for (Phase p : phases) {
       if (p.name.equals("baseline")) {
@@ -105,10 +120,18 @@ final class Report {
         out.printf(Locale.ROOT, "- LOST/WRONG: %d x %s%n", e.getValue(), e.getKey());
       }
     }
+    out.println();
+    out.println("| attempt while the load runs | expected | answer | load's correct answers meanwhile |");
+    out.println("| --- | --- | --- | ---: |");
+    for (Refusal r : refusals) {
+      out.printf(Locale.ROOT, "| %s | %s | %s%s | %d |%n", r.attempt(), r.expected(), r.refused() ? "" : "NOT REFUSED: ",
+          r.answer().replace("|", "\\|"), r.correctDuring());
+    }
     List<String> problems = problems();
     out.println();
     if (problems.isEmpty()) {
-      out.println("RESULT: no request lost or wrong; every fault injected under load");
+      out.println("RESULT: no request lost or wrong; every fault injected under load; every attempt without a "
+          + "valid credential refused");
     } else {
       out.println("RESULT: FAILED");
       problems.forEach(x -> out.println("- " + x));

@@ -21,5 +21,7 @@ class ChaosTopologyTest {
         .sum();
     assertTrue(slots < Settings.quick().clients(), slots + " local slots");
     assertTrue(Duration.ofSeconds(10).compareTo(t.center().leaseDuration()) < 0);
+    // The load runs as two tenants, each client with its tenant's token: a token proves one tenant only.
+    assertEquals(java.util.List.of("chaos-a", "chaos-b"), t.tenants().stream().map(x -> x.name()).toList());
   }
 }

@@ -6,20 +6,29 @@ import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
 import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.spillway.client.internal.RemoteGpuSession;
+import io.spillway.security.PeerIdentity;
+import io.spillway.security.Role;
 import io.spillway.security.tls.PeerCheck;
 import io.spillway.security.tls.TlsContexts;
 import io.spillway.security.tls.TlsFiles;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLException;
 
 /**
  * Entry point of the SDK: a connection to a Spillway gateway (or directly to a GPU node) on which
@@ -131,6 +140,8 @@ public final class SpillwayClient implements AutoCloseable {
     private Path trustedCa;
     private Path certificate;
     private Path key;
+    /** The roles a server's certificate may name; empty: any certificate the CA signed. */
+    private Set<Role> serverRoles = EnumSet.of(Role.EDGE, Role.CENTER);
 
     private Builder(String target) {
       this.target = target;
@@ -161,7 +172,32 @@ public final class SpillwayClient implements AutoCloseable {
     }
 
     /**
-     * The client; its channel connects lazily, at the first open.
+     * With TLS, the server must prove one of {@code roles} in its certificate (its
+     * {@code spillway://<role>/...} URI, docs/security.md), checked in the handshake before anything is
+     * sent. The default is a gateway, {@link Role#EDGE} or {@link Role#CENTER}: the deployment's CA also
+     * signs its GPU nodes' and agents' certificates, and a client must not hand a tenant's token and work
+     * to one of them (a machine that took over the gateway's address, say). Name {@link Role#NODE} to
+     * open sessions on a GPU node directly, or {@link Role#AGENT} for a machine's agent.
+     */
+    public Builder serverRoles(Role role, Role... more) {
+      this.serverRoles = EnumSet.of(Objects.requireNonNull(role, "role"), more);
+      return this;
+    }
+
+    /**
+     * With TLS, accepts any server whose certificate the CA signed for the host dialed, whatever its
+     * certificate names, or a certificate that names no Spillway component: for a gateway behind a
+     * proxy that terminates TLS with a certificate of its own.
+     */
+    public Builder anyServerRole() {
+      this.serverRoles = EnumSet.noneOf(Role.class);
+      return this;
+    }
+
+    /**
+     * The client; its channel connects lazily, at the first open. With TLS, a server that is not of the
+     * expected role ({@link #serverRoles}) fails the handshake: opens fail with {@code UNAVAILABLE}
+     * saying what the server's certificate names and what was expected.
      *
      * @throws IllegalArgumentException when a file cannot be read or used, naming it
      */
@@ -176,9 +212,22 @@ public final class SpillwayClient implements AutoCloseable {
       } else {
         TlsContexts tls = certificate == null ? TlsContexts.trusting(trustedCa)
             : TlsContexts.of(new TlsFiles(certificate, key, trustedCa));
-        b.sslContext(tls.client(PeerCheck.ANY));
+        b.sslContext(tls.client(serverRoles.isEmpty() ? PeerCheck.ANY : roleCheck(Set.copyOf(serverRoles))));
       }
       return new SpillwayClient(channel(b), true, options);
+    }
+
+    private static PeerCheck roleCheck(Set<Role> roles) {
+      String expected = String.join(" or ", roles.stream().sorted().map(Role::uriName).toList());
+      return (host, port, peer) -> {
+        if (peer.isEmpty()) {
+          return Optional.of("its certificate names no Spillway component (no spillway:// URI); expected "
+              + expected + " (SpillwayClient.Builder.serverRoles, anyServerRole)");
+        }
+        PeerIdentity id = peer.get();
+        return roles.contains(id.role()) ? Optional.empty() : Optional.of("its certificate names " + id
+            + ", but the client expects " + expected + " (SpillwayClient.Builder.serverRoles names the roles expected)");
+      };
     }
   }
 
@@ -252,9 +301,51 @@ public final class SpillwayClient implements AutoCloseable {
     return this;
   }
 
+  /**
+   * A failed TLS handshake reaches a call as {@code UNAVAILABLE: io exception}, its reason only in the
+   * status's cause, which is not shown: this says it in the description instead (the server's role
+   * refused, a certificate the CA did not sign, an expired one), so that the failed open does.
+   */
+  private static final ClientInterceptor TLS_FAILURES = new ClientInterceptor() {
+    @Override
+    public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions callOptions,
+        Channel next) {
+      return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, callOptions)) {
+        @Override
+        public void start(Listener<A> listener, Metadata headers) {
+          super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+              super.onClose(explainTls(status), trailers);
+            }
+          }, headers);
+        }
+      };
+    }
+  };
+
+  static Status explainTls(Status status) {
+    if (status.getCode() != Status.Code.UNAVAILABLE || status.getCause() == null) {
+      return status;
+    }
+    String why = null;
+    for (Throwable t = status.getCause(); t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof CertificateException) {
+        why = t.getMessage();
+        break;
+      }
+      if (t instanceof SSLException && why == null) {
+        why = t.getMessage();
+      }
+    }
+    return why == null ? status
+        : Status.UNAVAILABLE.withDescription("TLS handshake failed: " + why).withCause(status.getCause());
+  }
+
   private Channel credentialed() {
     Supplier<String> tokens = token;
     String tenant = onBehalfOf;
+    Channel channel = ClientInterceptors.intercept(this.channel, TLS_FAILURES);
     if (tokens == null && tenant == null) {
       return channel;
     }

@@ -34,13 +34,30 @@ import org.apache.kafka.server.common.MetadataVersion;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
-  /** SCRAM over SASL_PLAINTEXT, the mechanism of {@link #secured}. */
+  /** SCRAM over SASL_PLAINTEXT or SASL_SSL, the mechanism of {@link #secured}. */
   public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+
+  /**
+   * The PEM files of a broker's TLS listener.
+   *
+   * @param certificateChain its certificate, leaf first, valid for {@code 127.0.0.1}
+   * @param privateKey its key, unencrypted PKCS#8 ({@code BEGIN PRIVATE KEY})
+   * @param trustedCa the CA certificates clients trust, which the broker also trusts when it connects to
+   *     itself (its inter-broker listener is the TLS one)
+   */
+  public record Tls(Path certificateChain, Path privateKey, Path trustedCa) {
+    public Tls {
+      Objects.requireNonNull(certificateChain, "certificateChain");
+      Objects.requireNonNull(privateKey, "privateKey");
+      Objects.requireNonNull(trustedCa, "trustedCa");
+    }
+  }
 
   private final Map<String, String> overrides;
   private int port;
   private String brokerUser;
   private String brokerPassword;
+  private Tls tls;
   private KafkaRaftServer server;
   private Path dataDir;
   private boolean ownsDataDir;
@@ -80,19 +97,63 @@ public final class EmbeddedKafka implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Serves clients over SASL_SSL instead of SASL_PLAINTEXT: the client listener (also the inter-broker
+   * one) speaks TLS with the certificate and key of {@code files}, read once at start
+   * ({@code ssl.keystore.type=PEM}, {@code ssl.keystore.certificate.chain}, {@code ssl.keystore.key}),
+   * and trusts {@code files.trustedCa()} ({@code ssl.truststore.type=PEM}). Clients must then trust that
+   * CA ({@link #clientProperties(String, String, Path)}); one that does not fails the handshake. The
+   * controller listener, which only the broker itself uses, stays SASL_PLAINTEXT on loopback. Needs
+   * {@link #secured}: a TLS listener without authentication would let anyone in, encrypted.
+   */
+  public EmbeddedKafka withTls(Tls files) {
+    if (server != null) {
+      throw new IllegalStateException("give the broker its TLS files before it starts");
+    }
+    this.tls = Objects.requireNonNull(files, "files");
+    return this;
+  }
+
   /** True if {@link #secured} was called. */
   public boolean isSecured() {
     return brokerUser != null;
   }
 
+  /** The security protocol of the client listener: PLAINTEXT, SASL_PLAINTEXT, or SASL_SSL with {@link #withTls}. */
+  public String securityProtocol() {
+    return !isSecured() ? "PLAINTEXT" : tls == null ? "SASL_PLAINTEXT" : "SASL_SSL";
+  }
+
   /**
-   * The Kafka client settings that authenticate as {@code user} to a {@link #secured} broker:
-   * {@code security.protocol}, {@code sasl.mechanism} and {@code sasl.jaas.config}.
+   * The Kafka client settings that authenticate as {@code user} to a {@link #secured} broker without
+   * TLS: {@code security.protocol} (SASL_PLAINTEXT), {@code sasl.mechanism} and {@code sasl.jaas.config}.
    */
   public static Map<String, String> clientProperties(String user, String password) {
     return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", SCRAM_MECHANISM,
-        "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
-            + requireName(user, "user") + "\" password=\"" + requirePassword(password) + "\";");
+        "sasl.jaas.config", jaas(user, password));
+  }
+
+  /**
+   * The Kafka client settings that authenticate as {@code user} to a broker {@link #secured} {@link
+   * #withTls with TLS}, trusting the CA certificates of the PEM file {@code trustedCa}: as {@link
+   * #clientProperties(String, String)} with {@code security.protocol=SASL_SSL}, {@code
+   * ssl.truststore.type=PEM} and {@code ssl.truststore.location}. Host names are verified (Kafka's
+   * default): the broker's certificate names {@code 127.0.0.1}.
+   */
+  public static Map<String, String> clientProperties(String user, String password, Path trustedCa) {
+    return Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", SCRAM_MECHANISM,
+        "sasl.jaas.config", jaas(user, password), "ssl.truststore.type", "PEM",
+        "ssl.truststore.location", Objects.requireNonNull(trustedCa, "trustedCa").toAbsolutePath().toString());
+  }
+
+  /** The client settings of {@code user} for this broker: with TLS if it has {@link #withTls}. */
+  public Map<String, String> clientPropertiesFor(String user, String password) {
+    return tls == null ? clientProperties(user, password) : clientProperties(user, password, tls.trustedCa());
+  }
+
+  private static String jaas(String user, String password) {
+    return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+        + requireName(user, "user") + "\" password=\"" + requirePassword(password) + "\";";
   }
 
   /** The client settings of the broker's own super user; only while {@link #secured}. */
@@ -100,7 +161,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     if (brokerUser == null) {
       throw new IllegalStateException("the broker is not secured");
     }
-    return clientProperties(brokerUser, brokerPassword);
+    return clientPropertiesFor(brokerUser, brokerPassword);
   }
 
   /** Creates or changes the SCRAM credential of {@code user}, as the super user. */
@@ -183,15 +244,23 @@ public final class EmbeddedKafka implements AutoCloseable {
     props.put("process.roles", "broker,controller");
     props.put("node.id", "1");
     props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    String client = isSecured() ? "SASL_PLAINTEXT" : "PLAINTEXT";
+    if (tls != null && !isSecured()) {
+      throw new IllegalStateException("a TLS listener needs authentication: call secured(...) too");
+    }
+    // The listener is named after its protocol: the listener.name.<name>.* settings below use it.
+    String client = securityProtocol();
+    String controller = isSecured() ? "SASL_PLAINTEXT" : "PLAINTEXT";
     props.put("listeners",
         client + "://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
     props.put("advertised.listeners", client + "://127.0.0.1:" + brokerPort);
-    props.put("listener.security.protocol.map", client + ":" + client + ",CONTROLLER:" + client);
+    props.put("listener.security.protocol.map", client + ":" + client + ",CONTROLLER:" + controller);
     props.put("controller.listener.names", "CONTROLLER");
     props.put("inter.broker.listener.name", client);
     if (isSecured()) {
-      secure(props);
+      secure(props, client.toLowerCase(java.util.Locale.ROOT));
+    }
+    if (tls != null) {
+      tls(props);
     }
     props.put("log.dirs", logDir.toString());
     props.put("num.partitions", "1");
@@ -236,7 +305,19 @@ public final class EmbeddedKafka implements AutoCloseable {
     return bootstrapServers;
   }
 
-  private void secure(Properties props) {
+  private void tls(Properties props) {
+    try {
+      props.put("ssl.keystore.type", "PEM");
+      props.put("ssl.keystore.certificate.chain", Files.readString(tls.certificateChain()).strip());
+      props.put("ssl.keystore.key", Files.readString(tls.privateKey()).strip());
+      props.put("ssl.truststore.type", "PEM");
+      props.put("ssl.truststore.certificates", Files.readString(tls.trustedCa()).strip());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the broker's TLS files " + tls + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void secure(Properties props, String listener) {
     String plain = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + brokerUser
         + "\" password=\"" + brokerPassword + "\" user_" + brokerUser + "=\"" + brokerPassword + "\";";
     String scram = "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + brokerUser
@@ -247,8 +328,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     props.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
     props.put("listener.name.controller.plain.sasl.jaas.config", plain);
     props.put("sasl.mechanism.inter.broker.protocol", SCRAM_MECHANISM);
-    props.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", SCRAM_MECHANISM);
-    props.put("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config", scram);
+    props.put("listener.name." + listener + ".sasl.enabled.mechanisms", SCRAM_MECHANISM);
+    props.put("listener.name." + listener + ".scram-sha-512.sasl.jaas.config", scram);
     props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
     props.put("super.users", "User:" + brokerUser);
     props.put("allow.everyone.if.no.acl.found", "false");

@@ -8,10 +8,11 @@ import java.util.concurrent.CountDownLatch;
  * An embedded single-node KRaft broker in its own process, for {@code spillway up}: prints
  * {@code READY 127.0.0.1:PORT} once it serves, and stops on SIGTERM.
  *
- * <p>Usage: {@code KafkaMain [--secured BROKER_PASSWORD_FILE] [PORT [DATA_DIR]]} (PORT 0 or none: a free
- * port). With {@code --secured} the broker authenticates and authorizes ({@link EmbeddedKafka#secured}) with
- * super user {@value #BROKER_USER}, whose password is the file's first line; whoever starts the broker
- * then creates the other users and their ACLs. Without DATA_DIR the broker
+ * <p>Usage: {@code KafkaMain [--secured BROKER_PASSWORD_FILE [--tls CERT KEY CA]] [PORT [DATA_DIR]]}
+ * (PORT 0 or none: a free port). With {@code --secured} the broker authenticates and authorizes ({@link
+ * EmbeddedKafka#secured}) with super user {@value #BROKER_USER}, whose password is the file's first line;
+ * whoever starts the broker then creates the other users and their ACLs. With {@code --tls} too, clients
+ * connect over SASL_SSL with the broker's PEM certificate, key and CA ({@link EmbeddedKafka#withTls}). Without DATA_DIR the broker
  * keeps its data in a temporary directory deleted when it stops. With DATA_DIR it keeps its data there
  * (created and formatted on first use) and leaves it in place when it stops or is killed, so a broker
  * started again with the same PORT and DATA_DIR comes back with its topics, offsets and records (the
@@ -37,11 +38,24 @@ public final class KafkaMain {
       password = Files.readAllLines(Path.of(rest.get(flag + 1))).get(0).trim();
       rest.subList(flag, flag + 2).clear();
     }
+    EmbeddedKafka.Tls tls = null;
+    int tlsFlag = rest.indexOf("--tls");
+    if (tlsFlag >= 0) {
+      if (tlsFlag + 3 >= rest.size()) {
+        throw new IllegalArgumentException("--tls needs the broker's certificate, key and CA files (PEM)");
+      }
+      tls = new EmbeddedKafka.Tls(Path.of(rest.get(tlsFlag + 1)), Path.of(rest.get(tlsFlag + 2)),
+          Path.of(rest.get(tlsFlag + 3)));
+      rest.subList(tlsFlag, tlsFlag + 4).clear();
+    }
     String[] args = rest.toArray(String[]::new);
     int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
     EmbeddedKafka kafka = new EmbeddedKafka().onPort(port);
     if (password != null) {
       kafka.secured(BROKER_USER, password);
+    }
+    if (tls != null) {
+      kafka.withTls(tls);
     }
     String bootstrap;
     if (args.length > 1) {

@@ -192,10 +192,9 @@ public final class DemoCommand implements Callable<Integer> {
     RunLogs.routeToFile(dir);
     System.out.println("Starting topology '" + t.name() + "' from " + topologyFile + "; logs in "
         + Federation.display(dir));
-    DemoTokens tokens = DemoTokens.create(dir.resolve("auth"));
+    // TLS and credentials on (Federation's defaults), as for spillway up and the chaos suite.
     Federation.Options options = Federation.Options.defaults().withLogDir(dir)
-        .withProgress(new ProgressLine(System.out, System.console() != null))
-        .withCenterProperties(tokens.gatewayProperties()).withEdgeProperties(tokens.edgeProperties(t));
+        .withProgress(new ProgressLine(System.out, System.console() != null));
     Federation started;
     try {
       started = Federation.start(t, System.out, driver, options);
@@ -208,7 +207,7 @@ public final class DemoCommand implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "Running %d MLP sessions at each of %d edges, %d requests each ...%n",
           sessionsPerEdge, t.edges().size(), requests);
       boolean ok = new FederationDemo(f, System.out, sessionsPerEdge, requests,
-          NodeMain.parseBytes("--slice", slice), tokens).run();
+          NodeMain.parseBytes("--slice", slice), f.tokens().orElseThrow()).run();
       System.out.printf(Locale.ROOT, "%.1f s in all, start-up included%n", (System.nanoTime() - t0) / 1e9);
       return ok ? 0 : 1;
     }

@@ -20,8 +20,9 @@ import java.util.stream.Stream;
 
 /**
  * The embedded broker's users, ACLs and lease signing keys for a federation that {@code spillway up}
- * starts: the broker runs {@code --secured} (SCRAM over SASL_PLAINTEXT on loopback, the
- * StandardAuthorizer), every center replica is Kafka user {@code center}, each edge the user of its name,
+ * starts: the broker runs {@code --secured} (SCRAM over SASL_SSL with a certificate of the run's CA,
+ * or over SASL_PLAINTEXT on loopback when the federation runs without TLS; the StandardAuthorizer),
+ * every center replica is Kafka user {@code center}, each edge the user of its name,
  * with the ACLs of {@link LeaseAcls}; lease records are signed under a center secret, each edge with
  * the key derived for its name ({@link LeaseSigning}). So the demo runs with the same rights as a
  * production federation. See docs/security.md.
@@ -36,29 +37,46 @@ final class DemoKafkaSecurity implements AutoCloseable {
   static final String CENTER_USER = "center";
 
   private final Path dir;
+  /** The broker's TLS files; null: SASL_PLAINTEXT. */
+  private final EmbeddedKafka.Tls tls;
 
-  private DemoKafkaSecurity(Path dir) {
+  private DemoKafkaSecurity(Path dir, EmbeddedKafka.Tls tls) {
     this.dir = dir;
+    this.tls = tls;
   }
 
   /**
    * Security files beside {@code kafkaDataDir} ({@code <data>/../kafka-security}), or in a temporary
    * directory under {@code tmp} when there is no data directory to keep.
+   *
+   * @param tls the broker's certificate, key and CA: clients connect over SASL_SSL trusting that CA;
+   *     null: over SASL_PLAINTEXT
    */
-  static DemoKafkaSecurity create(Path kafkaDataDir, Path tmp) throws IOException {
+  static DemoKafkaSecurity create(Path kafkaDataDir, Path tmp, EmbeddedKafka.Tls tls) throws IOException {
     if (kafkaDataDir != null) {
       Path d = kafkaDataDir.toAbsolutePath().resolveSibling("kafka-security");
       Files.createDirectories(d);
-      return new DemoKafkaSecurity(d);
+      return new DemoKafkaSecurity(d, tls);
     }
     Path base = tmp != null ? tmp : Path.of(System.getProperty("java.io.tmpdir"));
     Files.createDirectories(base);
-    return new DemoKafkaSecurity(Files.createTempDirectory(base, "spillway-kafka-security-"));
+    return new DemoKafkaSecurity(Files.createTempDirectory(base, "spillway-kafka-security-"), tls);
   }
 
-  /** The broker's arguments before PORT: {@code --secured FILE}. */
+  /** The broker's arguments before PORT: {@code --secured FILE}, and {@code --tls CERT KEY CA}. */
   List<String> brokerArgs() {
-    return List.of("--secured", secretFile("broker.password", this::newPassword).toString());
+    List<String> args = new ArrayList<>(List.of("--secured", secretFile("broker.password", this::newPassword).toString()));
+    if (tls != null) {
+      args.addAll(List.of("--tls", tls.certificateChain().toAbsolutePath().toString(),
+          tls.privateKey().toAbsolutePath().toString(), tls.trustedCa().toAbsolutePath().toString()));
+    }
+    return args;
+  }
+
+  /** The client settings of {@code user}: SASL_SSL trusting the run's CA, or SASL_PLAINTEXT without TLS. */
+  private Map<String, String> clientProperties(String user, String password) {
+    return tls == null ? EmbeddedKafka.clientProperties(user, password)
+        : EmbeddedKafka.clientProperties(user, password, tls.trustedCa());
   }
 
   /**
@@ -66,8 +84,7 @@ final class DemoKafkaSecurity implements AutoCloseable {
    * properties and signing key files, as the broker's super user. Call once the broker serves.
    */
   void provision(String bootstrap, List<String> edges) {
-    Map<String, String> superUser = EmbeddedKafka.clientProperties(KafkaMain.BROKER_USER,
-        read("broker.password"));
+    Map<String, String> superUser = clientProperties(KafkaMain.BROKER_USER, read("broker.password"));
     List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>(LeaseAcls.center("User:" + CENTER_USER));
     user(bootstrap, superUser, CENTER_USER);
     for (String edge : edges) {
@@ -103,7 +120,7 @@ final class DemoKafkaSecurity implements AutoCloseable {
     String password = read(secretFile(name + ".password", this::newPassword).getFileName().toString());
     EmbeddedKafka.upsertUser(bootstrap, superUser, name, password);
     StringBuilder props = new StringBuilder();
-    EmbeddedKafka.clientProperties(name, password).forEach((k, v) ->
+    clientProperties(name, password).forEach((k, v) ->
         props.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
     writeSecret(dir.resolve(name + ".kafka.properties"), props.toString().trim());
   }

@@ -55,6 +55,16 @@ public final class DemoPki {
     return properties("spillway.edge.tls.", issue(name, new PeerIdentity(Role.EDGE, name, pool), host));
   }
 
+  /**
+   * The embedded Kafka broker's certificate, key and CA, valid for {@code host}. It names no Spillway
+   * component (no URI): Kafka clients check the CA and the host name only.
+   */
+  io.spillway.kafka.EmbeddedKafka.Tls kafkaBroker(String host) {
+    TlsFiles f = pki.issue(dir.resolve("kafka"), "kafka", List.of(), List.of(host), Pki.KeyType.EC,
+        Pki.DEFAULT_VALIDITY);
+    return new io.spillway.kafka.EmbeddedKafka.Tls(f.cert(), f.key(), f.trustedCa());
+  }
+
   /** {@code --tls-cert}, {@code --tls-key}, {@code --tls-ca} for GPU node {@code id} of {@code pool}. */
   List<String> nodeArgs(String id, String pool, String host) {
     TlsFiles f = issue(id, new PeerIdentity(Role.NODE, id, pool), host);

@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * per tenant), the operator (admin and read-only, written beside the key so that {@code spillway
  * status --token-file} and the console can use them) and agents.
  */
-final class DemoTokens {
+public final class DemoTokens {
   /** How long the run's tokens live: longer than any demo, short enough to be worthless tomorrow. */
   static final Duration TTL = Duration.ofHours(24);
 
@@ -52,7 +52,8 @@ final class DemoTokens {
     return new DemoTokens(dir, TokenIssuer.fromFile(key, "spillway", "spillway", Clock.systemUTC()));
   }
 
-  Path dir() {
+  /** The folder of the key pair and the operator's tokens ({@code admin.jwt}, {@code read-only.jwt}). */
+  public Path dir() {
     return dir;
   }
 
@@ -78,15 +79,17 @@ final class DemoTokens {
   }
 
   /** The token of {@code tenant}, issued once per run. */
-  String tenant(String tenant) {
+  public String tenant(String tenant) {
     return tenants.computeIfAbsent(tenant, t -> issuer.issue(TokenIssuer.Claims.tenant(t, TTL)));
   }
 
-  String admin() {
+  /** A token of role {@code spillway-admin}, subject {@code operator}: revoke and rebalance. */
+  public String admin() {
     return admin;
   }
 
-  String readOnly() {
+  /** A token of role {@code spillway-read-only}, subject {@code viewer}: the gateways' reads. */
+  public String readOnly() {
     return readOnly;
   }
 

@@ -76,10 +76,13 @@ public final class Federation implements AutoCloseable {
    * @param progress how start-up is shown; null: a line per component on the federation's output
    * @param tls a throwaway CA for the run ({@link DemoPki}) and TLS on every hop, components
    *     authenticating each other with its certificates; clients use {@link Federation#client}
+   * @param credentials a throwaway signing key for the run ({@link DemoTokens}, under {@code <logs>/auth}):
+   *     every gateway verifies tokens with it, so edges require a tenant's token and the admin API a
+   *     bearer token; {@link Federation#tokens()} issues them
    */
   public record Options(UnaryOperator<String> centerRoute, List<String> centerProperties,
       List<String> edgeProperties, Path kafkaDataDir, Path tmp, Path logDir, boolean detach, Progress progress,
-      boolean tls) {
+      boolean tls, boolean credentials) {
     public Options {
       centerProperties = List.copyOf(centerProperties);
       edgeProperties = List.copyOf(edgeProperties);
@@ -87,41 +90,50 @@ public final class Federation implements AutoCloseable {
 
     public static Options defaults() {
       return new Options(UnaryOperator.identity(), List.of(), List.of(), null,
-          Path.of(System.getProperty("java.io.tmpdir")), null, false, null, true);
+          Path.of(System.getProperty("java.io.tmpdir")), null, false, null, true, true);
     }
 
     public Options withCenterRoute(UnaryOperator<String> route) {
-      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress, tls);
+      return new Options(route, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress, tls, credentials);
     }
 
     public Options withCenterProperties(List<String> props) {
-      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress, tls);
+      return new Options(centerRoute, props, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress, tls, credentials);
     }
 
     public Options withEdgeProperties(List<String> props) {
-      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp, logDir, detach, progress, tls);
+      return new Options(centerRoute, centerProperties, props, kafkaDataDir, tmp, logDir, detach, progress, tls, credentials);
     }
 
     public Options withKafkaDataDir(Path dir) {
-      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp, logDir, detach, progress, tls);
+      return new Options(centerRoute, centerProperties, edgeProperties, dir, tmp, logDir, detach, progress, tls, credentials);
     }
 
     public Options withLogDir(Path dir) {
-      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, dir, detach, progress, tls);
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, dir, detach, progress, tls, credentials);
     }
 
     public Options withDetach(boolean detached) {
-      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detached, progress, tls);
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detached, progress, tls, credentials);
     }
 
     /** With TLS on every hop (the default) or, false, everything in plaintext. */
     public Options withTls(boolean on) {
       return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress,
-          on);
+          on, credentials);
+    }
+
+    /**
+     * With credentials required (the default: tenants' tokens at the edges, bearer tokens for the admin
+     * API) or, false, gateways that believe what a call says.
+     */
+    public Options withCredentials(boolean on) {
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, progress,
+          tls, on);
     }
 
     public Options withProgress(Progress p) {
-      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, p, tls);
+      return new Options(centerRoute, centerProperties, edgeProperties, kafkaDataDir, tmp, logDir, detach, p, tls, credentials);
     }
   }
 
@@ -165,6 +177,8 @@ public final class Federation implements AutoCloseable {
   private String kafka;
   /** The run's CA and certificates; null in plaintext. */
   private DemoPki pki;
+  /** The run's signing key and tokens; null without credentials. */
+  private DemoTokens tokens;
   /** The embedded broker's users, ACLs and lease signing keys; null when Kafka is not embedded. */
   private DemoKafkaSecurity kafkaSecurity;
   /** The component being started, for naming it when its start fails. */
@@ -232,9 +246,14 @@ public final class Federation implements AutoCloseable {
     if (options.tls()) {
       pki = DemoPki.create(site.logs().resolve("pki"));
     }
+    if (options.credentials()) {
+      tokens = DemoTokens.create(site.logs().resolve("auth"));
+    }
     if (topology.kafka().embedded()) {
       step("kafka", "embedded KRaft broker");
-      kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp());
+      // With TLS the broker too serves SASL_SSL, with a certificate of the run's CA.
+      kafkaSecurity = DemoKafkaSecurity.create(options.kafkaDataDir(), options.tmp(),
+          pki == null ? null : pki.kafkaBroker("127.0.0.1"));
       List<String> args = new ArrayList<>(kafkaSecurity.brokerArgs());
       args.add(String.valueOf(topology.kafka().port()));
       if (options.kafkaDataDir() != null) {
@@ -264,7 +283,8 @@ public final class Federation implements AutoCloseable {
           // Leases are granted on the cards registered when leasing starts: wait for every server.
           "-Dspillway.center.leasing.min-nodes=" + topology.center().gpuServers().size(), consolePeers),
           kafkaSecurity == null ? List.of() : kafkaSecurity.centerProperties(),
-          pki == null ? List.of() : pki.centerProperties(g.name(), "center", g.host())), options.centerProperties())));
+          pki == null ? List.of() : pki.centerProperties(g.name(), "center", g.host())),
+          tokens == null ? List.of() : tokens.gatewayProperties(), options.centerProperties())));
       components.put(g.name(), new Component(CENTER_GATEWAY, g.name(), grpc,
           "http://" + g.host() + ":" + g.httpPort(), p, "center"));
       centerGrpc.add(grpc);
@@ -301,6 +321,9 @@ public final class Federation implements AutoCloseable {
       }
       if (kafkaSecurity != null) {
         props.addAll(kafkaSecurity.edgeProperties(e.name()));
+      }
+      if (tokens != null) {
+        props.addAll(tokens.edgeProperties(topology));
       }
       props.addAll(options.edgeProperties());
       ChildProcess p = site.startProcess(e.name(), GatewayProcess.command("edge-gateway", props));
@@ -479,9 +502,25 @@ public final class Federation implements AutoCloseable {
     return pki == null ? java.util.Optional.empty() : java.util.Optional.of(pki.ca());
   }
 
-  /** A client of {@code target} (a gateway's gRPC address) that speaks TLS when the federation does. */
+  /**
+   * A client of {@code target} (a gateway's gRPC address) that speaks TLS when the federation does and
+   * sends no credential: with {@link Options#credentials()} on, set a token ({@link #tokens()}), or use
+   * {@link #client(String, io.spillway.client.SpillwayClient.Options, String)}.
+   */
   public io.spillway.client.SpillwayClient client(String target, io.spillway.client.SpillwayClient.Options o) {
     return (pki == null ? io.spillway.client.SpillwayClient.builder(target) : pki.client(target)).options(o).build();
+  }
+
+  /** {@link #client(String, io.spillway.client.SpillwayClient.Options)} with {@code tenant}'s token of this run. */
+  public io.spillway.client.SpillwayClient client(String target, io.spillway.client.SpillwayClient.Options o,
+      String tenant) {
+    io.spillway.client.SpillwayClient c = client(target, o);
+    return tokens == null ? c : c.token(tokens.tenant(tenant));
+  }
+
+  /** The run's signing key and tokens; empty when the federation runs without credentials. */
+  public java.util.Optional<DemoTokens> tokens() {
+    return java.util.Optional.ofNullable(tokens);
   }
 
   public Topology topology() {

@@ -170,11 +170,11 @@ public final class Site implements AutoCloseable {
       System.err.println("logs kept in " + logs);
       return;
     }
-    try (var files = Files.list(logs)) {
-      for (Path p : files.toList()) {
+    // The whole tree: the run's pki/ and auth/ folders hold private keys and tokens.
+    try (var files = Files.walk(logs)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
-      Files.deleteIfExists(logs);
     } catch (IOException e) {
       System.err.println("could not remove " + logs + ": " + e.getMessage());
     }

@@ -72,11 +72,10 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
     }
     RunLogs.routeToFile(dir);
     out.println("Starting topology '" + t.name() + "' from " + file + "; logs in " + Federation.display(dir));
-    // Credentials on: a throwaway signing key for this run; the gateways verify with its public half.
-    DemoTokens tokens = DemoTokens.create(dir.resolve("auth"));
+    // Credentials on (Federation's default): a throwaway signing key for this run in <logs>/auth; the
+    // gateways verify with its public half.
     Federation.Options options = Federation.Options.defaults().withLogDir(dir).withDetach(true)
-        .withKafkaDataDir(dir.resolve("kafka-data"))
-        .withCenterProperties(tokens.gatewayProperties()).withEdgeProperties(tokens.edgeProperties(t));
+        .withKafkaDataDir(dir.resolve("kafka-data"));
     Federation f;
     try {
       f = Federation.start(t, out, driver, options);
@@ -88,6 +87,7 @@ public final class UpCommand implements java.util.concurrent.Callable<Integer> {
     f.printAddresses();
     f.trustedCa().ifPresent(ca -> out.println("TLS on every hop; clients trust the run's CA " + Federation.display(ca)
         + " (for example spillway run --tls-ca " + Federation.display(ca) + ")"));
+    DemoTokens tokens = f.tokens().orElseThrow();
     out.println("Credentials are on. Tokens of this run (24 h) in " + Federation.display(tokens.dir())
         + ": admin.jwt for the console and the admin API, read-only.jwt; a tenant's: spillway token issue --key "
         + Federation.display(tokens.dir().resolve("signing-key.pem")) + " --tenant NAME");

@@ -103,6 +103,11 @@ class UpCommandTest {
             () -> anonymous.open(SliceRequest.builder().tenant("t").memoryBytes(1L << 20).build()).close());
         assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, refused.code(), refused.getMessage());
       }
+      // The broker serves SASL_SSL with a certificate of the run's CA, which the gateways' clients trust.
+      String edgeKafka = Files.readString(logs.resolve("kafka-security").resolve("edge-a.kafka.properties"));
+      assertTrue(edgeKafka.contains("security.protocol=SASL_SSL"), edgeKafka.replaceAll("password=\\S+", "password=..."));
+      assertTrue(edgeKafka.contains("ssl.truststore.location=" + logs.resolve("pki").resolve("kafka").resolve("ca.crt")
+          .toAbsolutePath()), "the edge trusts the run's CA for Kafka");
       assertTrue(up.output().contains("| edge-a | edge gateway | 127.0.0.1:" + t.edgeGrpc), up.output());
       assertTrue(Files.isRegularFile(logs.resolve("edge-a.log")), "the table names logs that exist");
       List<ProcessHandle> components = up.process.descendants().toList();

@@ -17,8 +17,13 @@ import io.spillway.protocol.v1.LeaseRenewal;
 import io.spillway.protocol.v1.LeaseRequest;
 import io.spillway.protocol.v1.LeaseState;
 import io.spillway.protocol.v1.RevokeLease;
+import io.spillway.security.PeerIdentity;
+import io.spillway.security.Role;
+import io.spillway.security.tls.Pki;
+import io.spillway.security.tls.TlsFiles;
 import io.spillway.testkit.Await;
 import java.time.Clock;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,11 +39,13 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.errors.SslAuthenticationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Principals that may not, writing the lease topics of a broker that authenticates (SCRAM) and
@@ -46,7 +53,9 @@ import org.junit.jupiter.api.Test;
  * ({@link LeaseSigning}): edge-west asking, renewing, releasing and revoking in edge-east's name, writing
  * the lease log, using the leader's transactional id, joining the leader group; a principal with no
  * ACL writing requests. The broker refuses what ACLs can refuse; the leader ignores and counts the
- * rest; edge-east's lease is untouched and renews and releases as usual.
+ * rest; edge-east's lease is untouched and renews and releases as usual. The broker serves SASL_SSL,
+ * as the demo's does, with a certificate of a throwaway CA that the clients trust; a client that does
+ * not trust it fails the handshake.
  */
 class LeaseAclsTest {
 
@@ -55,10 +64,16 @@ class LeaseAclsTest {
   private static final Map<String, String> PASSWORDS = new HashMap<>();
   private static EmbeddedKafka kafka;
   private static String bootstrap;
+  @TempDir
+  static Path pki;
 
   @BeforeAll
   static void startKafka() {
-    kafka = new EmbeddedKafka().secured("broker", password());
+    // The broker's certificate names no Spillway component: only its host (127.0.0.1) is checked.
+    TlsFiles broker = Pki.create("lease ACL test CA").issue(pki.resolve("kafka"), "kafka", List.of(),
+        List.of("127.0.0.1"), Pki.KeyType.EC, Pki.DEFAULT_VALIDITY);
+    kafka = new EmbeddedKafka().secured("broker", password())
+        .withTls(new EmbeddedKafka.Tls(broker.cert(), broker.key(), broker.trustedCa()));
     bootstrap = kafka.start();
     for (String user : List.of("center", "edge-east", "edge-west", "mallory")) {
       PASSWORDS.put(user, password());
@@ -83,7 +98,7 @@ class LeaseAclsTest {
   }
 
   private static Map<String, String> props(String user) {
-    return EmbeddedKafka.clientProperties(user, PASSWORDS.get(user));
+    return kafka.clientPropertiesFor(user, PASSWORDS.get(user));
   }
 
   private static LeaseConfig config(String user) {
@@ -117,6 +132,29 @@ class LeaseAclsTest {
 
   private static Throwable cause(ExecutionException e) {
     return e.getCause();
+  }
+
+  @Test
+  void theBrokerServesSaslSslAndAClientThatDoesNotTrustItsCaFailsTheHandshake() throws Exception {
+    assertEquals("SASL_SSL", kafka.securityProtocol());
+    assertEquals("SASL_SSL", props("center").get("security.protocol"));
+    // edge-east's own credentials, but the JDK's default trust store instead of the run's CA.
+    Map<String, String> untrusting = new HashMap<>(props("edge-east"));
+    untrusting.remove("ssl.truststore.type");
+    untrusting.remove("ssl.truststore.location");
+    Properties p = new Properties();
+    p.putAll(untrusting);
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, org.apache.kafka.common.serialization.StringSerializer.class);
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+        org.apache.kafka.common.serialization.ByteArraySerializer.class);
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+    try (KafkaProducer<String, byte[]> stranger = new KafkaProducer<>(p)) {
+      Exception e = assertThrows(Exception.class, () -> stranger.send(new ProducerRecord<>(
+          LeaseTopics.REQUESTS, "edge-east", new byte[] {1})).get(15, TimeUnit.SECONDS));
+      Throwable t = e instanceof ExecutionException ? e.getCause() : e;
+      assertTrue(t instanceof SslAuthenticationException, String.valueOf(t));
+    }
   }
 
   @Test

@@ -191,14 +191,14 @@ class TlsHopsTest {
     for (TlsFiles notAGateway : List.of(nodeCert("node-b", POOL), ca.issue(dir.resolve("other-edge"), "edge",
         new PeerIdentity(Role.EDGE, "u", "edge/u"), List.of()))) {
       SpillwayClient direct = SpillwayClient.builder("127.0.0.1:" + node.port()).trustedCa(caFile)
-          .clientCertificate(notAGateway.cert(), notAGateway.key()).options(SHORT).build();
+          .serverRoles(Role.NODE).clientCertificate(notAGateway.cert(), notAGateway.key()).options(SHORT).build();
       open.add(direct);
       SpillwayException e = assertThrows(SpillwayException.class,
           () -> direct.open(SliceRequest.builder().tenant("acme").memoryBytes(GIB).build()));
       assertEquals(Status.Code.PERMISSION_DENIED, e.code(), e.toString());
     }
-    SpillwayClient noCertificate = SpillwayClient.builder("127.0.0.1:" + node.port()).trustedCa(caFile).options(SHORT)
-        .build();
+    SpillwayClient noCertificate = SpillwayClient.builder("127.0.0.1:" + node.port()).trustedCa(caFile)
+        .serverRoles(Role.NODE).options(SHORT).build();
     open.add(noCertificate);
     assertEquals(Status.Code.UNAVAILABLE, assertThrows(SpillwayException.class,
         () -> noCertificate.open(SliceRequest.builder().tenant("acme").memoryBytes(GIB).build())).code());
