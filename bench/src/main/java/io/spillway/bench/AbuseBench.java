@@ -62,7 +62,7 @@ import org.HdrHistogram.Histogram;
 public final class AbuseBench {
 
   static final List<String> CASES = List.of("giant-frame", "bad-reads", "never-sync", "thousand-sessions",
-      "slow-reader", "silent", "endless-kernel");
+      "slow-reader", "silent", "endless-kernel", "many-streams");
 
   private static final long MIB = 1 << 20;
   private static final int TENANTS = 3;
@@ -73,6 +73,8 @@ public final class AbuseBench {
    */
   private static final java.time.Duration DEADLINE = java.time.Duration.ofSeconds(3);
   private static final java.time.Duration IDLE = java.time.Duration.ofSeconds(5);
+  /** The reply stall timeout of this run on node and edge (default 30 s, longer than a case's window). */
+  private static final java.time.Duration STALL = java.time.Duration.ofSeconds(5);
 
   /** A kernel that never ends: one thread branching to itself. */
   static final String SPIN_PTX = ".version 8.0\n.target sm_80\n.address_size 64\n"
@@ -131,11 +133,11 @@ public final class AbuseBench {
   private void run() throws Exception {
     NodeOptions d = NodeOptions.defaults("node-1");
     NodeLimits nodeLimits = NodeLimits.defaults().withLaunchDeadline(DEADLINE).withFirstFrameTimeout(DEADLINE)
-        .withIdleTimeout(IDLE);
+        .withIdleTimeout(IDLE).withReplyStallTimeout(STALL);
     node = new GpuNode(new NodeOptions(d.nodeId(), d.pool(), d.reserveBytes(), d.chunkBytes(), d.maxFrameBytes(),
         d.launchWaitMillis(), nodeLimits), HostGpuDriver.withCards(2, "V100", 16L << 30));
     GatewayConfig.Limits edgeLimits = GatewayConfig.Limits.defaults().withFirstFrameTimeout(DEADLINE)
-        .withIdleTimeout(IDLE);
+        .withIdleTimeout(IDLE).withReplyStallTimeout(STALL);
     long heapMax = Runtime.getRuntime().maxMemory();
     try (GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
         GatewayCore core = new GatewayCore(GatewayConfig.local("edge-abuse", "local").withLimits(edgeLimits),
@@ -198,6 +200,7 @@ public final class AbuseBench {
       case "slow-reader" -> slowReader();
       case "silent" -> silent();
       case "endless-kernel" -> endlessKernel();
+      case "many-streams" -> manyStreams();
       default -> throw new IllegalArgumentException(c);
     };
   }
@@ -335,6 +338,22 @@ public final class AbuseBench {
         f.get(caseMillis * 5, TimeUnit.MILLISECONDS);
       }
       int heldOnNode = node.sessions().size();
+      // Where the admitted sessions went: a synchronize tells a live one from one already ended (by the
+      // idle timeout, since this client sends nothing after its open).
+      long live = 0;
+      long ended = 0;
+      String firstEnd = null;
+      for (GpuSession s : open) {
+        try {
+          s.synchronize();
+          live++;
+        } catch (SpillwayException e) {
+          ended++;
+          if (firstEnd == null) {
+            firstEnd = e.code() + ": " + e.description();
+          }
+        }
+      }
       for (GpuSession s : open) {
         try {
           s.close();
@@ -342,9 +361,10 @@ public final class AbuseBench {
           // Closing is best effort here; what matters is what was admitted.
         }
       }
-      return new Answer(refused.get() > 0, admitted.get() + " admitted (node held " + heldOnNode
-          + " sessions), " + refused.get() + " refused" + (firstRefusal.get() == null ? "" : ", first "
-          + firstRefusal.get()));
+      return new Answer(refused.get() > 0, admitted.get() + " admitted, of which " + live + " still open at the"
+          + " end (node held " + heldOnNode + " sessions, " + perCard() + ") and " + ended + " already ended"
+          + (firstEnd == null ? "" : " (first: " + firstEnd + ")") + "; " + refused.get() + " refused"
+          + (firstRefusal.get() == null ? "" : ", first " + firstRefusal.get()));
     } finally {
       pool.shutdownNow();
     }
@@ -362,8 +382,20 @@ public final class AbuseBench {
           .setBytes(64 * MIB)).build()), end);
       s.send(f.build().toByteArray(), end);
       Status closed = s.awaitClose(caseMillis);
-      return new Answer(closed != null && !closed.isOk(), told(s, closed) + " (read " + mib(s.readBytes.get())
-          + " of " + mib(32 * 64 * MIB) + " asked)");
+      String id = s.sessionId.get();
+      boolean edgeEnded = edge.sessions().stream().noneMatch(i -> i.id().equals(id));
+      int nodeHeld = node.sessions().size();
+      String how = told(s, closed) + " (read " + mib(s.readBytes.get()) + " of " + mib(32 * 64 * MIB) + " asked)";
+      if (closed == null && edgeEnded) {
+        // The status waits behind the replies the client never read; reading them reaches it.
+        s.readMore(Integer.MAX_VALUE);
+        Status after = s.awaitClose(caseMillis);
+        how = "ended by the edge within " + caseMillis / 1000 + " s (node held " + nodeHeld + " sessions then),"
+            + " its status queued behind " + mib(s.readBytes.get()) + " of unread replies; once read: "
+            + told(s, after);
+        return new Answer(after != null && !after.isOk(), how);
+      }
+      return new Answer(closed != null && !closed.isOk(), how);
     }
   }
 
@@ -410,6 +442,54 @@ public final class AbuseBench {
       one.shutdownNow();
       client.close();
     }
+  }
+
+  /**
+   * One connection that opens as many streams as the edge serves on a connection, each sending nothing,
+   * then one more that opens a session. HTTP/2's MAX_CONCURRENT_STREAMS makes the client hold the extra
+   * stream until one of the others closes (here: when the first-frame timeout ends the silent ones).
+   */
+  private Answer manyStreams() throws Exception {
+    int limit = edge.config().limits().maxStreamsPerConnection();
+    ManagedChannel one = NettyChannelBuilder.forTarget(edge.address()).usePlaintext().build();
+    List<RawSession> silent = new ArrayList<>();
+    try {
+      long end = deadline();
+      for (int i = 0; i < limit; i++) {
+        silent.add(new RawSession(one, true));
+      }
+      long t0 = System.nanoTime();
+      try (RawSession extra = new RawSession(one, true)) {
+        extra.send(openFrame("hostile", MIB), end);
+        int edgeSessionsAtStart = edge.sessions().size();
+        while (extra.sessionId.get() == null && !extra.closed.isDone() && System.nanoTime() < end) {
+          Thread.sleep(10);
+        }
+        long waited = (System.nanoTime() - t0) / 1_000_000;
+        long cut = silent.stream().filter(r -> r.closed.isDone()).count();
+        String first = silent.stream().map(r -> r.closed.getNow(null)).filter(java.util.Objects::nonNull)
+            .findFirst().map(st -> st.getCode() + ": " + st.getDescription()).orElse("none");
+        boolean served = extra.sessionId.get() != null;
+        String how = limit + " silent streams on one connection (edge sessions then: " + edgeSessionsAtStart
+            + "); stream " + (limit + 1) + " was " + (served ? "held by the client (HTTP/2 MAX_CONCURRENT_STREAMS "
+            + limit + ") and opened after " + waited + " ms" : "not opened within " + waited + " ms")
+            + ", once " + cut + " silent streams had been ended (first " + first + ")";
+        return new Answer(served && cut > 0 ? "bounded" : "**NOT bounded**", how);
+      }
+    } finally {
+      silent.forEach(RawSession::close);
+      one.shutdownNow();
+    }
+  }
+
+  /** Sessions on each card of the node, as its slice table counts them. */
+  private String perCard() {
+    StringBuilder b = new StringBuilder();
+    for (var g : node.gpus()) {
+      b.append(b.length() == 0 ? "" : ", ").append("gpu ").append(g.index()).append(": ")
+          .append(node.slices().sessions(g));
+    }
+    return b.toString();
   }
 
   // ---- tenants and samples

@@ -103,8 +103,20 @@ public final class GpuNode implements AutoCloseable {
       for (int i = 0; i < granted.size(); i++) {
         SliceTable.Slice s = granted.get(i);
         DriverContext ctx = driver.createContext(s.gpu().index());
+        long contextBytes = Math.max(0, ctx.overheadBytes());
+        if (contextBytes > s.memoryBytes()) {
+          ctx.close();
+          devices.forEach(d -> {
+            d.share().close();
+            d.context().close();
+          });
+          slices.release(granted);
+          throw new OpException(Code.RESOURCE_EXHAUSTED, what + ": a slice of " + s.memoryBytes() + " bytes on gpu "
+              + s.gpu().index() + " cannot hold the session's context, which takes " + contextBytes + " bytes of"
+              + " the card itself (" + driver.name() + " driver); ask for more memory");
+        }
         FairShareScheduler.Share share = schedulers.get(s.gpu().uuid()).register(id, s.computePercent());
-        devices.add(new NodeSession.Device(i, ctx, s.memoryBytes(), share));
+        devices.add(new NodeSession.Device(i, ctx, s.memoryBytes(), share, contextBytes));
       }
     } catch (DriverException e) {
       devices.forEach(d -> d.share().close());

@@ -26,10 +26,13 @@ import java.time.Duration;
  * @param keepAliveTimeout how long a ping may go unanswered before the connection is dropped
  * @param launchDeadline how long one kernel may run before its session's context is destroyed and the
  *     session ends ({@link Duration#ZERO}: no deadline)
+ * @param replyStallTimeout how long replies may wait on a stream that is not ready (a client that does
+ *     not read them) before the session ends with {@code RESOURCE_EXHAUSTED} and its slice is freed
  */
 public record NodeLimits(int maxFrameOps, int replyFrameBytes, int maxHandles, int maxModules,
     int maxModuleBytes, int maxSessionsPerCard, Duration firstFrameTimeout, Duration idleTimeout,
-    int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout, Duration launchDeadline) {
+    int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout, Duration launchDeadline,
+    Duration replyStallTimeout) {
 
   public static final int DEFAULT_MAX_FRAME_OPS = 65_536;
   public static final int DEFAULT_REPLY_FRAME_BYTES = 1 << 20;
@@ -43,6 +46,7 @@ public record NodeLimits(int maxFrameOps, int replyFrameBytes, int maxHandles, i
   public static final Duration DEFAULT_KEEPALIVE_TIME = Duration.ofSeconds(30);
   public static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
   public static final Duration DEFAULT_LAUNCH_DEADLINE = Duration.ofMinutes(5);
+  public static final Duration DEFAULT_REPLY_STALL_TIMEOUT = Duration.ofSeconds(30);
 
   public NodeLimits {
     positive("max-frame-ops", maxFrameOps);
@@ -62,6 +66,19 @@ public record NodeLimits(int maxFrameOps, int replyFrameBytes, int maxHandles, i
     notNegative("keepalive-time", keepAliveTime);
     notNegative("keepalive-timeout", keepAliveTimeout);
     notNegative("launch-deadline", launchDeadline);
+    notNegative("reply-stall-timeout", replyStallTimeout);
+    if (replyStallTimeout.isZero()) {
+      throw new IllegalArgumentException("reply-stall-timeout must be positive, got " + replyStallTimeout);
+    }
+  }
+
+  /** With the default reply stall timeout. */
+  public NodeLimits(int maxFrameOps, int replyFrameBytes, int maxHandles, int maxModules, int maxModuleBytes,
+      int maxSessionsPerCard, Duration firstFrameTimeout, Duration idleTimeout, int maxStreamsPerConnection,
+      Duration keepAliveTime, Duration keepAliveTimeout, Duration launchDeadline) {
+    this(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes, maxSessionsPerCard,
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        DEFAULT_REPLY_STALL_TIMEOUT);
   }
 
   public static NodeLimits defaults() {
@@ -73,59 +90,75 @@ public record NodeLimits(int maxFrameOps, int replyFrameBytes, int maxHandles, i
 
   public NodeLimits withMaxFrameOps(int v) {
     return new NodeLimits(v, replyFrameBytes, maxHandles, maxModules, maxModuleBytes, maxSessionsPerCard,
-        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withReplyFrameBytes(int v) {
     return new NodeLimits(maxFrameOps, v, maxHandles, maxModules, maxModuleBytes, maxSessionsPerCard,
-        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withMaxHandles(int v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, v, maxModules, maxModuleBytes, maxSessionsPerCard,
-        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withMaxModules(int v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, v, maxModuleBytes, maxSessionsPerCard,
-        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withMaxModuleBytes(int v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, v, maxSessionsPerCard,
-        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withMaxSessionsPerCard(int v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes, v,
-        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withFirstFrameTimeout(Duration v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes,
-        maxSessionsPerCard, v, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline);
+        maxSessionsPerCard, v, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withIdleTimeout(Duration v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes,
         maxSessionsPerCard, firstFrameTimeout, v, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout,
-        launchDeadline);
+        launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withMaxStreamsPerConnection(int v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes,
-        maxSessionsPerCard, firstFrameTimeout, idleTimeout, v, keepAliveTime, keepAliveTimeout, launchDeadline);
+        maxSessionsPerCard, firstFrameTimeout, idleTimeout, v, keepAliveTime, keepAliveTimeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withKeepAlive(Duration time, Duration timeout) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes,
-        maxSessionsPerCard, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, time, timeout, launchDeadline);
+        maxSessionsPerCard, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, time, timeout, launchDeadline,
+        replyStallTimeout);
   }
 
   public NodeLimits withLaunchDeadline(Duration v) {
     return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes,
         maxSessionsPerCard, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
-        keepAliveTimeout, v);
+        keepAliveTimeout, v, replyStallTimeout);
+  }
+
+  public NodeLimits withReplyStallTimeout(Duration v) {
+    return new NodeLimits(maxFrameOps, replyFrameBytes, maxHandles, maxModules, maxModuleBytes,
+        maxSessionsPerCard, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
+        keepAliveTimeout, launchDeadline, v);
   }
 
   private static void positive(String key, int value) {

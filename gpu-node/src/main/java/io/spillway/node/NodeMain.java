@@ -150,8 +150,9 @@ public final class NodeMain implements Callable<Integer> {
   String firstFrameTimeout;
 
   @Option(names = "--idle-timeout", paramLabel = "<duration>", defaultValue = "30m",
-      description = "How long an open session may send no frame and run nothing before it ends with "
-          + "`FAILED_PRECONDITION` and its slice is freed; `0`: never (default: ${DEFAULT-VALUE}).")
+      description = "How long an open session may send no frame (bytes of one still arriving count), get no "
+          + "reply and run nothing before it ends with `FAILED_PRECONDITION` and its slice is freed; `0`: never "
+          + "(default: ${DEFAULT-VALUE}).")
   String idleTimeout;
 
   @Option(names = "--max-streams-per-connection", paramLabel = "<count>",
@@ -177,6 +178,11 @@ public final class NodeMain implements Callable<Integer> {
           + "`0`: no deadline (default: ${DEFAULT-VALUE}).")
   String launchDeadline;
 
+  @Option(names = "--reply-stall-timeout", paramLabel = "<duration>", defaultValue = "30s",
+      description = "How long replies may wait on a stream that is not ready (a client that does not read them) "
+          + "before the session ends with `RESOURCE_EXHAUSTED` and its slice is freed (default: ${DEFAULT-VALUE}).")
+  String replyStallTimeout;
+
   /** The limits the options give; a bad value names its option. */
   NodeLimits limits() {
     try {
@@ -185,7 +191,8 @@ public final class NodeMain implements Callable<Integer> {
           maxSessionsPerCard, parseDuration("--first-frame-timeout", firstFrameTimeout),
           parseDuration("--idle-timeout", idleTimeout), maxStreamsPerConnection,
           parseDuration("--keepalive-time", keepAliveTime), parseDuration("--keepalive-timeout", keepAliveTimeout),
-          parseDuration("--launch-deadline", launchDeadline));
+          parseDuration("--launch-deadline", launchDeadline),
+          parseDuration("--reply-stall-timeout", replyStallTimeout));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--" + e.getMessage());
     }

@@ -17,7 +17,8 @@ public interface LimitsGroup {
   @WithDefault("10s")
   Duration firstFrameTimeout();
 
-  @Doc("how long an open session may send no frame, receive none and wait for no answer before it ends "
+  @Doc("how long an open session may send no frame (bytes of one still arriving count), receive none and "
+      + "wait for no answer before it ends "
       + "with `FAILED_PRECONDITION` and its slices go back; `0s`: never")
   @WithDefault("30m")
   Duration idleTimeout();
@@ -35,9 +36,14 @@ public interface LimitsGroup {
   @WithDefault("10s")
   Duration keepaliveTimeout();
 
+  @Doc("how long replies may wait on a client stream that is not ready (a client that does not read them) "
+      + "before the session ends with `RESOURCE_EXHAUSTED` and its slices go back")
+  @WithDefault("30s")
+  Duration replyStallTimeout();
+
   /** These limits for the gateway core; {@code prefix} (e.g. {@code spillway.edge.limits.}) names keys in errors. */
   default GatewayConfig.Limits toCore(String prefix) {
     return GatewayConfig.Limits.fromKeys(prefix, maxFrameOps(), firstFrameTimeout(), idleTimeout(),
-        maxStreamsPerConnection(), keepaliveTime(), keepaliveTimeout());
+        maxStreamsPerConnection(), keepaliveTime(), keepaliveTimeout(), replyStallTimeout());
   }
 }

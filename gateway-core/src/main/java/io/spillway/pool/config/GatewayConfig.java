@@ -55,15 +55,21 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
    *     {@code RESOURCE_EXHAUSTED} error reply (seq 0, op {@code frame}), not forwarded and not journaled
    * @param firstFrameTimeout how long a new session stream may take to send its open before it ends
    *     with {@code DEADLINE_EXCEEDED}
-   * @param idleTimeout how long an open session may send no frame and wait for no answer before it ends
-   *     with {@code FAILED_PRECONDITION} ({@link Duration#ZERO}: never)
+   * @param idleTimeout how long an open session may see no frame either way (a frame still arriving
+   *     counts as one) and wait for no answer before it ends with {@code FAILED_PRECONDITION}
+   *     ({@link Duration#ZERO}: never)
    * @param maxStreamsPerConnection concurrent streams on one client connection
    * @param keepAliveTime how often the gateway pings a quiet client connection ({@link Duration#ZERO}:
    *     never)
    * @param keepAliveTimeout how long such a ping may go unanswered before the connection is dropped
+   * @param replyStallTimeout how long replies may wait on a client stream that is not ready (a client
+   *     that does not read) before the session ends with {@code RESOURCE_EXHAUSTED} and its slices go back
    */
   public record Limits(int maxFrameOps, Duration firstFrameTimeout, Duration idleTimeout,
-      int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout) {
+      int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout,
+      Duration replyStallTimeout) {
+
+    public static final Duration DEFAULT_REPLY_STALL_TIMEOUT = Duration.ofSeconds(30);
 
     public Limits {
       if (maxFrameOps < 1) {
@@ -83,6 +89,16 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
       if (keepAliveTimeout.isNegative() || keepAliveTimeout.isZero()) {
         throw new IllegalArgumentException("keepalive-timeout must be positive, got " + keepAliveTimeout);
       }
+      if (replyStallTimeout == null || replyStallTimeout.isNegative() || replyStallTimeout.isZero()) {
+        throw new IllegalArgumentException("reply-stall-timeout must be positive, got " + replyStallTimeout);
+      }
+    }
+
+    /** With the default reply stall timeout. */
+    public Limits(int maxFrameOps, Duration firstFrameTimeout, Duration idleTimeout, int maxStreamsPerConnection,
+        Duration keepAliveTime, Duration keepAliveTimeout) {
+      this(maxFrameOps, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout,
+          DEFAULT_REPLY_STALL_TIMEOUT);
     }
 
     /**
@@ -90,35 +106,48 @@ public record GatewayConfig(String name, String pool, String host, int grpcPort,
      * key's own name, for example {@code spillway.edge.limits.max-frame-ops}).
      */
     public static Limits fromKeys(String keyPrefix, int maxFrameOps, Duration firstFrameTimeout,
-        Duration idleTimeout, int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout) {
+        Duration idleTimeout, int maxStreamsPerConnection, Duration keepAliveTime, Duration keepAliveTimeout,
+        Duration replyStallTimeout) {
       try {
         return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
-            keepAliveTimeout);
+            keepAliveTimeout, replyStallTimeout);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(keyPrefix + e.getMessage(), e);
       }
     }
 
-    /** 65536 ops a frame, an open within 10 s, 30 min idle, 1024 streams a connection, pings 30 s / 10 s. */
+    /**
+     * 65536 ops a frame, an open within 10 s, 30 min idle, 1024 streams a connection, pings 30 s / 10 s,
+     * replies stalled 30 s.
+     */
     public static Limits defaults() {
       return new Limits(65_536, Duration.ofSeconds(10), Duration.ofMinutes(30), 1024, Duration.ofSeconds(30),
           Duration.ofSeconds(10));
     }
 
     public Limits withMaxFrameOps(int v) {
-      return new Limits(v, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout);
+      return new Limits(v, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout,
+          replyStallTimeout);
     }
 
     public Limits withFirstFrameTimeout(Duration v) {
-      return new Limits(maxFrameOps, v, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout);
+      return new Limits(maxFrameOps, v, idleTimeout, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout,
+          replyStallTimeout);
     }
 
     public Limits withIdleTimeout(Duration v) {
-      return new Limits(maxFrameOps, firstFrameTimeout, v, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout);
+      return new Limits(maxFrameOps, firstFrameTimeout, v, maxStreamsPerConnection, keepAliveTime, keepAliveTimeout,
+          replyStallTimeout);
     }
 
     public Limits withMaxStreamsPerConnection(int v) {
-      return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, v, keepAliveTime, keepAliveTimeout);
+      return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, v, keepAliveTime, keepAliveTimeout,
+          replyStallTimeout);
+    }
+
+    public Limits withReplyStallTimeout(Duration v) {
+      return new Limits(maxFrameOps, firstFrameTimeout, idleTimeout, maxStreamsPerConnection, keepAliveTime,
+          keepAliveTimeout, v);
     }
   }
 

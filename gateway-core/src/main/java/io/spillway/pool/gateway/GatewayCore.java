@@ -19,6 +19,7 @@ import io.spillway.pool.registry.Node;
 import io.spillway.pool.registry.NodeRegistry;
 import io.spillway.pool.session.ForwardedSession;
 import io.spillway.pool.session.GatewayListener;
+import io.spillway.pool.session.InboundProgress;
 import io.spillway.pool.session.LeaseAuthority;
 import io.spillway.pool.session.SessionHost;
 import io.spillway.pool.session.SessionInfo;
@@ -52,7 +53,9 @@ import java.util.logging.Logger;
  * <p>Threads: the Netty event loops (shared by client and upstream connections) run transport callbacks,
  * which only enqueue onto each session's serializing executor; the timer thread runs liveness checks,
  * failback scans, rebuild attempts and timeouts; the effects pool runs the spill target's lease calls,
- * which may block on Kafka, so that neither an event loop nor a session waits on them.
+ * which may block on Kafka, so that neither an event loop nor a session waits on them; the registration
+ * thread runs nodes' registrations and heartbeats and nothing else, so that sessions' work (however
+ * much a tenant floods) never delays the heartbeats that keep a healthy node in the pool.
  */
 public final class GatewayCore implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(GatewayCore.class.getName());
@@ -70,6 +73,7 @@ public final class GatewayCore implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final ExecutorService effects;
   private final ExecutorService sessionThreads;
+  private final ExecutorService registrationThread;
   private final SessionHost host;
   private volatile LeaseAuthority leaseAuthority;
   private volatile SpillTarget spillTarget;
@@ -117,6 +121,11 @@ public final class GatewayCore implements AutoCloseable {
           t.setDaemon(true);
           return t;
         });
+    this.registrationThread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "spillway-gateway-registration-" + config.name());
+      t.setDaemon(true);
+      return t;
+    });
     this.host = new CoreHost(this, sessions, this::schedule, effects, sessionThreads);
     // Slices lost with their node: end those sessions with UNAVAILABLE, off the registry's thread.
     placer.addListener((nodeId, lost, reason) -> timer.execute(() -> {
@@ -143,7 +152,8 @@ public final class GatewayCore implements AutoCloseable {
         })
         .build();
     this.servers = new GatewayServers(config, registry,
-        List.of(sessionsService, new RegistrationService(this).bindService()), interceptors, List.of());
+        List.of(sessionsService, new RegistrationService(this, registrationThread).bindService()), interceptors,
+        List.of(InboundProgress.FACTORY));
     this.server = servers.server();
   }
 
@@ -340,6 +350,7 @@ public final class GatewayCore implements AutoCloseable {
     timer.shutdownNow();
     effects.shutdown();
     sessionThreads.shutdown();
+    registrationThread.shutdown();
     servers.close();
   }
 }

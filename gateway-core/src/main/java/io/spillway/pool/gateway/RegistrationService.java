@@ -26,15 +26,22 @@ import java.util.concurrent.ConcurrentHashMap;
  * node of this gateway's pool with the id it registers ({@link Caller#PEER}). Anyone else is refused
  * before anything is changed, so a registration under a live node's id from another identity does not
  * mark the real node down. In plaintext anyone who connects is believed, as before.
+ *
+ * <p>Threading: each call is handed, with its context, to the gateway's registration thread at once, so
+ * a registration or heartbeat never queues behind session work, and a flooding tenant cannot make the
+ * gateway miss a healthy node's heartbeats; that thread runs nothing else.
  */
 final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServiceImplBase {
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(RegistrationService.class.getName());
 
   private final GatewayCore core;
+  private final java.util.concurrent.Executor thread;
   private final Map<String, String> incarnations = new ConcurrentHashMap<>();
 
-  RegistrationService(GatewayCore core) {
+  /** @param thread the registration thread, which runs every call of this service and nothing else */
+  RegistrationService(GatewayCore core, java.util.concurrent.Executor thread) {
     this.core = core;
+    this.thread = thread;
   }
 
   /** Why the caller may not speak for {@code nodeId}, or null when it may. */
@@ -58,6 +65,24 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
 
   @Override
   public void register(RegisterNodeRequest req, StreamObserver<RegisterNodeResponse> out) {
+    hop(out, () -> registerNow(req, out));
+  }
+
+  @Override
+  public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatResponse> out) {
+    hop(out, () -> heartbeatNow(req, out));
+  }
+
+  private void hop(StreamObserver<?> out, Runnable call) {
+    try {
+      thread.execute(io.grpc.Context.current().wrap(call));
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      out.onError(Status.UNAVAILABLE.withDescription("gateway " + core.config().name() + " is shutting down")
+          .asRuntimeException());
+    }
+  }
+
+  private void registerNow(RegisterNodeRequest req, StreamObserver<RegisterNodeResponse> out) {
     Status refused = refusal("registration", req.getNodeId());
     if (refused == null && core.tls() && !req.getPool().equals(core.config().pool())) {
       refused = Status.PERMISSION_DENIED.withDescription("registration of node '" + req.getNodeId()
@@ -90,8 +115,7 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
     out.onCompleted();
   }
 
-  @Override
-  public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatResponse> out) {
+  private void heartbeatNow(HeartbeatRequest req, StreamObserver<HeartbeatResponse> out) {
     Status refused = refusal("heartbeat", req.getNodeId());
     if (refused != null) {
       out.onError(refused.asRuntimeException());
@@ -110,6 +134,6 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
 
   private static GpuSpec spec(GpuCard c) {
     return new GpuSpec(c.getIndex(), c.getUuid(), c.getModel(), c.getMemoryBytes(), c.getComputeCapability(),
-        c.getReserveBytes());
+        c.getReserveBytes(), c.getMaxSessions());
   }
 }

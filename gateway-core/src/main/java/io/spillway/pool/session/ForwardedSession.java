@@ -68,8 +68,15 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   volatile String lastMove = "";
 
   private final Caller caller;
-  /** System.nanoTime() of the session's last transport event, either way; written by transport threads. */
+  /**
+   * System.nanoTime() of the session's last sign of life: a transport event of the client's stream, bytes
+   * of a client frame still arriving ({@link InboundProgress}), or a frame sent to the client. Written by
+   * transport threads and the executor.
+   */
   private volatile long lastActive = System.nanoTime();
+  /** System.nanoTime() since when replies wait on a client stream that is not ready; -1: none wait. */
+  private long stalledSince = -1;
+  private boolean stallCheckArmed;
 
   /**
    * @param caller who opened the call, read from its context on the transport thread before the call is
@@ -81,7 +88,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     this.client = client;
     this.id = id;
     this.openedAt = host.clock().instant();
-    this.pump = new FramePump(client, host.listener(), id.value());
+    this.pump = new FramePump(client, host.listener(), id.value(), this::sentToClient);
     this.spillCalls = new SpillCalls(host, id);
     this.executor = new SynchronizationContext((thread, e) -> {
       LOG.log(Level.SEVERE, "gateway bug in session " + id.value(), e);
@@ -96,6 +103,10 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     GatewayConfig.Limits limits = host.config().limits();
     host.scheduler().schedule(() -> executor.execute(this::firstFrameDeadline),
         limits.firstFrameTimeout().toMillis());
+    InboundProgress progress = InboundProgress.current();
+    if (progress != null) {
+      progress.listen(() -> lastActive = System.nanoTime());
+    }
   }
 
   // ---- thread-safe
@@ -224,6 +235,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   @Override
   public void onReady() {
     fromTransport(() -> {
+      stalledSince = -1;
       if (state != SessionState.ENDED && route != null) {
         route.clientReady();
       }
@@ -263,8 +275,53 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       return;
     }
     LOG.info(() -> "session " + id.value() + " of tenant " + tenant() + " idle for " + idleMillis + " ms: ended");
-    Status status = Status.FAILED_PRECONDITION.withDescription("session " + id.value() + " sent no frame for "
-        + idleMillis + " ms (idle-timeout " + limit + "); it was ended and its slices freed");
+    Status status = Status.FAILED_PRECONDITION.withDescription("session " + id.value() + " sent and got no frame"
+        + " for " + idleMillis + " ms (idle-timeout " + limit + "); it was ended and its slices freed");
+    if (route != null) {
+      route.cancel(status.getDescription());
+    }
+    end(status, true);
+  }
+
+  /**
+   * A frame went to the client: the session is alive. If the client's stream is not ready now, the
+   * replies wait on a client that does not read, and the reply-stall clock starts.
+   */
+  void sentToClient() {
+    lastActive = System.nanoTime();
+    if (stalledSince < 0 && !client.isReady()) {
+      stalledSince = System.nanoTime();
+      armStallCheck(host.config().limits().replyStallTimeout().toMillis());
+    }
+  }
+
+  private void armStallCheck(long delayMillis) {
+    if (!stallCheckArmed) {
+      stallCheckArmed = true;
+      host.scheduler().schedule(() -> executor.execute(this::stallCheck), Math.max(1, delayMillis));
+    }
+  }
+
+  private void stallCheck() {
+    stallCheckArmed = false;
+    if (state == SessionState.ENDED || stalledSince < 0) {
+      return;
+    }
+    if (client.isReady()) {
+      stalledSince = -1;
+      return;
+    }
+    java.time.Duration limit = host.config().limits().replyStallTimeout();
+    long stalledMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stalledSince);
+    if (stalledMillis < limit.toMillis()) {
+      armStallCheck(limit.toMillis() - stalledMillis);
+      return;
+    }
+    LOG.info(() -> "session " + id.value() + " of tenant " + tenant() + " read no reply for " + stalledMillis
+        + " ms: ended");
+    Status status = Status.RESOURCE_EXHAUSTED.withDescription("session " + id.value() + " left its replies"
+        + " unread for " + stalledMillis + " ms (reply-stall-timeout " + limit + "); it was ended and its"
+        + " slices freed");
     if (route != null) {
       route.cancel(status.getDescription());
     }
@@ -392,6 +449,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       return;
     }
     client.sendMessage(frame);
+    sentToClient();
   }
 
   /** Tells the client something that answers no op. */

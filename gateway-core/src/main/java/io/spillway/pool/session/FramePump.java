@@ -25,6 +25,8 @@ final class FramePump {
   private final ServerCall<RawFrame, RawFrame> client;
   private final GatewayListener listener;
   private final String sessionId;
+  /** Runs after each frame handed to the client's stream (activity, the reply-stall clock). */
+  private final Runnable sent;
   /**
    * Synchronizing ops sent and not answered yet, as {seq, System.nanoTime() when sent}, in seq order.
    * Bounded: past {@link #MAX_WAITING_ANSWERS} ops are not timed. Drained by any reply, error or not,
@@ -42,7 +44,8 @@ final class FramePump {
   /** The upstream's next frame is wanted but was not asked for: the client was not ready. */
   private boolean upstreamWantsMore;
 
-  FramePump(ServerCall<RawFrame, RawFrame> client, GatewayListener listener, String sessionId) {
+  FramePump(ServerCall<RawFrame, RawFrame> client, GatewayListener listener, String sessionId, Runnable sent) {
+    this.sent = sent;
     this.client = client;
     this.listener = listener;
     this.sessionId = sessionId;
@@ -117,6 +120,7 @@ final class FramePump {
     }
     countDown(replies, frame.size(), errs);
     client.sendMessage(frame);
+    sent.run();
   }
 
   /** Sends a frame the gateway built (or rewrote) to the client, counting it. */
@@ -124,6 +128,7 @@ final class FramePump {
     RawFrame raw = RawFrame.of(frame);
     countDown(frame.getRepliesCount(), raw.size(), errs);
     client.sendMessage(raw);
+    sent.run();
   }
 
   // ---- backpressure

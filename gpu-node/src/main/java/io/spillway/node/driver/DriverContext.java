@@ -75,6 +75,15 @@ public interface DriverContext extends AutoCloseable {
    */
   default void unloadModule(LoadedModule module) throws DriverException {}
 
+  /**
+   * Device memory the context takes itself, beyond what it allocates and loads (the driver's state for
+   * it, its local-memory and heap reservations), as the driver saw it when the context was created. The
+   * node charges it to the session's slice on this device. 0 where a context takes none (the host driver).
+   */
+  default long overheadBytes() {
+    return 0;
+  }
+
   /** Frees everything this context holds. Idempotent. */
   @Override
   void close();

@@ -76,6 +76,8 @@ public final class HostGpuDriver implements GpuDriver {
   private final java.util.concurrent.ExecutorService workers;
   private final Executor executor;
   private boolean closed;
+  /** What each new context reports taking itself (see {@link #withContextBytes}); 0 by default. */
+  private volatile long contextBytes;
 
   /**
    * Presents {@code devices}; each one's {@link GpuDevice#index()} must equal its position in the list,
@@ -146,6 +148,18 @@ public final class HostGpuDriver implements GpuDriver {
     return new HostGpuDriver(devices, instructionBudget);
   }
 
+  /**
+   * Makes each context created from now on report {@code bytes} of device memory of its own, as a CUDA
+   * context's reservations would, so that the node's charging of it can be tested without a GPU.
+   */
+  public HostGpuDriver withContextBytes(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("context bytes must be >= 0, got " + bytes);
+    }
+    contextBytes = bytes;
+    return this;
+  }
+
   @Override
   public String name() {
     return "host";
@@ -166,7 +180,7 @@ public final class HostGpuDriver implements GpuDriver {
       throw new DriverException(Kind.INVALID, "createContext: no device " + deviceIndex + " (host driver has "
           + devices.size() + ")");
     }
-    HostContext ctx = new HostContext(memories.get(deviceIndex));
+    HostContext ctx = new HostContext(memories.get(deviceIndex), contextBytes);
     open.add(ctx);
     return ctx;
   }
@@ -240,9 +254,16 @@ public final class HostGpuDriver implements GpuDriver {
     /** Stops this context's launches once {@link #abort} was called. */
     private final io.spillway.ptx.exec.Executor.Stop stop = new io.spillway.ptx.exec.Executor.Stop();
     private boolean closed;
+    private final long overheadBytes;
 
-    HostContext(DeviceMemory device) {
+    HostContext(DeviceMemory device, long overheadBytes) {
       this.device = device;
+      this.overheadBytes = overheadBytes;
+    }
+
+    @Override
+    public long overheadBytes() {
+      return overheadBytes;
     }
 
     @Override

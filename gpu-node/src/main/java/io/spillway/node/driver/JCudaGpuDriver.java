@@ -59,7 +59,16 @@ public final class JCudaGpuDriver implements GpuDriver {
   private final List<GpuDevice> devices;
   private final List<CUdevice> cuDevices;
   private final Set<JCudaContext> open = new LinkedHashSet<>();
+  /** Each device's primary context, retained on first use to read its free memory; null until then. */
+  private final CUcontext[] probes;
   private boolean closed;
+
+  /**
+   * What a context is charged when its creation could not be measured (cuMemGetInfo failed, or another
+   * context's allocation in between made free memory grow): the order of a context's own reservations
+   * on current drivers with lazy module loading.
+   */
+  public static final long FALLBACK_CONTEXT_BYTES = 256L << 20;
 
   /**
    * Initialises CUDA and enumerates the GPUs.
@@ -98,6 +107,29 @@ public final class JCudaGpuDriver implements GpuDriver {
     }
     this.devices = List.copyOf(devices);
     this.cuDevices = List.copyOf(cuDevices);
+    this.probes = new CUcontext[devices.size()];
+  }
+
+  /**
+   * Free memory on the device whose context is current, or -1 when the driver does not say. Caller holds
+   * the driver's monitor.
+   */
+  private static long freeOnCurrent() {
+    long[] free = new long[1];
+    long[] total = new long[1];
+    return JCudaDriver.cuMemGetInfo(free, total) == CUDA_SUCCESS ? free[0] : -1;
+  }
+
+  /** Free memory on device {@code i}, read in its primary context; -1 when unknown. Caller holds the monitor. */
+  private long freeOnDevice(int i) {
+    if (probes[i] == null) {
+      CUcontext primary = new CUcontext();
+      if (JCudaDriver.cuDevicePrimaryCtxRetain(primary, cuDevices.get(i)) != CUDA_SUCCESS) {
+        return -1;
+      }
+      probes[i] = primary;
+    }
+    return JCudaDriver.cuCtxSetCurrent(probes[i]) == CUDA_SUCCESS ? freeOnCurrent() : -1;
   }
 
   /**
@@ -210,9 +242,16 @@ public final class JCudaGpuDriver implements GpuDriver {
           + devices.size() + ")");
     }
     CUcontext ctx = new CUcontext();
+    long before = freeOnDevice(deviceIndex);
     check(JCudaDriver.cuCtxCreate(ctx, 0, cuDevices.get(deviceIndex)),
         "cuCtxCreate on device " + deviceIndex);
-    JCudaContext context = new JCudaContext(devices.get(deviceIndex), ctx);
+    // cuCtxCreate made the new context current. Sessions allocate in their own contexts meanwhile, so
+    // the difference is what the creation took give or take their allocations; a difference that is not
+    // positive says nothing, and the fallback figure is charged instead.
+    long after = freeOnCurrent();
+    long measured = before >= 0 && after >= 0 ? before - after : -1;
+    JCudaContext context = new JCudaContext(devices.get(deviceIndex), ctx,
+        measured > 0 ? measured : FALLBACK_CONTEXT_BYTES);
     open.add(context);
     return context;
   }
@@ -226,6 +265,14 @@ public final class JCudaGpuDriver implements GpuDriver {
       toClose = new ArrayList<>(open);
     }
     toClose.forEach(JCudaContext::close);
+    synchronized (this) {
+      for (int i = 0; i < probes.length; i++) {
+        if (probes[i] != null) {
+          JCudaDriver.cuDevicePrimaryCtxRelease(cuDevices.get(i));
+          probes[i] = null;
+        }
+      }
+    }
   }
 
   private synchronized void closed(JCudaContext ctx) {
@@ -305,15 +352,22 @@ public final class JCudaGpuDriver implements GpuDriver {
     private boolean closed;
     private volatile String aborted;
     private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final long overheadBytes;
 
-    JCudaContext(GpuDevice device, CUcontext context) {
+    JCudaContext(GpuDevice device, CUcontext context, long overheadBytes) {
       this.device = device;
       this.context = context;
+      this.overheadBytes = overheadBytes;
     }
 
     @Override
     public GpuDevice device() {
       return device;
+    }
+
+    @Override
+    public long overheadBytes() {
+      return overheadBytes;
     }
 
     @Override

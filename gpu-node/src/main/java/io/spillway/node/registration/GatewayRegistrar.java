@@ -121,7 +121,8 @@ public final class GatewayRegistrar implements AutoCloseable {
     for (GpuDevice g : node.gpus()) {
       req.addGpus(GpuCard.newBuilder().setIndex(g.index()).setUuid(g.uuid()).setModel(g.model())
           .setMemoryBytes(g.memoryBytes()).setComputeCapability(g.computeCapability())
-          .setReserveBytes(node.options().reserveBytes()));
+          .setReserveBytes(node.options().reserveBytes())
+          .setMaxSessions(node.options().limits().maxSessionsPerCard()));
     }
     RegisterNodeResponse r = stub.withDeadlineAfter(5, TimeUnit.SECONDS).register(req.build());
     intervalMillis = r.getHeartbeatIntervalMillis() > 0 ? r.getHeartbeatIntervalMillis() : defaultIntervalMillis;

@@ -68,6 +68,7 @@ public final class GpuNodeServer implements AutoCloseable {
     }
     builder
         .directExecutor()
+        .addStreamTracerFactory(InboundProgress.FACTORY)
         .maxInboundMessageSize(node.options().maxFrameBytes())
         .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
         .flowControlWindow(16 << 20)

@@ -30,16 +30,17 @@ import java.util.logging.Logger;
  * <p>Flow control: the stream holds at most two frames (one executing, one parsed and waiting) and asks
  * the transport for another only when one has been executed, so a busy GPU stops reading and HTTP/2
  * flow control slows the sender. Replies wait for the transport to be ready, so a client that stops reading stalls its own
- * session and nothing else.
+ * session and nothing else, and for no longer than the reply stall timeout: then the session ends with
+ * {@code RESOURCE_EXHAUSTED} and its slice is freed.
+ *
+ * <p>Idleness: a session is active while a frame of it arrives (bytes of it, before it is whole), runs,
+ * or is answered; the idle timeout counts from the last of these.
  *
  * <p>Threading: transport callbacks only enqueue; every frame of a session runs on the session's
  * {@link SerialExecutor} over the shared {@code sessionExecutor}.
  */
 public final class GpuNodeService {
   private static final Logger LOG = Logger.getLogger(GpuNodeService.class.getName());
-
-  /** How long a reply may wait for a client that does not read before the session is dropped. */
-  private static final long READY_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
   private final GpuNode node;
   private final Executor sessionExecutor;
@@ -70,6 +71,10 @@ public final class GpuNodeService {
   private StreamObserver<FrameMarshaller.Inbound> session(StreamObserver<ServerFrame> responses) {
     ServerCallStreamObserver<ServerFrame> out = (ServerCallStreamObserver<ServerFrame>) responses;
     Stream stream = new Stream(out);
+    InboundProgress progress = InboundProgress.current();
+    if (progress != null) {
+      progress.listen(stream::touch);
+    }
     out.disableAutoRequest();
     out.setOnReadyHandler(stream::onReady);
     out.setOnCancelHandler(stream::onCancel);
@@ -77,6 +82,13 @@ public final class GpuNodeService {
     out.request(2);
     stream.armFirstFrameDeadline();
     return stream;
+  }
+
+  /** Replies waited past the reply stall timeout: unwinds the frame that was running. */
+  private static final class ReplyStalled extends RuntimeException {
+    ReplyStalled(String message) {
+      super(message, null, false, false);
+    }
   }
 
   private final class Stream implements StreamObserver<FrameMarshaller.Inbound>, NodeSession.ReplySink {
@@ -89,13 +101,21 @@ public final class GpuNodeService {
     /** Written on the session's thread; read by {@link #onCancel} on a transport thread. */
     private volatile NodeSession session;
     private volatile boolean ended;
-    /** System.nanoTime() when the session last started or finished a frame; read by the idle timer. */
+    /**
+     * System.nanoTime() when bytes of a frame last arrived, or the session last started or finished a
+     * frame or sent replies; read by the idle timer.
+     */
     private volatile long lastActive = System.nanoTime();
     /** Frames received and not yet executed; the session is not idle while one is. */
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
     Stream(ServerCallStreamObserver<ServerFrame> out) {
       this.out = out;
+    }
+
+    /** Bytes of a frame arrived; on a transport thread. */
+    void touch() {
+      lastActive = System.nanoTime();
     }
 
     void armFirstFrameDeadline() {
@@ -125,7 +145,7 @@ public final class GpuNodeService {
         }
         LOG.info(() -> "session " + session.id() + " idle for " + TimeUnit.NANOSECONDS.toMillis(idle)
             + " ms: ended");
-        end(Status.FAILED_PRECONDITION.withDescription("session " + session.id() + " sent no frame for "
+        end(Status.FAILED_PRECONDITION.withDescription("session " + session.id() + " sent and got no frame for "
             + TimeUnit.NANOSECONDS.toMillis(idle) + " ms (--idle-timeout " + limits.idleTimeout()
             + "); it was ended and its slice freed"));
       }), delayNanos, TimeUnit.NANOSECONDS);
@@ -147,6 +167,9 @@ public final class GpuNodeService {
           if (!opened && session != null) {
             armIdleDeadline(limits.idleTimeout().toNanos());
           }
+        } catch (ReplyStalled e) {
+          stalled(e);
+          return;
         } catch (RuntimeException e) {
           LOG.log(Level.SEVERE, "session " + (session == null ? "?" : session.id()) + " failed", e);
           end(Status.INTERNAL.withDescription("node error: " + e));
@@ -239,15 +262,20 @@ public final class GpuNodeService {
       out.onNext(pending.build());
       pending = ServerFrame.newBuilder();
       pendingBytes = 0;
+      lastActive = System.nanoTime();
     }
 
+    /** Waits for the stream to take more, at most the reply stall timeout; past it throws {@link ReplyStalled}. */
     private void awaitReady() {
-      long deadline = System.nanoTime() + READY_WAIT_NANOS;
+      long limit = limits.replyStallTimeout().toNanos();
+      long start = System.nanoTime();
       synchronized (readyLock) {
         while (!out.isReady() && !ended) {
-          long left = deadline - System.nanoTime();
+          long left = start + limit - System.nanoTime();
           if (left <= 0) {
-            throw new IllegalStateException("client did not read replies for 60 s");
+            throw new ReplyStalled("session " + (session == null ? "?" : session.id()) + " left its replies unread"
+                + " for " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms (--reply-stall-timeout "
+                + limits.replyStallTimeout() + "); it was ended and its slice freed");
           }
           try {
             TimeUnit.NANOSECONDS.timedWait(readyLock, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)));
@@ -294,10 +322,21 @@ public final class GpuNodeService {
     public void onCompleted() {
       serial.execute(() -> {
         if (!ended) {
-          flush();
+          try {
+            flush();
+          } catch (ReplyStalled e) {
+            stalled(e);
+            return;
+          }
           finish();
         }
       });
+    }
+
+    private void stalled(ReplyStalled e) {
+      LOG.info(e::getMessage);
+      abortRunning(e.getMessage());
+      end(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()));
     }
 
     private void finish() {

@@ -82,13 +82,35 @@ public final class NodeSession implements AutoCloseable {
     final DriverContext context;
     final long memoryLimit;
     final FairShareScheduler.Share share;
+    /** What the context takes itself: charged from the open, never given back while the session lives. */
+    final long contextBytes;
     long memoryUsed;
 
     public Device(int index, DriverContext context, long memoryLimit, FairShareScheduler.Share share) {
+      this(index, context, memoryLimit, share, 0);
+    }
+
+    /** @param contextBytes device memory the context takes itself, charged to the slice from the start */
+    public Device(int index, DriverContext context, long memoryLimit, FairShareScheduler.Share share,
+        long contextBytes) {
+      if (contextBytes < 0 || contextBytes > memoryLimit) {
+        throw new IllegalArgumentException("context of " + contextBytes + " bytes does not fit a slice of "
+            + memoryLimit + " bytes");
+      }
       this.index = index;
       this.context = context;
       this.memoryLimit = memoryLimit;
       this.share = share;
+      this.contextBytes = contextBytes;
+      this.memoryUsed = contextBytes;
+    }
+
+    public long contextBytes() {
+      return contextBytes;
+    }
+
+    public DriverContext context() {
+      return context;
     }
 
     public long memoryUsed() {

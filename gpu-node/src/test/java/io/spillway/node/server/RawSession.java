@@ -55,6 +55,8 @@ public final class RawSession implements AutoCloseable {
   private final CompletableFuture<Status> closed = new CompletableFuture<>();
   private final java.util.concurrent.atomic.AtomicInteger serverFrames = new java.util.concurrent.atomic.AtomicInteger();
   private long seq;
+  /** While false, no reply is read: the session's replies pile up against HTTP/2 flow control. */
+  private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean(true);
 
   public RawSession(ManagedChannel channel) {
     MethodDescriptor<byte[], ServerFrame> method = GpuSessionServiceGrpc.getSessionMethod().toBuilder(
@@ -65,7 +67,9 @@ public final class RawSession implements AutoCloseable {
       public void onMessage(ServerFrame message) {
         replies.addAll(message.getRepliesList());
         serverFrames.incrementAndGet();
-        call.request(1);
+        if (reading.get()) {
+          call.request(1);
+        }
       }
 
       @Override
@@ -73,6 +77,17 @@ public final class RawSession implements AutoCloseable {
         closed.complete(status);
       }
     }, new Metadata());
+    call.request(1);
+  }
+
+  /** Stops reading replies after the frame being read now, as a client that never reads would. */
+  public void stopReading() {
+    reading.set(false);
+  }
+
+  /** Reads replies again. */
+  public void readAgain() {
+    reading.set(true);
     call.request(1);
   }
 

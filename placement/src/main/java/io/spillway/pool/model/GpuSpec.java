@@ -15,6 +15,8 @@ import java.util.Objects;
  * @param memoryBytes total device memory
  * @param computeCapability for example {@code 7.0}; informational
  * @param memoryReserveBytes memory kept back on this card, {@code 0 <= reserve < memoryBytes}
+ * @param maxSessions sessions the node lets this card hold however small their slices (its
+ *     max-sessions-per-card); 0 when the node does not say
  */
 public record GpuSpec(
     int index,
@@ -22,7 +24,14 @@ public record GpuSpec(
     String model,
     long memoryBytes,
     String computeCapability,
-    long memoryReserveBytes) {
+    long memoryReserveBytes,
+    int maxSessions) {
+
+  /** A card whose node sets no session cap. */
+  public GpuSpec(int index, String uuid, String model, long memoryBytes, String computeCapability,
+      long memoryReserveBytes) {
+    this(index, uuid, model, memoryBytes, computeCapability, memoryReserveBytes, 0);
+  }
 
   public GpuSpec {
     Objects.requireNonNull(uuid, "uuid");
@@ -45,6 +54,10 @@ public record GpuSpec(
       throw new IllegalArgumentException(
           "gpu " + index + " (" + uuid + "): memoryReserveBytes must be in [0, " + memoryBytes
               + "), got " + memoryReserveBytes);
+    }
+    if (maxSessions < 0) {
+      throw new IllegalArgumentException("gpu " + index + " (" + uuid + "): maxSessions must be >= 0, got "
+          + maxSessions);
     }
   }
 

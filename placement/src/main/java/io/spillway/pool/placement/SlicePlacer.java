@@ -108,7 +108,7 @@ public final class SlicePlacer implements NodeListener {
       List<Candidate> fitting = new ArrayList<>();
       for (Card card : matching) {
         long bytes = request.memory().bytesOn(card.limit());
-        if (card.freeBytes() >= bytes && card.freeCompute() >= request.computePercent()) {
+        if (card.freeBytes() >= bytes && card.freeCompute() >= request.computePercent() && card.hasSessionRoom()) {
           fitting.add(new Candidate(card, bytes));
         }
       }
@@ -388,10 +388,11 @@ public final class SlicePlacer implements NodeListener {
         largest = card;
       }
     }
+    long full = matching.stream().filter(c -> !c.hasSessionRoom()).count();
     String free = "largest free slice is " + Sizes.bytes(largest.freeBytes()) + " / "
         + largest.freeCompute() + "% on " + largest.nodeId + " gpu " + largest.spec.index()
         + "; " + matching.size() + (matching.size() == 1 ? " GPU matches" : " GPUs match")
-        + " the labels";
+        + " the labels" + (full == 0 ? "" : ", " + full + " of them at their node's max-sessions-per-card");
     if (request.gpuCount() == 1) {
       return "no GPU fits " + request.describeSlice() + " " + request.describeLabels() + ": " + free;
     }
@@ -463,6 +464,11 @@ public final class SlicePlacer implements NodeListener {
 
     int freeCompute() {
       return capacity.freeCompute(computeAllocated);
+    }
+
+    /** False once the card holds as many sessions as its node lets it (the node would refuse one more). */
+    boolean hasSessionRoom() {
+      return spec.maxSessions() == 0 || slices.size() < spec.maxSessions();
     }
 
     Slice add(SessionId session, long bytes, int compute) {

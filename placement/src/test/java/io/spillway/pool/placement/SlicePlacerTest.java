@@ -40,6 +40,25 @@ class SlicePlacerTest {
   }
 
   @Test
+  void aCardAtItsNodesSessionCapTakesNoMoreAndTheNextCardDoes() {
+    Fleet fleet = new Fleet();
+    List<io.spillway.pool.model.GpuSpec> gpus = List.of(
+        new io.spillway.pool.model.GpuSpec(0, "n-gpu0", "V100", 32 * GIB, "7.0", 0, 2),
+        new io.spillway.pool.model.GpuSpec(1, "n-gpu1", "V100", 32 * GIB, "7.0", 0, 2));
+    fleet.registry.register(new io.spillway.pool.registry.NodeRegistration("n", "n.local:7000", "edge-1", gpus));
+    List<String> cards = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      cards.add(at(placed(fleet.placer.place(sid(), SliceRequest.builder("acme").memoryBytes(1).build()))));
+    }
+    // Packing alone would put all four tiny slices on one card; the cap of 2 sends two to the other.
+    assertEquals(2, cards.stream().filter("n/0"::equals).count(), cards.toString());
+    assertEquals(2, cards.stream().filter("n/1"::equals).count(), cards.toString());
+    Placement.Rejected full = rejected(fleet.placer.place(sid(), SliceRequest.builder("acme").memoryBytes(1).build()));
+    assertEquals(Placement.Reason.NO_CAPACITY, full.reason());
+    assertTrue(full.message().contains("2 of them at their node's max-sessions-per-card"), full.message());
+  }
+
+  @Test
   void fractionalPackingFillsEveryCardAndNeverOvercommits() {
     Fleet fleet = new Fleet().node("node-a", 4, "V100", 32 * GIB, 0).node("node-b", 4, "V100", 32 * GIB, 0);
     SlicePlacer placer = fleet.placer;
