@@ -4,8 +4,10 @@ import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.failover.Recording;
+import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.ClientFrame;
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -22,6 +24,34 @@ final class Opener {
     this.session = session;
     this.host = host;
     this.executor = executor;
+  }
+
+  /**
+   * Admits the session's first frame: who the tenant is comes first (until it is proven and its name
+   * checked, nothing, not a log line, a metric label or the placer, sees it), then admission's decision,
+   * acted on.
+   */
+  void admit(RawFrame frame) {
+    ClientFrame parsed;
+    try {
+      parsed = ClientFrame.parseFrom(frame.reader());
+    } catch (IOException e) {
+      session.refuse(0, Status.INVALID_ARGUMENT.withDescription("malformed first frame of " + frame.size()
+          + " bytes: " + e.getMessage() + " (the first frame must open the session)"));
+      return;
+    } finally {
+      frame.release();
+    }
+    Admission.Identified who = Admission.identify(host, session.caller(), parsed);
+    if (who.refusal() != null) {
+      open(parsed, who.refusal());
+      return;
+    }
+    parsed = who.frame();
+    if (parsed.getOpsCount() > 0 && parsed.getOps(0).hasOpen()) {
+      session.openWith(parsed.getOps(0));
+    }
+    open(parsed, Admission.decide(host, session.id(), parsed));
   }
 
   void open(ClientFrame parsed, Admission.Decision decision) {
