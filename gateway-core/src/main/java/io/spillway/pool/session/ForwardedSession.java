@@ -9,7 +9,6 @@ import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.Slice;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.DeviceInfo;
-import io.spillway.protocol.v1.Error;
 import io.spillway.protocol.v1.Notice;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Reply;
@@ -383,20 +382,6 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     return new SessionInfo(id.value(), tenant(), clientName, upstreamName, nodeSessionId, slices, openedAt,
         pump.ops.get(), pump.bytesUp.get(), pump.bytesDown.get(), pump.errors.get(), why == null,
         why == null ? "" : why, journalBytes, replays, lastMove);
-  }
-
-  /** Refuses an open: an error reply naming the op, then the stream ends with the same status. */
-  void refuse(long seq, Status status) {
-    host.listener().openRefused(tenant(), status.getCode());
-    if (state == SessionState.ENDED) {
-      return;
-    }
-    if (seq != 0) {
-      sendToClient(RawFrame.of(ServerFrame.newBuilder().addReplies(Reply.newBuilder().setSeq(seq)
-          .setError(Error.newBuilder().setCode(status.getCode().value()).setOp("open")
-              .setDescription(status.getDescription()).setFatal(true))).build()));
-    }
-    end(status, true);
   }
 
   /**
