@@ -73,9 +73,22 @@ final class RegistrationService extends NodeRegistryServiceGrpc.NodeRegistryServ
     hop(out, () -> heartbeatNow(req, out));
   }
 
+  /**
+   * Runs {@code call} on the registration thread. A call that throws answers INTERNAL instead of leaving
+   * the node waiting for an answer that never comes (its registrar would only see its deadline pass).
+   */
   private void hop(StreamObserver<?> out, Runnable call) {
+    Runnable guarded = () -> {
+      try {
+        call.run();
+      } catch (RuntimeException | LinkageError e) {
+        LOG.log(java.util.logging.Level.WARNING, "node registration call failed", e);
+        out.onError(Status.INTERNAL.withDescription("gateway " + core.config().name()
+            + " failed on this call: " + e).asRuntimeException());
+      }
+    };
     try {
-      thread.execute(io.grpc.Context.current().wrap(call));
+      thread.execute(io.grpc.Context.current().wrap(guarded));
     } catch (java.util.concurrent.RejectedExecutionException stopping) {
       out.onError(Status.UNAVAILABLE.withDescription("gateway " + core.config().name() + " is shutting down")
           .asRuntimeException());
