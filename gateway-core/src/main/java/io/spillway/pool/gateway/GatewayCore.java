@@ -7,20 +7,8 @@ import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.NettyServerBuilder;
-import io.netty.channel.Channel;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.config.GatewayConfig;
 import io.spillway.pool.failover.JournalBudget;
@@ -31,31 +19,23 @@ import io.spillway.pool.registry.Node;
 import io.spillway.pool.registry.NodeRegistry;
 import io.spillway.pool.session.ForwardedSession;
 import io.spillway.pool.session.GatewayListener;
+import io.spillway.pool.session.InboundProgress;
 import io.spillway.pool.session.LeaseAuthority;
 import io.spillway.pool.session.SessionHost;
 import io.spillway.pool.session.SessionInfo;
 import io.spillway.pool.session.SpillTarget;
 import io.spillway.pool.session.TenantPolicy;
 import io.spillway.protocol.v1.GpuSessionServiceGrpc;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.SslContext;
 import io.spillway.security.Caller;
-import io.spillway.security.PeerIdentity;
-import io.spillway.security.Role;
-import io.spillway.security.tls.PeerCertificateInterceptor;
-import io.spillway.security.tls.TlsContexts;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -63,7 +43,9 @@ import java.util.logging.Logger;
 /**
  * A gateway without its framework: the node registry, the slice placer, the forwarding of session
  * streams to the nodes that hold them, and the registration service nodes call. The edge (and later the
- * center) Quarkus app wraps it; tests and the launcher run it directly.
+ * center) Quarkus app wraps it; tests and the launcher run it directly. This class wires the parts and
+ * owns their life (start, close); its network (event loops, the server, upstream channels, TLS) is
+ * {@link GatewayServers}'.
  *
  * <p>A client cannot tell a gateway from a node: the gateway serves the node's session service, places
  * each session on a slice of one of its nodes' cards, and forwards the stream there.
@@ -82,17 +64,12 @@ public final class GatewayCore implements AutoCloseable {
   static final MethodDescriptor<RawFrame, RawFrame> NODE_METHOD =
       GpuSessionServiceGrpc.getSessionMethod().toBuilder(RawFrame.MARSHALLER, RawFrame.MARSHALLER).build();
 
-  private static final int MAX_FRAME_BYTES = (64 << 20) + (1 << 20);
-  /** Event loop threads shared by client and node connections. */
-  private static final int IO_THREADS = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
-
   private final GatewayConfig config;
   private final InstantSource clock;
   private final GatewayListener listener;
   private final NodeRegistry registry;
   private final SlicePlacer placer;
   private final Map<SessionId, ForwardedSession> sessions = new ConcurrentHashMap<>();
-  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
   private final ExecutorService effects;
   private final ExecutorService sessionThreads;
@@ -103,13 +80,8 @@ public final class GatewayCore implements AutoCloseable {
   private volatile TenantPolicy tenantPolicy = TenantPolicy.open();
   private volatile FailoverConfig failover = FailoverConfig.defaults();
   private final JournalBudget journalBudget = new JournalBudget(() -> failover.maxGatewayBytes());
-  private final EventLoopGroup eventLoops;
-  private final Class<? extends Channel> channelType;
+  private final GatewayServers servers;
   private final Server server;
-  /** The gateway's TLS material, followed as it rotates; null in plaintext. */
-  private final TlsContexts tls;
-  /** The client side of {@link #tls}, for every connection to a node or a center; null in plaintext. */
-  private final SslContext upstreamTls;
 
   public GatewayCore(GatewayConfig config, InstantSource clock, GatewayListener listener) {
     this(config, clock, listener, List.of());
@@ -179,58 +151,10 @@ public final class GatewayCore implements AutoCloseable {
           }
         })
         .build();
-    // Client connections and node connections share one event loop group: a frame arriving on a
-    // loop that also owns the onward connection is written on without a thread hand-off.
-    boolean epoll = Epoll.isAvailable();
-    ThreadFactory loopThreads = r -> {
-      Thread t = new Thread(r, "spillway-gateway-io-" + config.name());
-      t.setDaemon(true);
-      return t;
-    };
-    this.eventLoops = epoll ? new EpollEventLoopGroup(IO_THREADS, loopThreads)
-        : new NioEventLoopGroup(IO_THREADS, loopThreads);
-    this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-    List<ServerInterceptor> chain = new java.util.ArrayList<>();
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpcPort()));
-    if (config.tls().isPresent()) {
-      GatewayConfig.Tls t = config.tls().get();
-      this.tls = TlsContexts.of(t.files());
-      this.upstreamTls = tls.client(this::refuseUpstream);
-      builder.sslContext(tls.server(t.requireClientCertificates() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL));
-      chain.add(new PeerCertificateInterceptor());
-    } else {
-      this.tls = null;
-      this.upstreamTls = null;
-    }
-    chain.addAll(interceptors);
-    this.server = builder
-        .bossEventLoopGroup(eventLoops)
-        .workerEventLoopGroup(eventLoops)
-        .channelType(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-        .directExecutor()
-        .addStreamTracerFactory(io.spillway.pool.session.InboundProgress.FACTORY)
-        .maxInboundMessageSize(MAX_FRAME_BYTES)
-        .flowControlWindow(config.transport().flowControlWindowBytes())
-        .permitKeepAliveTime(1, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .maxConcurrentCallsPerConnection(config.limits().maxStreamsPerConnection())
-        .keepAliveTime(keepAliveOrNever(config.limits().keepAliveTime()), TimeUnit.NANOSECONDS)
-        .keepAliveTimeout(config.limits().keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
-        .addService(ServerInterceptors.intercept(sessionsService, reversed(chain)))
-        .addService(ServerInterceptors.intercept(new RegistrationService(this, registrationThread), reversed(chain)))
-        .build();
-  }
-
-  /** Zero means never: grpc's own "never" is {@code Long.MAX_VALUE}. */
-  private static long keepAliveOrNever(java.time.Duration d) {
-    return d.isZero() ? Long.MAX_VALUE : d.toNanos();
-  }
-
-  /** {@link ServerInterceptors#intercept} runs the last one first; callers list them in the order they run. */
-  private static List<ServerInterceptor> reversed(List<ServerInterceptor> inOrder) {
-    List<ServerInterceptor> out = new java.util.ArrayList<>(inOrder);
-    java.util.Collections.reverse(out);
-    return out;
+    this.servers = new GatewayServers(config, registry,
+        List.of(sessionsService, new RegistrationService(this, registrationThread).bindService()), interceptors,
+        List.of(InboundProgress.FACTORY));
+    this.server = servers.server();
   }
 
   /** Makes this a center gateway: sessions opened under a lease run on the lease's cards. */
@@ -302,12 +226,12 @@ public final class GatewayCore implements AutoCloseable {
     long failback = failover.failbackInterval().toMillis();
     timer.scheduleAtFixedRate(this::failBack, failback, failback, TimeUnit.MILLISECONDS);
     GatewayConfig.Transport t = config.transport();
-    UpstreamProbe probe = new UpstreamProbe(channels, t.keepAliveTimeout(), (address, why) -> { });
+    UpstreamProbe probe = new UpstreamProbe(servers.channels(), t.keepAliveTimeout(), (address, why) -> { });
     long every = t.keepAliveTime().toMillis();
     timer.scheduleAtFixedRate(probe::probe, every, every, TimeUnit.MILLISECONDS);
     LOG.info(() -> "gateway " + config.name() + " (pool " + config.pool() + ") listening on "
-        + config.host() + ":" + server.getPort() + (tls == null ? " in plaintext"
-            : " with TLS as " + tls.certificate().getSubjectX500Principal() + " (client certificates "
+        + config.host() + ":" + server.getPort() + (servers.tls() == null ? " in plaintext"
+            : " with TLS as " + servers.tls().certificate().getSubjectX500Principal() + " (client certificates "
                 + (config.tls().get().requireClientCertificates() ? "required" : "optional") + ")"));
     return this;
   }
@@ -407,57 +331,19 @@ public final class GatewayCore implements AutoCloseable {
     }));
   }
 
-  /**
-   * Whom a connection to an upstream may reach, checked in its handshake: at the address of registered
-   * nodes, one of those nodes of this gateway's pool; anywhere else (a center replica an edge spills to),
-   * a center gateway. So a session is never sent to a server that merely holds a certificate of the CA.
-   */
-  private Optional<String> refuseUpstream(String host, int port, Optional<PeerIdentity> peer) {
-    String address = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
-    List<String> nodesThere = registry.nodes().stream()
-        .filter(n -> n.address().equals(address) || n.address().equals(host + ":" + port))
-        .map(Node::id).toList();
-    if (!nodesThere.isEmpty()) {
-      boolean ok = peer.filter(p -> p.role() == Role.NODE && p.pool().equals(config.pool())
-          && nodesThere.contains(p.name())).isPresent();
-      return ok ? Optional.empty() : Optional.of("expected node " + String.join(" or ", nodesThere) + " of pool "
-          + config.pool() + " (registered at " + address + "), the certificate names "
-          + peer.map(PeerIdentity::toString).orElse("no component"));
-    }
-    return peer.filter(p -> p.role() == Role.CENTER).isPresent() ? Optional.empty()
-        : Optional.of("no node of pool " + config.pool() + " is registered at " + address
-            + ", so only a center gateway may answer there; the certificate names "
-            + peer.map(PeerIdentity::toString).orElse("no component"));
-  }
-
   /** True when the gateway's server and connections use TLS. */
   public boolean tls() {
-    return tls != null;
+    return servers.tls() != null;
   }
 
   /** One channel per node address, shared by all sessions on that node. */
   ManagedChannel channelTo(String address) {
-    GatewayConfig.Transport t = config.transport();
-    return channels.computeIfAbsent(address, a -> secured(NettyChannelBuilder.forTarget(a))
-        .eventLoopGroup(eventLoops)
-        .channelType(channelType)
-        .directExecutor()
-        .flowControlWindow(t.flowControlWindowBytes())
-        .maxInboundMessageSize(MAX_FRAME_BYTES)
-        .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) t.connectTimeout().toMillis())
-        .keepAliveTime(t.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
-        .keepAliveTimeout(t.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
-        .keepAliveWithoutCalls(false)
-        .build());
-  }
-
-  private NettyChannelBuilder secured(NettyChannelBuilder b) {
-    return upstreamTls == null ? b.usePlaintext() : b.sslContext(upstreamTls);
+    return servers.channelTo(address);
   }
 
   @Override
   public void close() {
-    server.shutdownNow();
+    servers.stopServing();
     for (ForwardedSession s : List.copyOf(sessions.values())) {
       s.shutdown(Status.UNAVAILABLE.withDescription("gateway " + config.name() + " is shutting down"));
     }
@@ -465,15 +351,6 @@ public final class GatewayCore implements AutoCloseable {
     effects.shutdown();
     sessionThreads.shutdown();
     registrationThread.shutdown();
-    channels.values().forEach(ManagedChannel::shutdownNow);
-    try {
-      server.awaitTermination(5, TimeUnit.SECONDS);
-      for (ManagedChannel c : channels.values()) {
-        c.awaitTermination(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    eventLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    servers.close();
   }
 }

@@ -4,19 +4,15 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
-import io.spillway.pool.config.GatewayConfig;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.model.SessionId;
 import io.spillway.pool.placement.Slice;
 import io.spillway.pool.placement.SliceRequest;
-import io.spillway.protocol.v1.ClientFrame;
 import io.spillway.protocol.v1.DeviceInfo;
-import io.spillway.protocol.v1.Error;
 import io.spillway.protocol.v1.Notice;
 import io.spillway.protocol.v1.Op;
 import io.spillway.protocol.v1.Reply;
 import io.spillway.protocol.v1.ServerFrame;
-import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -29,7 +25,11 @@ import java.util.logging.Logger;
 
 /**
  * One session through the gateway: the client's stream, terminated here, admitted, and routed to the
- * server (or servers) that hold its slices.
+ * server (or servers) that hold its slices. It holds the session's state ({@link SessionState}) and
+ * its client stream; the jobs are its parts': {@link Opener} admits the first frame and acts on the
+ * decision, a {@link Route} carries the admitted session, {@link FramePump} passes frames to the
+ * client, {@link SpillCalls} makes lease calls, {@link SessionDeadlines} ends a stream that does not
+ * open, goes idle or leaves its replies unread.
  *
  * <p>Threading: all of the session's state is confined to one serializing executor (a
  * {@link SynchronizationContext}). Transport callbacks of the client's stream and of every upstream
@@ -68,15 +68,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   volatile String lastMove = "";
 
   private final Caller caller;
-  /**
-   * System.nanoTime() of the session's last sign of life: a transport event of the client's stream, bytes
-   * of a client frame still arriving ({@link InboundProgress}), or a frame sent to the client. Written by
-   * transport threads and the executor.
-   */
-  private volatile long lastActive = System.nanoTime();
-  /** System.nanoTime() since when replies wait on a client stream that is not ready; -1: none wait. */
-  private long stalledSince = -1;
-  private boolean stallCheckArmed;
+  private final SessionDeadlines deadlines;
 
   /**
    * @param caller who opened the call, read from its context on the transport thread before the call is
@@ -88,7 +80,6 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     this.client = client;
     this.id = id;
     this.openedAt = host.clock().instant();
-    this.pump = new FramePump(client, host.listener(), id.value(), this::sentToClient);
     this.spillCalls = new SpillCalls(host, id);
     this.executor = new SynchronizationContext((thread, e) -> {
       LOG.log(Level.SEVERE, "gateway bug in session " + id.value(), e);
@@ -100,22 +91,22 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
         }
       }
     });
-    GatewayConfig.Limits limits = host.config().limits();
-    host.scheduler().schedule(() -> executor.execute(this::firstFrameDeadline),
-        limits.firstFrameTimeout().toMillis());
+    this.deadlines = new SessionDeadlines(this, host, executor);
+    this.pump = new FramePump(client, host.listener(), id.value(), deadlines::sentToClient);
+    deadlines.streamStarted();
     InboundProgress progress = InboundProgress.current();
     if (progress != null) {
-      progress.listen(() -> lastActive = System.nanoTime());
+      progress.listen(deadlines::active);
     }
   }
 
   // ---- thread-safe
 
-
   /** Who opened this session: the proven peer and tenant, or {@link Caller#ANONYMOUS}. */
   public Caller caller() {
     return caller;
   }
+
   public SessionId id() {
     return id;
   }
@@ -183,7 +174,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
    * threads: never on the event loop that called, however long the frame takes to scan or journal.
    */
   void fromTransport(Runnable task) {
-    lastActive = System.nanoTime();
+    deadlines.active();
     executor.executeLater(task);
     host.sessionThreads().execute(executor::drain);
   }
@@ -194,7 +185,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
       if (state == SessionState.ENDED) {
         frame.release();
       } else if (openOp == null) {
-        admit(frame);
+        new Opener(this, host, executor).admit(frame);
       } else if (route != null) {
         route.fromClient(frame);
       } else {
@@ -235,126 +226,20 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   @Override
   public void onReady() {
     fromTransport(() -> {
-      stalledSince = -1;
+      deadlines.clientReady();
       if (state != SessionState.ENDED && route != null) {
         route.clientReady();
       }
     });
   }
 
-  // ---- deadlines
-
-  private void firstFrameDeadline() {
-    GatewayConfig.Limits limits = host.config().limits();
-    if (state == SessionState.ENDED) {
-      return;
-    }
-    if (openOp == null && route == null) {
-      end(Status.DEADLINE_EXCEEDED.withDescription("no open within " + limits.firstFrameTimeout().toMillis()
-          + " ms of the stream's start (first-frame-timeout " + limits.firstFrameTimeout() + ")"), true);
-    }
-  }
-
-  /** Checks for idleness when the timeout could first have passed since the last transport event. */
-  private void armIdleDeadline(long delayMillis) {
-    if (host.config().limits().idleTimeout().isZero()) {
-      return;
-    }
-    host.scheduler().schedule(() -> executor.execute(this::idleCheck), Math.max(1, delayMillis));
-  }
-
-  private void idleCheck() {
-    if (state == SessionState.ENDED) {
-      return;
-    }
-    java.time.Duration limit = host.config().limits().idleTimeout();
-    long idleMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastActive);
-    boolean waiting = route != null && route.awaitsAnswers();
-    if (waiting || idleMillis < limit.toMillis()) {
-      armIdleDeadline(waiting ? limit.toMillis() : limit.toMillis() - idleMillis);
-      return;
-    }
-    LOG.info(() -> "session " + id.value() + " of tenant " + tenant() + " idle for " + idleMillis + " ms: ended");
-    Status status = Status.FAILED_PRECONDITION.withDescription("session " + id.value() + " sent and got no frame"
-        + " for " + idleMillis + " ms (idle-timeout " + limit + "); it was ended and its slices freed");
-    if (route != null) {
-      route.cancel(status.getDescription());
-    }
-    end(status, true);
-  }
-
-  /**
-   * A frame went to the client: the session is alive. If the client's stream is not ready now, the
-   * replies wait on a client that does not read, and the reply-stall clock starts.
-   */
-  void sentToClient() {
-    lastActive = System.nanoTime();
-    if (stalledSince < 0 && !client.isReady()) {
-      stalledSince = System.nanoTime();
-      armStallCheck(host.config().limits().replyStallTimeout().toMillis());
-    }
-  }
-
-  private void armStallCheck(long delayMillis) {
-    if (!stallCheckArmed) {
-      stallCheckArmed = true;
-      host.scheduler().schedule(() -> executor.execute(this::stallCheck), Math.max(1, delayMillis));
-    }
-  }
-
-  private void stallCheck() {
-    stallCheckArmed = false;
-    if (state == SessionState.ENDED || stalledSince < 0) {
-      return;
-    }
-    if (client.isReady()) {
-      stalledSince = -1;
-      return;
-    }
-    java.time.Duration limit = host.config().limits().replyStallTimeout();
-    long stalledMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stalledSince);
-    if (stalledMillis < limit.toMillis()) {
-      armStallCheck(limit.toMillis() - stalledMillis);
-      return;
-    }
-    LOG.info(() -> "session " + id.value() + " of tenant " + tenant() + " read no reply for " + stalledMillis
-        + " ms: ended");
-    Status status = Status.RESOURCE_EXHAUSTED.withDescription("session " + id.value() + " left its replies"
-        + " unread for " + stalledMillis + " ms (reply-stall-timeout " + limit + "); it was ended and its"
-        + " slices freed");
-    if (route != null) {
-      route.cancel(status.getDescription());
-    }
-    end(status, true);
-  }
-
   // ---- admission
 
-  private void admit(RawFrame frame) {
-    ClientFrame parsed;
-    try {
-      parsed = ClientFrame.parseFrom(frame.reader());
-    } catch (IOException e) {
-      refuse(0, Status.INVALID_ARGUMENT.withDescription("malformed first frame of " + frame.size()
-          + " bytes: " + e.getMessage() + " (the first frame must open the session)"));
-      return;
-    } finally {
-      frame.release();
-    }
-    // Who the tenant is comes first: until it is proven and its name checked, nothing (a log line, a
-    // metric label, the placer) sees it.
-    Admission.Identified who = Admission.identify(host, caller, parsed);
-    if (who.refusal() != null) {
-      new Opener(this, host, executor).open(parsed, who.refusal());
-      return;
-    }
-    parsed = who.frame();
-    if (parsed.getOpsCount() > 0 && parsed.getOps(0).hasOpen()) {
-      openOp = parsed.getOps(0);
-      pump.tenant = openOp.getOpen().getTenant();
-      clientName = openOp.getOpen().getClientName();
-    }
-    new Opener(this, host, executor).open(parsed, Admission.decide(host, id, parsed));
+  /** The first frame opens the session with {@code open}, its tenant proven and checked. */
+  void openWith(Op open) {
+    openOp = open;
+    pump.tenant = open.getOpen().getTenant();
+    clientName = open.getOpen().getClientName();
   }
 
   Op openOp() {
@@ -418,7 +303,7 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
   void opened(String upstreamSessionId) {
     nodeSessionId = upstreamSessionId;
     if (!opened) {
-      armIdleDeadline(host.config().limits().idleTimeout().toMillis());
+      deadlines.opened();
     }
     opened = true;
     moveTo(SessionState.FORWARDING);
@@ -443,13 +328,31 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     return client.isReady();
   }
 
+  /** No open has come yet, nor a route: the first frame's deadline applies. */
+  boolean notYetOpening() {
+    return openOp == null && route == null;
+  }
+
+  /** Whether the route waits for an upstream's answer to an op (the session is not idle then). */
+  boolean awaitsAnswers() {
+    return route != null && route.awaitsAnswers();
+  }
+
+  /** A deadline passed: the route (if any) is cancelled and the session ends with {@code status}. */
+  void expire(Status status) {
+    if (route != null) {
+      route.cancel(status.getDescription());
+    }
+    end(status, true);
+  }
+
   void sendToClient(RawFrame frame) {
     if (state == SessionState.ENDED) {
       frame.release();
       return;
     }
     client.sendMessage(frame);
-    sentToClient();
+    deadlines.sentToClient();
   }
 
   /** Tells the client something that answers no op. */
@@ -479,20 +382,6 @@ public final class ForwardedSession extends ServerCall.Listener<RawFrame> {
     return new SessionInfo(id.value(), tenant(), clientName, upstreamName, nodeSessionId, slices, openedAt,
         pump.ops.get(), pump.bytesUp.get(), pump.bytesDown.get(), pump.errors.get(), why == null,
         why == null ? "" : why, journalBytes, replays, lastMove);
-  }
-
-  /** Refuses an open: an error reply naming the op, then the stream ends with the same status. */
-  void refuse(long seq, Status status) {
-    host.listener().openRefused(tenant(), status.getCode());
-    if (state == SessionState.ENDED) {
-      return;
-    }
-    if (seq != 0) {
-      sendToClient(RawFrame.of(ServerFrame.newBuilder().addReplies(Reply.newBuilder().setSeq(seq)
-          .setError(Error.newBuilder().setCode(status.getCode().value()).setOp("open")
-              .setDescription(status.getDescription()).setFatal(true))).build()));
-    }
-    end(status, true);
   }
 
   /**

@@ -4,8 +4,13 @@ import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.failover.Recording;
+import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.placement.SliceRequest;
 import io.spillway.protocol.v1.ClientFrame;
+import io.spillway.protocol.v1.Error;
+import io.spillway.protocol.v1.Reply;
+import io.spillway.protocol.v1.ServerFrame;
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -24,10 +29,38 @@ final class Opener {
     this.executor = executor;
   }
 
+  /**
+   * Admits the session's first frame: who the tenant is comes first (until it is proven and its name
+   * checked, nothing, not a log line, a metric label or the placer, sees it), then admission's decision,
+   * acted on.
+   */
+  void admit(RawFrame frame) {
+    ClientFrame parsed;
+    try {
+      parsed = ClientFrame.parseFrom(frame.reader());
+    } catch (IOException e) {
+      refuse(0, Status.INVALID_ARGUMENT.withDescription("malformed first frame of " + frame.size()
+          + " bytes: " + e.getMessage() + " (the first frame must open the session)"));
+      return;
+    } finally {
+      frame.release();
+    }
+    Admission.Identified who = Admission.identify(host, session.caller(), parsed);
+    if (who.refusal() != null) {
+      open(parsed, who.refusal());
+      return;
+    }
+    parsed = who.frame();
+    if (parsed.getOpsCount() > 0 && parsed.getOps(0).hasOpen()) {
+      session.openWith(parsed.getOps(0));
+    }
+    open(parsed, Admission.decide(host, session.id(), parsed));
+  }
+
   void open(ClientFrame parsed, Admission.Decision decision) {
     String what = "open (seq " + (session.openOp() == null ? 0 : session.openOp().getSeq()) + ")";
     if (decision instanceof Admission.Refuse r) {
-      session.refuse(r.seq(), r.status());
+      refuse(r.seq(), r.status());
     } else if (decision instanceof Admission.Spanning s) {
       session.slices = s.slices();
       SpanningRoute span = new SpanningRoute(session, host, executor, session.id().value(), s.slices());
@@ -53,7 +86,7 @@ final class Opener {
         .whenComplete((cards, error) -> executor.execute(() -> {
           if (error != null) {
             Status st = Status.fromThrowable(error);
-            session.refuse(session.openOp().getSeq(), st.withDescription(what + ": " + st.getDescription()));
+            refuse(session.openOp().getSeq(), st.withDescription(what + ": " + st.getDescription()));
           } else if (session.state() == SessionState.ENDED) {
             host.placer().release(session.id());
             authority.ended(session.id());
@@ -69,7 +102,7 @@ final class Opener {
   private void spill(ClientFrame parsed, Admission.Spill s, String what) {
     session.borrow(s.request()).whenComplete((spill, error) -> executor.execute(() -> {
       if (error != null) {
-        session.refuse(session.openOp().getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": "
+        refuse(session.openOp().getSeq(), Status.RESOURCE_EXHAUSTED.withDescription(what + ": "
             + s.localRefusal() + "; center: " + Status.fromThrowable(error).getDescription()));
       } else if (session.state() == SessionState.ENDED) {
         session.giveBack(spill);
@@ -97,5 +130,19 @@ final class Opener {
     Recording r = new Recording(f.maxSessionBytes(), host.journalBudget());
     session.noticeIfAny(r.onFirstFrame(first), false);
     return r;
+  }
+
+  /** Refuses the open: an error reply naming the op, then the stream ends with the same status. */
+  private void refuse(long seq, Status status) {
+    host.listener().openRefused(session.tenant(), status.getCode());
+    if (session.state() == SessionState.ENDED) {
+      return;
+    }
+    if (seq != 0) {
+      session.sendToClient(RawFrame.of(ServerFrame.newBuilder().addReplies(Reply.newBuilder().setSeq(seq)
+          .setError(Error.newBuilder().setCode(status.getCode().value()).setOp("open")
+              .setDescription(status.getDescription()).setFatal(true))).build()));
+    }
+    session.end(status, true);
   }
 }
