@@ -8,22 +8,14 @@ import io.spillway.client.Module;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
 import io.spillway.kernels.SpillwayKernels;
-import io.spillway.node.GpuNode;
-import io.spillway.node.NodeOptions;
-import io.spillway.node.driver.HostGpuDriver;
-import io.spillway.node.registration.GatewayRegistrar;
-import io.spillway.node.server.GpuNodeServer;
-import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.config.GatewayConfig;
-import io.spillway.pool.gateway.GatewayCore;
-import io.spillway.pool.session.GatewayListener;
+import io.spillway.pool.config.FailoverConfig;
 import java.io.DataInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -70,18 +62,10 @@ public final class HopBench {
   }
 
   private void run() throws Exception {
-    GpuNode node = new GpuNode(new NodeOptions("node-1", "edge/bench", 0, NodeOptions.DEFAULT_CHUNK_BYTES,
-        NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), HostGpuDriver.withCards(1, "V100", 4096 * MIB));
-    try (GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0).start();
-        GatewayCore edge = new GatewayCore(GatewayConfig.local("edge-bench", "edge/bench"), Clock.systemUTC(),
-            GatewayListener.NONE).failover(journal ? FailoverConfig.defaults() : FailoverConfig.off()).start();
-        GatewayRegistrar registrar = new GatewayRegistrar(node, edge.address(), "127.0.0.1:" + server.port(),
-            500).start();
-        SpillwayClient direct = SpillwayClient.connect("127.0.0.1:" + server.port());
-        SpillwayClient viaEdge = SpillwayClient.connect(edge.address())) {
-      while (!edge.ready()) {
-        Thread.sleep(10);
-      }
+    GatewayConfig config = GatewayConfig.local("edge-bench", "edge/bench");
+    try (OneHop hop = new OneHop(config, journal ? FailoverConfig.defaults() : FailoverConfig.off(), null);
+        SpillwayClient direct = SpillwayClient.connect(hop.nodeAddress());
+        SpillwayClient viaEdge = SpillwayClient.connect(hop.edgeAddress())) {
       System.out.printf(Locale.ROOT, "%d cores, java %s, session journal %s%n",
           Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), journal ? "on" : "off");
       SliceRequest slice = SliceRequest.builder().tenant("bench").memoryBytes(1024 * MIB).build();

@@ -4,15 +4,8 @@ import io.spillway.client.DeviceBuffer;
 import io.spillway.client.GpuSession;
 import io.spillway.client.SliceRequest;
 import io.spillway.client.SpillwayClient;
-import io.spillway.node.GpuNode;
-import io.spillway.node.NodeOptions;
-import io.spillway.node.driver.HostGpuDriver;
-import io.spillway.node.registration.GatewayRegistrar;
-import io.spillway.node.server.GpuNodeServer;
 import io.spillway.pool.config.FailoverConfig;
 import io.spillway.pool.config.GatewayConfig;
-import io.spillway.pool.gateway.GatewayCore;
-import io.spillway.pool.session.GatewayListener;
 import io.spillway.security.PeerIdentity;
 import io.spillway.security.Role;
 import io.spillway.security.tls.Pki;
@@ -21,8 +14,6 @@ import io.spillway.security.tls.TlsFiles;
 import io.spillway.security.tls.TlsProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -37,6 +28,8 @@ import org.HdrHistogram.Histogram;
  */
 public final class TlsBench {
   private static final long MIB = 1 << 20;
+  private static final com.sun.management.OperatingSystemMXBean CPU =
+      (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
   private final boolean quick;
   private final Figures figures = new Figures();
@@ -49,9 +42,9 @@ public final class TlsBench {
     new TlsBench(Arrays.asList(args).contains("--quick")).run();
   }
 
-  /** A node and an edge on loopback, with TLS when {@code pki} is given. */
+  /** A node and an edge on loopback and a client of the edge, with TLS on both hops when {@code pki} is given. */
   private static final class Hop implements AutoCloseable {
-    final List<AutoCloseable> parts = new ArrayList<>();
+    final OneHop hop;
     final SpillwayClient client;
 
     Hop(String name, Pki pki, Path dir) throws Exception {
@@ -66,27 +59,16 @@ public final class TlsBench {
         nodeTls = TlsContexts.of(pki.issue(dir.resolve("node"), "node",
             new PeerIdentity(Role.NODE, "node-1", pool), List.of()));
       }
-      GpuNode node = new GpuNode(new NodeOptions("node-1", pool, 0, NodeOptions.DEFAULT_CHUNK_BYTES,
-          NodeOptions.DEFAULT_MAX_FRAME_BYTES, 60_000), HostGpuDriver.withCards(1, "V100", 4096 * MIB));
-      GpuNodeServer server = new GpuNodeServer(node, "127.0.0.1", 0, nodeTls).start();
-      parts.add(server);
       // The journal's own cost is HopBench's; here only the transport differs.
-      GatewayCore core = new GatewayCore(config, Clock.systemUTC(), GatewayListener.NONE)
-          .failover(FailoverConfig.off()).start();
-      parts.add(core);
-      parts.add(new GatewayRegistrar(node, core.address(), "127.0.0.1:" + server.port(), 500, nodeTls).start());
-      while (!core.ready()) {
-        Thread.sleep(10);
-      }
-      SpillwayClient.Builder b = SpillwayClient.builder(core.address());
+      hop = new OneHop(config, FailoverConfig.off(), nodeTls);
+      SpillwayClient.Builder b = SpillwayClient.builder(hop.edgeAddress());
       client = (pki == null ? b : b.trustedCa(dir.resolve("edge").resolve(Pki.CA_FILE))).build();
-      parts.add(client);
     }
 
     @Override
     public void close() throws Exception {
-      for (int i = parts.size() - 1; i >= 0; i--) {
-        parts.get(i).close();
+      try (OneHop h = hop) {
+        client.close();
       }
     }
   }
@@ -139,23 +121,37 @@ public final class TlsBench {
     }
   }
 
-  private static double upload(GpuSession gpu, DeviceBuffer buf, byte[] payload, int reps) {
+  /** Bytes per second of {@code reps} writes of {@code payload}, and the CPU the process spent per byte. */
+  private static double[] upload(GpuSession gpu, DeviceBuffer buf, byte[] payload, int reps) {
+    long c0 = CPU.getProcessCpuTime();
     long t0 = System.nanoTime();
     for (int i = 0; i < reps; i++) {
       gpu.write(buf, 0, payload);
     }
     gpu.synchronize();
-    return (double) payload.length * reps / ((System.nanoTime() - t0) / 1e9);
+    return rates((double) payload.length * reps, t0, c0);
   }
 
-  private static double download(GpuSession gpu, DeviceBuffer buf, int size, int reps) {
+  private static double[] download(GpuSession gpu, DeviceBuffer buf, int size, int reps) {
+    long c0 = CPU.getProcessCpuTime();
     long t0 = System.nanoTime();
     for (int i = 0; i < reps; i++) {
       gpu.read(buf, 0, size);
     }
-    return (double) size * reps / ((System.nanoTime() - t0) / 1e9);
+    return rates((double) size * reps, t0, c0);
   }
 
+  private static double[] rates(double bytes, long t0, long c0) {
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    return new double[] {bytes / seconds, (CPU.getProcessCpuTime() - c0) / bytes};
+  }
+
+  /**
+   * Interleaved rounds of each path and direction. Besides bytes per second, the CPU time the whole
+   * process (client, edge, node, and the JVM's own threads) spent per byte moved: when the machine's
+   * cores are saturated, by this run or by others, throughput follows that cost, and it moves less
+   * with the machine's load than bytes per second do.
+   */
   private void bulk(GpuSession plain, GpuSession tls) {
     int size = (int) (64 * MIB);
     int reps = quick ? 2 : 8;
@@ -164,21 +160,34 @@ public final class TlsBench {
     new java.util.Random(2).nextBytes(payload);
     DeviceBuffer pb = plain.alloc(size);
     DeviceBuffer tb = tls.alloc(size);
-    double[] pUp = new double[rounds];
-    double[] tUp = new double[rounds];
-    double[] pDown = new double[rounds];
-    double[] tDown = new double[rounds];
+    // [path: plain, tls][direction: up, down][0: bytes/s, 1: CPU ns per byte][round]
+    double[][][][] m = new double[2][2][2][rounds];
     for (int r = 0; r < rounds; r++) {
-      pUp[r] = upload(plain, pb, payload, reps);
-      tUp[r] = upload(tls, tb, payload, reps);
-      pDown[r] = download(plain, pb, size, reps);
-      tDown[r] = download(tls, tb, size, reps);
+      record(m[0][0], r, upload(plain, pb, payload, reps));
+      record(m[1][0], r, upload(tls, tb, payload, reps));
+      record(m[0][1], r, download(plain, pb, size, reps));
+      record(m[1][1], r, download(tls, tb, size, reps));
     }
-    double pu = Figures.steady(pUp);
-    double tu = Figures.steady(tUp);
-    double pd = Figures.steady(pDown);
-    double td = Figures.steady(tDown);
-    figures.add("upload, 64 MiB writes", Figures.gbps(tu), Figures.gbps(pu), tu / pu);
-    figures.add("download, 64 MiB reads", Figures.gbps(td), Figures.gbps(pd), td / pd);
+    String[] what = {"upload, 64 MiB writes", "download, 64 MiB reads"};
+    for (int dir = 0; dir < 2; dir++) {
+      double p = Figures.steady(m[0][dir][0]);
+      double t = Figures.steady(m[1][dir][0]);
+      figures.add(what[dir], Figures.gbps(t), Figures.gbps(p), t / p);
+    }
+    for (int dir = 0; dir < 2; dir++) {
+      double p = Figures.steady(m[0][dir][1]);
+      double t = Figures.steady(m[1][dir][1]);
+      figures.add("process CPU per byte, " + what[dir].substring(0, what[dir].indexOf(',')), nsPerByte(t),
+          nsPerByte(p), t / p);
+    }
+  }
+
+  private static void record(double[][] into, int round, double[] rates) {
+    into[0][round] = rates[0];
+    into[1][round] = rates[1];
+  }
+
+  private static String nsPerByte(double ns) {
+    return String.format(Locale.ROOT, "%.2f ns/B", ns);
   }
 }

@@ -196,7 +196,15 @@ public final class TlsContexts {
     SslContext build(TlsMaterial m) throws IOException, GeneralSecurityException;
   }
 
-  /** An SslContext that hands each new engine to the context of the newest material. */
+  /**
+   * An SslContext that hands each new engine to the context of the newest material.
+   *
+   * <p>Engines come from {@code newHandler(...).engine()}, not {@code newEngine}: gRPC wraps the engine
+   * in an SslHandler of its own, and with OpenSSL {@code newEngine} gives an engine in JDK-compatible
+   * mode, which decrypts one 16 KiB record per unwrap call; the engine of {@code newHandler} decrypts
+   * every whole record of a read at once, as Netty's own handlers do. The handler made on the way is
+   * dropped unused; the engine's owner is the handler gRPC makes, which frees it with the connection.
+   */
   private final class Reloading extends SslContext {
     private final boolean client;
     private final Builder builder;
@@ -250,12 +258,12 @@ public final class TlsContexts {
 
     @Override
     public SSLEngine newEngine(ByteBufAllocator alloc) {
-      return delegate().newEngine(alloc);
+      return delegate().newHandler(alloc).engine();
     }
 
     @Override
     public SSLEngine newEngine(ByteBufAllocator alloc, String peerHost, int peerPort) {
-      return delegate().newEngine(alloc, peerHost, peerPort);
+      return delegate().newHandler(alloc, peerHost, peerPort).engine();
     }
 
     @Override
