@@ -63,7 +63,7 @@ final class Opener {
       refuse(r.seq(), r.status());
     } else if (decision instanceof Admission.Spanning s) {
       session.slices = s.slices();
-      SpanningRoute span = new SpanningRoute(session, host, executor, session.id().value(), s.slices());
+      SpanningRoute span = new SpanningRoute(session, host, session.id().value(), s.slices());
       session.route(span);
       host.registered(session);
       span.start(parsed);

@@ -3,7 +3,6 @@ package io.spillway.pool.session;
 import io.grpc.ClientCall;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.SynchronizationContext;
 import io.spillway.pool.forward.RawFrame;
 import io.spillway.pool.placement.Slice;
 import io.spillway.protocol.v1.ClientFrame;
@@ -42,7 +41,6 @@ final class SpanningRoute implements Route {
 
   private final ForwardedSession owner;
   private final SessionHost core;
-  private final SynchronizationContext executor;
   private final String sessionId;
   private final List<Leg> legs = new ArrayList<>();
   private final SpanningOps routing;
@@ -80,11 +78,10 @@ final class SpanningRoute implements Route {
     }
   }
 
-  SpanningRoute(ForwardedSession owner, SessionHost core, SynchronizationContext executor, String sessionId,
+  SpanningRoute(ForwardedSession owner, SessionHost core, String sessionId,
       List<Slice> slices) {
     this.owner = owner;
     this.core = core;
-    this.executor = executor;
     this.sessionId = sessionId;
     int[] legOfDevice = new int[slices.size()];
     int[] localIndex = new int[slices.size()];
