@@ -58,7 +58,20 @@ public final class RawSession implements AutoCloseable {
   /** While false, no reply is read: the session's replies pile up against HTTP/2 flow control. */
   private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean(true);
 
+  /** The channel this session shuts down when it closes, or null when the caller owns it. */
+  private ManagedChannel owned;
+
+  /** A session on a plaintext channel of its own to {@code address}, shut down when it closes. */
+  public static RawSession connect(String address) {
+    RawSession s = new RawSession(io.grpc.netty.NettyChannelBuilder.forTarget(address).usePlaintext().build());
+    s.owned = s.channel;
+    return s;
+  }
+
+  private final ManagedChannel channel;
+
   public RawSession(ManagedChannel channel) {
+    this.channel = channel;
     MethodDescriptor<byte[], ServerFrame> method = GpuSessionServiceGrpc.getSessionMethod().toBuilder(
         BYTES, ProtoUtils.marshaller(ServerFrame.getDefaultInstance())).build();
     call = channel.newCall(method, CallOptions.DEFAULT);
@@ -174,6 +187,9 @@ public final class RawSession implements AutoCloseable {
   public void close() {
     if (!closed.isDone()) {
       call.cancel("test done", null);
+    }
+    if (owned != null) {
+      owned.shutdownNow();
     }
   }
 }
